@@ -1,0 +1,32 @@
+"""Every option govstats accepts, as ``Literal`` aliases in one place.
+
+(The pyfixest convention: ``internals/literals.py``.) Functions annotate their
+options with these aliases and validate them with :func:`check_literal`, so an
+unknown option fails at once with the list of valid ones.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, get_args
+
+BoundKind = Literal["exact", "at_least", "at_most", "approx", "range"]
+PlaceLevel = Literal[
+    "nation",
+    "province",
+    "municipality",
+    "prefecture_city",
+    "district",
+    "county",
+    "county_city",
+    "subdistrict",
+    "town",
+    "other",
+]
+ErrorsMode = Literal["raise", "collect"]
+
+
+def check_literal(value: object, alias: object, name: str) -> None:
+    """Raise ValueError naming the option and its valid values if ``value`` is not one."""
+    valid = get_args(alias)
+    if value not in valid:
+        raise ValueError(f"{name}={value!r} is not valid; choose one of {', '.join(map(repr, valid))}")
