@@ -73,7 +73,7 @@ class Problem:
         if self.value is not None and not (isinstance(self.value, float) and pd.isna(self.value)):
             text += f" (raw value: {self.value!r})"
         if self.hint:
-            text += f". {self.hint}"
+            text += f"; {self.hint}"
         return text
 
 
