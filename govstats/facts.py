@@ -93,24 +93,36 @@ _PARSED_UNIT_FAMILIES = [
     (re.compile(r"^%$"), "percent"),
     (re.compile(r"^/万人口$"), "per_10k_people"),
     (re.compile(r"^/千人口$"), "per_1k_people"),
+    (re.compile(r"美元"), "usd"),
     (re.compile(r"元"), "yuan"),
     (re.compile(r"平方(公里|千米)"), "km2"),
+    (re.compile(r"^(公里|千米)"), "km"),
     (re.compile(r"^分钟"), "minutes"),
-    (re.compile(r"^(个)?年$"), "year"),
+    (re.compile(r"^(个)?年$"), "years"),
+    (re.compile(r"^倍$"), "ratio"),
+    (re.compile(r"^第$|^位$|^名次$"), "rank"),
 ]
 _CODEBOOK_UNIT_FAMILIES = [
     (re.compile(r"^percent"), "percent"),
     (re.compile(r"^per_10k_people$"), "per_10k_people"),
     (re.compile(r"^per_1k_people$"), "per_1k_people"),
+    (re.compile(r"^usd"), "usd"),
     (re.compile(r"^yuan"), "yuan"),
     (re.compile(r"^km2$"), "km2"),
+    (re.compile(r"^km$"), "km"),
     (re.compile(r"^minutes?$"), "minutes"),
-    (re.compile(r"^year$"), "year"),
+    (re.compile(r"^years?$"), "years"),
+    (re.compile(r"^ratio$"), "ratio"),
+    (re.compile(r"^rank$"), "rank"),
 ]
+# A rate whose denominator is printed beside the number rather than after it
+# ("千人拥有...6个") parses as a count; the phrase must then name the denominator.
+_RATE_DENOMINATOR_IN_PHRASE = {"per_10k_people": "万人", "per_1k_people": "千人"}
 
 
 def unit_family(unit: str, *, codebook: bool = False) -> str:
-    """The family of a unit: percent, per_10k_people, yuan, km2, minutes, year or count.
+    """The family of a unit: percent, per_10k_people, per_1k_people, usd, yuan, km2, km,
+    minutes, years (calendar years and durations), ratio, rank, or count.
 
     ``codebook=False`` reads a unit as :mod:`govstats.quantities` leaves it (``'名'``,
     ``'%'``, ``'/万人口'``, ``'万元/村'``); ``codebook=True`` reads the codebook's
@@ -241,7 +253,18 @@ def check_facts(
     # units: each parsed unit must belong to the codebook unit's family
     fam_parsed = parsed["unit"].map(unit_family)
     fam_codebook = raw["indicator"].map(lambda i: unit_family(cb.at[i, "unit"], codebook=True) if i in cb.index else None)
-    bad_unit = parsed["error"].isna() & fam_codebook.notna() & fam_parsed.ne(fam_codebook)
+    rate_in_phrase = pd.Series(
+        [
+            fam_parsed[i] == "count"
+            and _RATE_DENOMINATOR_IN_PHRASE.get(fam_codebook[i], "\0") in raw.at[i, "source_phrase"]
+            for i in raw.index
+        ],
+        index=raw.index,
+        dtype=bool,
+    )
+    bad_unit = (
+        parsed["error"].isna() & fam_codebook.notna() & fam_parsed.ne(fam_codebook) & ~rate_in_phrase
+    )
     problems += [
         Problem(
             f"unit {parsed.at[i, 'unit']!r} is a {fam_parsed[i]} but indicator "

@@ -23,7 +23,7 @@ from matplotlib import font_manager
 
 __all__ = [
     "SIMULATED_MARK",
-    "bar_by_place",
+    "per_capita_chart",
     "cjk_font_path",
     "mark_simulated",
     "set_theme",
@@ -120,72 +120,69 @@ def mark_simulated(fig: plt.Figure, *, simulated: bool) -> plt.Figure:
     return fig
 
 
-def bar_by_place(
+def _format_number(x: float) -> str:
+    """Three significant digits without scientific notation: 0.337, 6.41, 141, 1,084."""
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
+
+
+def per_capita_chart(
     values: pd.DataFrame,
     *,
-    x: str = "place_label",
-    y: str = "value",
-    facet: str = "indicator_label",
-    bound: str | None = "bound",
-    col_wrap: int = 2,
+    label: str = "indicator_label",
+    place: str = "place_label",
+    value: str = "value",
+    bound: str = "bound",
     title: str | None = None,
+    xlabel: str = "per 10,000 residents (log scale)",
     simulated: bool = False,
-    height: float = 3.2,
-) -> sns.FacetGrid:
-    """One bar chart per indicator, places side by side, lower bounds marked.
+) -> plt.Figure:
+    """All per-capita values in one horizontal bar chart, one colour per place.
 
-    Bars whose value is only a lower bound (``多``, ``余``: ``bound == 'at_least'``) are
-    hatched and labelled ``≥``, so a reader never mistakes "1600多" for exactly 1600.
-    Each panel has its own y scale (indicators differ in unit).
+    The documents report different things for different places, so a panel per
+    indicator would mostly hold one bar. One chart on a log scale lets a reader see
+    every value against every other. Lower bounds (``多``/``余``: ``bound ==
+    'at_least'``) are hatched and labelled ``≥`` so "1600多" never reads as exactly 1600.
 
     Parameters
     ----------
     values : DataFrame
-        Long frame with the ``x``, ``y`` and ``facet`` columns (and ``bound``).
+        One row per bar, with the ``label``, ``place``, ``value`` and ``bound`` columns.
     title : str, optional
-        Figure title; SIMULATED is prefixed when ``simulated``.
+        Figure title; ``SIMULATED:`` is prefixed when ``simulated``.
     """
-    family = set_theme()
-    grid = sns.catplot(
-        data=values,
-        x=x,
-        y=y,
-        col=facet,
-        col_wrap=min(col_wrap, max(values[facet].nunique(), 1)),
-        kind="bar",
-        sharey=False,
-        sharex=False,
-        height=height,
-        aspect=1.35,
-        color="#4C72B0",
-        errorbar=None,
-    )
-    for ax, (_, panel) in zip(grid.axes.flat, values.groupby(facet, sort=False), strict=False):
-        panel = panel.set_index(x)
-        for patch, label in zip(ax.patches, [t.get_text() for t in ax.get_xticklabels()], strict=False):
-            if label not in panel.index:
-                continue
-            row = panel.loc[label]
-            row = row.iloc[0] if isinstance(row, pd.DataFrame) else row
-            prefix = "≥" if bound and row.get(bound) == "at_least" else ""
-            if bound and row.get(bound) == "at_least":
-                patch.set_hatch("//")
-            ax.annotate(
-                f"{prefix}{row[y]:,.3g}",
-                (patch.get_x() + patch.get_width() / 2, patch.get_height()),
-                ha="center",
-                va="bottom",
-                fontsize=8,
-            )
-        ax.tick_params(axis="x", labelrotation=20)
-        ax.set_xlabel("")
-    grid.set_titles("{col_name}")
-    if title:
-        grid.figure.suptitle(title, y=1.02)
-    if family is None:
-        grid.figure.text(
-            0.01, -0.02, "note: no CJK font found; labels shown in pinyin/English", fontsize=8
+    family = set_theme(style="whitegrid")
+    data = values.sort_values([place, value], ascending=[True, True]).reset_index(drop=True)
+    places = list(dict.fromkeys(data[place]))
+    palette = dict(zip(places, sns.color_palette("colorblind", len(places)), strict=False))
+    fig, ax = plt.subplots(figsize=(9, 0.42 * len(data) + 1.6))
+    for i, row in data.iterrows():
+        lower_bound = row.get(bound) == "at_least"
+        ax.barh(
+            i,
+            row[value],
+            color=palette[row[place]],
+            hatch="//" if lower_bound else None,
+            edgecolor="white",
         )
-    mark_simulated(grid.figure, simulated=simulated)
-    grid.figure.tight_layout()
-    return grid
+        ax.annotate(
+            f"{'≥' if lower_bound else ''}{_format_number(row[value])}",
+            (row[value], i),
+            xytext=(3, 0),
+            textcoords="offset points",
+            va="center",
+            fontsize=8,
+        )
+    ax.set_yticks(range(len(data)), [str(t).replace("\n", " ") for t in data[label]], fontsize=8)
+    ax.set_xscale("log")
+    ax.set_xlabel(xlabel)
+    ax.invert_yaxis()
+    handles = [plt.Rectangle((0, 0), 1, 1, color=palette[p]) for p in places]
+    handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="grey", hatch="//"))
+    ax.legend(handles, [*places, "lower bound (多/余)"], loc="lower right", fontsize=8, frameon=True)
+    if title:
+        ax.set_title(title)
+    if family is None:
+        fig.text(0.01, 0.01, "note: no CJK font found; Chinese labels may not render", fontsize=8)
+    mark_simulated(fig, simulated=simulated)
+    fig.tight_layout()
+    return fig

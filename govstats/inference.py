@@ -1,0 +1,1120 @@
+"""Few-cluster inference: wild cluster restricted bootstrap, CRV3, randomization inference.
+
+Five places are five clusters. With so few clusters the usual cluster-robust
+(CR1) t-test rejects a true null far too often, so govstats reports, beside the
+clustered p-value, the p-value and confidence interval of the **wild cluster
+restricted bootstrap** (WCR; Cameron, Gelbach & Miller 2008), computed with the
+"fast and wild" algorithm of Roodman, MacKinnon, Nielsen & Webb (2019).
+
+Conventions (each one checked in ``tests/test_inference.py`` against an outside
+reference):
+
+* **t-statistic.** CR1 with the Stata / fixest / R plm ``"sss"`` small-sample
+  factor ``G/(G-1) * (N-1)/(N-K)``. ``K`` follows fixest's default
+  ``ssc(fixef.K = "nested")`` (pyfixest ``k_fixef="nonnested"``): without fixed
+  effects ``K`` is the number of columns of ``X``; with fixed effects
+  ``K = k_X + 1 + sum over FE *not* nested in the clusters of (levels - 1)``,
+  i.e. fixed effects nested in the cluster variable count as a single intercept.
+  The bootstrap p-value and the confidence interval do not depend on this factor
+  (it scales the original and every bootstrap t alike); only the reported t does.
+* **Bootstrap.** Null imposed (restricted residuals), cluster-level weights, the
+  bootstrap t uses the bootstrap sample's own CR1 variance ("WCR11" in the
+  naming of MacKinnon, Nielsen & Webb 2023; boottest's and fwildclusterboot's
+  default; wildboottest's ``bootstrap_type="11"``).
+* **p-value.** Symmetric by default: the share of bootstrap draws with
+  ``|t*| > |t|`` (strict; the two draws ``v = +1`` and ``v = -1``, which
+  reproduce ``|t|`` exactly, are ties and do not count, as in boottest,
+  fwildclusterboot and wildboottest). ``"equal-tailed"`` gives
+  ``2 * min(P(t* > t), P(t* < t))``.
+* **Enumeration.** When the weight distribution has at most ``B`` distinct
+  vectors (``2**G`` Rademacher, ``6**G`` Webb) every vector is used once and the
+  result is deterministic; ``B`` then reports the enumeration size.
+* **Weights "auto".** Webb's six-point weights when ``G < 12``, Rademacher
+  otherwise. Rademacher weights give only ``2**G`` distinct bootstrap samples
+  (``2**(G-1)`` distinct ``|t*|``), too few to resolve a 5% test when ``G`` is
+  below about 10-12 (Webb 2023, "Reworking wild bootstrap-based inference for
+  clustered errors", Canadian Journal of Economics; MacKinnon & Webb 2017, JAE;
+  Roodman et al. 2019 §3.4).
+* **Confidence interval.** By test inversion, as Stata's boottest does: the set
+  of ``h0`` whose bootstrap p-value exceeds ``1 - level``, with the *same*
+  draws for every ``h0``. Its bounds are located by bracketing outward from the
+  CR1 interval and bisection to ``1e-10`` of the standard error.
+
+Fixed effects (``fe=``) are partialled out exactly: fixed effects nested in the
+clusters by within-demeaning (Frisch-Waugh-Lovell; exact for the bootstrap
+because the bootstrap weights are constant within clusters), every other fixed
+effect as explicit dummy columns, so results equal those of the full
+dummy-variable regression.
+
+References
+----------
+Cameron, Gelbach & Miller (2008), Review of Economics and Statistics 90(3).
+Roodman, MacKinnon, Nielsen & Webb (2019), "Fast and wild: Bootstrap inference
+in Stata using boottest", Stata Journal 19(1).
+MacKinnon, Nielsen & Webb (2023), "Cluster-robust inference: A guide to
+empirical practice", Journal of Econometrics 232(2).
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import scipy.linalg
+import scipy.sparse
+from scipy import stats
+
+from govstats._literals import check_literal
+from govstats.errors import DataValidationError, Problem
+
+__all__ = [
+    "FEW_CLUSTERS",
+    "WEBB_BELOW_G",
+    "BootstrapDraws",
+    "BootstrapResult",
+    "PValueKind",
+    "RandomizationResult",
+    "WeightsKind",
+    "WildClusterBootstrap",
+    "cr1_se",
+    "crv3_se",
+    "draw_weights",
+    "few_clusters_message",
+    "randomization_inference",
+    "wild_cluster_bootstrap",
+]
+
+WeightsKind = Literal["auto", "rademacher", "webb", "mammen", "norm"]
+PValueKind = Literal["symmetric", "equal-tailed"]
+RIStatistic = Literal["t", "coef"]
+
+#: "auto" weights are Webb's six-point weights below this many clusters.
+WEBB_BELOW_G = 12
+#: Below this many clusters a clustered p-value is shown with the bootstrap one and a warning.
+FEW_CLUSTERS = 30
+
+_WEBB_VALUES = np.array(
+    [-math.sqrt(1.5), -1.0, -math.sqrt(0.5), math.sqrt(0.5), 1.0, math.sqrt(1.5)]
+)
+_SQRT5 = math.sqrt(5.0)
+_MAMMEN_VALUES = np.array([-(_SQRT5 - 1) / 2, (_SQRT5 + 1) / 2])
+_MAMMEN_PROBS = np.array([(_SQRT5 + 1) / (2 * _SQRT5), (_SQRT5 - 1) / (2 * _SQRT5)])
+# |t*| within this relative distance of |t| is a tie (the draws v = +1 / -1
+# reproduce t exactly up to rounding) and is not counted as exceeding it.
+_TIE_RTOL = 1e-9
+# Largest number of cells (clusters x draws) handled in one block.
+_BLOCK_CELLS = 4_000_000
+
+
+def few_clusters_message(n_clusters: int) -> str | None:
+    """The warning to show beside a clustered p-value when clusters are few.
+
+    Parameters
+    ----------
+    n_clusters : int
+        Number of clusters ``G``.
+
+    Returns
+    -------
+    str or None
+        ``None`` when ``G >= FEW_CLUSTERS`` (30), otherwise a one-line warning.
+
+    Examples
+    --------
+    >>> few_clusters_message(5)[:30]
+    'Only 5 clusters: the clustered'
+    >>> few_clusters_message(50) is None
+    True
+    """
+    if n_clusters >= FEW_CLUSTERS:
+        return None
+    return (
+        f"Only {n_clusters} clusters: the clustered (CR1) t-test over-rejects with fewer than "
+        f"about {FEW_CLUSTERS} clusters; read the wild cluster bootstrap p-value instead."
+    )
+
+
+# --------------------------------------------------------------------------- design
+
+
+@dataclass(frozen=True)
+class _Design:
+    """Regression design after fixed effects are partialled out."""
+
+    y: np.ndarray  # (n,)
+    Z: np.ndarray  # (n, K_design): X columns, then non-nested FE dummies (and intercept)
+    names: list[str]  # names of the first k_x columns of Z (the user's X)
+    k_x: int
+    cluster: np.ndarray  # (n,) codes 0..G-1
+    G: int
+    k_ssc: int  # K in (N-1)/(N-K)
+    nested_fe: np.ndarray | None  # (n, m) codes of FE nested in the clusters (demeaned)
+    fe_note: str
+
+    @property
+    def n_obs(self) -> int:
+        return len(self.y)
+
+    @property
+    def ssc(self) -> float:
+        n, G = self.n_obs, self.G
+        return G / (G - 1) * (n - 1) / (n - self.k_ssc)
+
+    def cluster_sum(self, M: np.ndarray) -> np.ndarray:
+        """Sum the rows of ``M`` (n, ...) within clusters -> (G, ...)."""
+        return _indicator(self.cluster, self.G) @ M
+
+
+def _indicator(codes: np.ndarray, n_groups: int) -> scipy.sparse.csr_matrix:
+    n = len(codes)
+    return scipy.sparse.csr_matrix(
+        (np.ones(n), (codes, np.arange(n))), shape=(n_groups, n)
+    )
+
+
+def _as_names_and_matrix(X) -> tuple[list[str], np.ndarray]:
+    if isinstance(X, pd.Series):
+        return [str(X.name) if X.name is not None else "x0"], X.to_numpy(dtype=float)[:, None]
+    if isinstance(X, pd.DataFrame):
+        problems = [
+            Problem(
+                "regressor is not numeric",
+                column=str(c),
+                value=str(X[c].dtype),
+                hint="convert it to numbers (or to dummy columns) before fitting",
+            )
+            for c in X.columns
+            if not (pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]))
+        ]
+        DataValidationError.raise_if_any(problems, what="regressors X")
+        return [str(c) for c in X.columns], X.to_numpy(dtype=float)
+    arr = np.asarray(X, dtype=float)
+    if arr.ndim == 1:
+        arr = arr[:, None]
+    if arr.ndim != 2:
+        raise ValueError(f"X must be 1- or 2-dimensional, got shape {arr.shape}")
+    return [f"x{i}" for i in range(arr.shape[1])], arr
+
+
+def _codes(values, what: str) -> tuple[np.ndarray, list[Problem]]:
+    s = pd.Series(np.asarray(values) if not isinstance(values, pd.Series) else values.to_numpy())
+    problems = []
+    missing = np.flatnonzero(s.isna().to_numpy())
+    for pos in missing[:10]:
+        problems.append(
+            Problem(f"missing {what}", row=int(pos) + 1, column=what, hint="row number counts from 1")
+        )
+    if len(missing) > 10:
+        problems.append(Problem(f"... and {len(missing) - 10} more missing {what} values", column=what))
+    codes, _ = pd.factorize(s, sort=True)
+    return codes.astype(np.int64), problems
+
+
+def _fe_columns(fe, n: int) -> list[tuple[str, object]]:
+    if fe is None:
+        return []
+    if isinstance(fe, pd.DataFrame):
+        return [(str(c), fe[c]) for c in fe.columns]
+    if isinstance(fe, pd.Series):
+        return [(str(fe.name or "fe0"), fe)]
+    arr = np.asarray(fe)
+    if arr.ndim == 1:
+        return [("fe0", arr)]
+    if arr.ndim == 2:
+        return [(f"fe{j}", arr[:, j]) for j in range(arr.shape[1])]
+    raise ValueError(f"fe must be (n,) or (n, m), got shape {arr.shape}")
+
+
+def _is_nested(fe_codes: np.ndarray, cluster: np.ndarray) -> bool:
+    pairs = np.unique(np.stack([fe_codes, cluster], axis=1), axis=0)
+    return len(pairs) == len(np.unique(fe_codes))
+
+
+def _demean(M: np.ndarray, nested: np.ndarray) -> np.ndarray:
+    """Remove the fixed effects in ``nested`` (n, m) from every column of M (n, p)."""
+    if nested.shape[1] == 1:
+        codes = nested[:, 0]
+        n_groups = int(codes.max()) + 1
+        D = _indicator(codes, n_groups)
+        counts = np.asarray(D.sum(axis=1)).ravel()
+        means = (D @ M) / counts[:, None]
+        return M - means[codes]
+    from pyfixest.estimation import demean
+
+    out, converged = demean(
+        np.ascontiguousarray(M, dtype=float),
+        np.ascontiguousarray(nested, dtype=np.uint64),
+        np.ones(M.shape[0]),
+        tol=1e-12,
+        maxiter=100_000,
+    )
+    if not converged:  # pragma: no cover - pathological designs only
+        raise RuntimeError("demeaning by the nested fixed effects did not converge")
+    return out
+
+
+def _prepare_design(y, X, cluster, fe) -> _Design:
+    names, Xm = _as_names_and_matrix(X)
+    yv = np.asarray(y.to_numpy() if isinstance(y, pd.Series | pd.DataFrame) else y, dtype=float)
+    yv = yv.reshape(-1)
+    n = len(yv)
+    problems: list[Problem] = []
+    if Xm.shape[0] != n:
+        raise ValueError(f"y has {n} rows but X has {Xm.shape[0]}")
+    if len(cluster) != n:
+        raise ValueError(f"y has {n} rows but cluster has {len(cluster)}")
+    for pos in np.flatnonzero(~np.isfinite(yv))[:10]:
+        problems.append(Problem("missing or infinite outcome", row=int(pos) + 1, column="y", value=yv[pos]))
+    bad_rows, bad_cols = np.nonzero(~np.isfinite(Xm))
+    for r, c in list(zip(bad_rows, bad_cols, strict=True))[:10]:
+        problems.append(
+            Problem("missing or infinite regressor", row=int(r) + 1, column=names[c], value=Xm[r, c])
+        )
+    ccodes, p = _codes(cluster, "cluster")
+    problems += p
+    fe_cols = _fe_columns(fe, n)
+    fe_codes = []
+    for name, col in fe_cols:
+        if len(col) != n:
+            raise ValueError(f"y has {n} rows but fixed effect {name!r} has {len(col)}")
+        codes, p = _codes(col, f"fixed effect {name}")
+        problems += p
+        fe_codes.append((name, codes))
+    DataValidationError.raise_if_any(problems, what="regression data (rows count from 1)")
+    G = int(ccodes.max()) + 1
+    if G < 2:
+        raise ValueError("the wild cluster bootstrap needs at least 2 clusters; found 1")
+
+    nested = [(nm, c) for nm, c in fe_codes if _is_nested(c, ccodes)]
+    others = [(nm, c) for nm, c in fe_codes if not _is_nested(c, ccodes)]
+    blocks = [Xm]
+    if fe_codes and not nested:
+        blocks.append(np.ones((n, 1)))
+    for _, c in others:
+        L = int(c.max()) + 1
+        dummies = np.zeros((n, L - 1))
+        rows = np.flatnonzero(c > 0)
+        dummies[rows, c[rows] - 1] = 1.0
+        blocks.append(dummies)
+    Z = np.hstack(blocks)
+    nested_arr = np.stack([c for _, c in nested], axis=1) if nested else None
+    if nested_arr is not None:
+        both = _demean(np.column_stack([yv, Z]), nested_arr)
+        yv, Z = both[:, 0], both[:, 1:]
+    k_ssc = Z.shape[1] + (1 if nested else 0)
+    _check_rank(Z, names)
+    note = "none"
+    if fe_codes:
+        parts = [f"{nm} (nested in clusters: within-demeaned)" for nm, _ in nested]
+        parts += [f"{nm} (not nested: dummy columns)" for nm, _ in others]
+        note = "; ".join(parts)
+    return _Design(
+        y=yv,
+        Z=Z,
+        names=names,
+        k_x=len(names),
+        cluster=ccodes,
+        G=G,
+        k_ssc=k_ssc,
+        nested_fe=nested_arr,
+        fe_note=note,
+    )
+
+
+def _check_rank(Z: np.ndarray, names: Sequence[str]) -> None:
+    if Z.shape[0] <= Z.shape[1]:
+        raise ValueError(f"{Z.shape[0]} observations cannot identify {Z.shape[1]} coefficients")
+    _, r, piv = scipy.linalg.qr(Z, mode="economic", pivoting=True)
+    diag = np.abs(np.diag(r))
+    tol = diag.max() * max(Z.shape) * np.finfo(float).eps * 10
+    rank = int((diag > tol).sum())
+    if rank < Z.shape[1]:
+        dropped = [int(j) for j in piv[rank:]]
+        labels = [names[j] if j < len(names) else f"fixed-effect dummy #{j - len(names)}" for j in dropped]
+        raise DataValidationError(
+            [
+                Problem(
+                    "regressor is collinear with the other regressors or the fixed effects",
+                    column=lab,
+                    hint="drop it, or check that it varies within the fixed-effect groups",
+                )
+                for lab in labels
+            ],
+            what="regressors X",
+        )
+
+
+def _param_index(design: _Design, param) -> int:
+    if isinstance(param, int | np.integer) and not isinstance(param, bool):
+        if not 0 <= int(param) < design.k_x:
+            raise IndexError(f"param={param} is out of range for {design.k_x} regressors")
+        return int(param)
+    if param in design.names:
+        return design.names.index(param)
+    raise KeyError(f"param {param!r} is not a column of X; columns are {design.names}")
+
+
+# --------------------------------------------------------------------------- weights
+
+
+def _n_distinct(kind: str, G: int) -> float:
+    return {"rademacher": 2.0**G, "webb": 6.0**G}.get(kind, math.inf)
+
+
+def draw_weights(
+    kind: Literal["rademacher", "webb", "mammen", "norm"],
+    n_clusters: int,
+    B: int,
+    *,
+    seed: int | None = 0,
+) -> tuple[np.ndarray, bool]:
+    """Bootstrap weights, one column per draw, enumerated when that is possible.
+
+    Parameters
+    ----------
+    kind : {"rademacher", "webb", "mammen", "norm"}
+        Rademacher: +-1 with probability 1/2. Webb six-point: +-sqrt(1/2), +-1,
+        +-sqrt(3/2), each with probability 1/6. Mammen two-point:
+        -(sqrt5-1)/2 or (sqrt5+1)/2. Normal: standard normal.
+    n_clusters : int
+        Number of clusters ``G``.
+    B : int
+        Number of draws wanted.
+    seed : int or None
+        Seed of ``numpy.random.default_rng`` (unused when enumerated).
+
+    Returns
+    -------
+    weights : ndarray, shape (G, B_used)
+        ``B_used = 2**G`` (Rademacher) or ``6**G`` (Webb) when that is ``<= B``
+        (every distinct vector once, deterministic), else ``B``.
+    enumerated : bool
+
+    Examples
+    --------
+    >>> V, enumerated = draw_weights("rademacher", 3, 999)
+    >>> V.shape, enumerated
+    ((3, 8), True)
+    >>> draw_weights("webb", 12, 999, seed=1)[0].shape
+    (12, 999)
+    """
+    check_literal(kind, Literal["rademacher", "webb", "mammen", "norm"], "weights")
+    G = int(n_clusters)
+    if B < 1:
+        raise ValueError(f"B must be at least 1, got {B}")
+    if _n_distinct(kind, G) <= B:
+        values = [-1.0, 1.0] if kind == "rademacher" else _WEBB_VALUES
+        V = np.array(list(itertools.product(values, repeat=G)), dtype=float).T
+        return V, True
+    rng = np.random.default_rng(seed)
+    if kind == "rademacher":
+        V = rng.integers(0, 2, size=(G, B)).astype(float) * 2.0 - 1.0
+    elif kind == "webb":
+        V = _WEBB_VALUES[rng.integers(0, 6, size=(G, B))]
+    elif kind == "mammen":
+        V = rng.choice(_MAMMEN_VALUES, size=(G, B), p=_MAMMEN_PROBS)
+    else:
+        V = rng.standard_normal(size=(G, B))
+    return V, False
+
+
+def _resolve_weights(weights: str, G: int) -> str:
+    check_literal(weights, WeightsKind, "weights")
+    if weights == "auto":
+        return "webb" if G < WEBB_BELOW_G else "rademacher"
+    return weights
+
+
+# --------------------------------------------------------------------------- the bootstrap
+
+
+def _count_exceed(t_boot: np.ndarray, t: float, kind: str) -> float:
+    """Bootstrap p-value from the draws' t-statistics (ties with |t| never count)."""
+    tol = _TIE_RTOL * max(abs(t), 1e-300)
+    if kind == "symmetric":
+        return float(np.mean(np.abs(t_boot) > abs(t) + tol))
+    upper = np.mean(t_boot > t + tol)
+    lower = np.mean(t_boot < t - tol)
+    return float(min(1.0, 2.0 * min(upper, lower)))
+
+
+@dataclass(frozen=True)
+class BootstrapDraws:
+    """Per-draw sufficient statistics: the bootstrap t of every draw, for any ``h0``.
+
+    With ``delta = estimate - h0`` every draw's bootstrap t-statistic is
+    ``(n0 + delta n1) / sqrt(ssc (caa + 2 delta cab + delta^2 cbb))``, so a new
+    ``h0`` costs O(B), which makes test inversion cheap (Roodman et al. 2019).
+    Build one with :meth:`WildClusterBootstrap.draws`.
+    """
+
+    n0: np.ndarray
+    n1: np.ndarray
+    caa: np.ndarray
+    cab: np.ndarray
+    cbb: np.ndarray
+    estimate: float
+    se_unscaled: float  # sqrt(sum_g c0_g^2): the CR1 se without the ssc factor
+    ssc: float
+
+    @property
+    def B(self) -> int:
+        return len(self.n0)
+
+    def t_stat(self, h0: float) -> float:
+        """Original CR1 t-statistic for H0: param = h0."""
+        return (self.estimate - h0) / (math.sqrt(self.ssc) * self.se_unscaled)
+
+    def t_stats(self, h0: float) -> np.ndarray:
+        """The B bootstrap t-statistics under H0: param = h0 (ssc applied)."""
+        d = self.estimate - h0
+        var = self.caa + 2.0 * d * self.cab + d * d * self.cbb
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (self.n0 + d * self.n1) / np.sqrt(self.ssc * np.maximum(var, 0.0))
+
+    def p_value(self, h0: float, p_value_type: PValueKind = "symmetric") -> float:
+        """Bootstrap p-value of H0: param = h0 with these draws."""
+        return _count_exceed(self.t_stats(h0), self.t_stat(h0), p_value_type)
+
+    def confidence_interval(
+        self, level: float = 0.95, p_value_type: PValueKind = "symmetric", *, G: int | None = None
+    ) -> tuple[float, float]:
+        """Bounds of ``{h0 : p(h0) > 1 - level}`` by bracketing and bisection."""
+        if not 0 < level < 1:
+            raise ValueError(f"level must be in (0, 1), got {level}")
+        alpha = 1.0 - level
+        est = self.estimate
+        se = math.sqrt(self.ssc) * self.se_unscaled
+        if not np.isfinite(se) or se == 0:
+            return (math.nan, math.nan)
+        df = (G - 1) if G else 30
+        step = float(stats.t.ppf(1 - alpha / 2, df)) * se
+        bounds = []
+        for side in (-1.0, 1.0):
+            inner, outer = est, est + side * step
+            k = 0
+            while self.p_value(outer, p_value_type) > alpha:
+                inner = outer
+                outer = est + side * step * 2.0 ** (k + 1)
+                k += 1
+                if k > 60:
+                    outer = math.inf * side
+                    break
+            if math.isinf(outer):
+                bounds.append(outer)
+                continue
+            xtol = 1e-10 * se
+            while abs(outer - inner) > xtol:
+                mid = 0.5 * (inner + outer)
+                if self.p_value(mid, p_value_type) > alpha:
+                    inner = mid
+                else:
+                    outer = mid
+            bounds.append(0.5 * (inner + outer))
+        return (bounds[0], bounds[1])
+
+
+class WildClusterBootstrap:
+    """The wild cluster restricted bootstrap for one coefficient, precomputed.
+
+    Holds the cluster-level sufficient statistics of Roodman et al. (2019):
+    after an O(N K) set-up, each bootstrap draw costs O(G K), independent of N.
+    Most users want :func:`wild_cluster_bootstrap`; this class is for reusing
+    one set-up with several weight matrices or null values.
+
+    Parameters
+    ----------
+    y : array-like, shape (n,)
+    X : DataFrame or array, shape (n, k)
+        Regressors; include an intercept column yourself when ``fe`` is None.
+    cluster : array-like, shape (n,)
+        Cluster labels.
+    param : str or int
+        Column of ``X`` to test.
+    fe : None, array-like (n,) or (n, m), or DataFrame
+        Fixed effects to partial out (see the module notes).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> g = np.repeat(np.arange(8), 20)
+    >>> X = pd.DataFrame({"const": 1.0, "x": rng.normal(size=160)})
+    >>> y = 1 + 0.5 * X["x"] + rng.normal(size=8)[g] + rng.normal(size=160)
+    >>> wcb = WildClusterBootstrap(y, X, g, param="x")
+    >>> V, _ = draw_weights("rademacher", wcb.n_clusters, 999)
+    >>> draws = wcb.draws(V)
+    >>> draws.B
+    256
+    >>> round(draws.t_stat(0.0), 6) == round(wcb.t_stat(0.0), 6)
+    True
+    """
+
+    def __init__(self, y, X, cluster, *, param, fe=None):
+        self.design = _prepare_design(y, X, cluster, fe)
+        d = self.design
+        self.param_index = _param_index(d, param)
+        self.param = d.names[self.param_index]
+        Z, yv = d.Z, d.y
+        ZtZ = Z.T @ Z
+        cho = scipy.linalg.cho_factor(ZtZ)
+        A = scipy.linalg.cho_solve(cho, np.eye(Z.shape[1]))
+        A = 0.5 * (A + A.T)
+        beta = A @ (Z.T @ yv)
+        uhat = yv - Z @ beta
+        j = self.param_index
+        q = A[:, j]  # (X'X)^-1 R
+        qj = q[j]  # R'(X'X)^-1 R
+        Zq = Z @ q
+        S0 = d.cluster_sum(Z * uhat[:, None])  # (G, K): X_g' u_hat_g
+        S1 = d.cluster_sum(Z * Zq[:, None]) / qj  # (G, K): X_g'X_g d, d = A R / (R'AR)
+        self._c0 = S0 @ q  # (G,)
+        self._c1 = S1 @ q
+        Wm = (S1 * qj) @ A  # rows w_g = A X_g'X_g A R
+        self._W, self._S0, self._S1 = Wm, S0, S1
+        self.beta = beta
+        self.estimate = float(beta[j])
+        self._se_unscaled = float(np.sqrt(np.sum(self._c0**2)))
+        self.ssc = d.ssc
+
+    @property
+    def n_clusters(self) -> int:
+        return self.design.G
+
+    @property
+    def n_obs(self) -> int:
+        return self.design.n_obs
+
+    @property
+    def se_cr1(self) -> float:
+        """CR1 standard error with the sss factor (Stata / fixest / plm convention)."""
+        return math.sqrt(self.ssc) * self._se_unscaled
+
+    def t_stat(self, h0: float = 0.0) -> float:
+        return (self.estimate - h0) / self.se_cr1
+
+    def _H_times(self, S: np.ndarray, V: np.ndarray) -> np.ndarray:
+        # H V with H[g, h] = w_g' s_h; factored as W (S' V) when that is cheaper.
+        G, K = S.shape
+        if K < G:
+            return self._W @ (S.T @ V)
+        return (self._W @ S.T) @ V
+
+    def draws(self, V: np.ndarray) -> BootstrapDraws:
+        """Sufficient statistics of the bootstrap t for the weights ``V`` (G, B)."""
+        V = np.asarray(V, dtype=float)
+        G = self.n_clusters
+        if V.ndim != 2 or V.shape[0] != G:
+            raise ValueError(f"weights must have shape ({G}, B), got {V.shape}")
+        B = V.shape[1]
+        out = {k: np.empty(B) for k in ("n0", "n1", "caa", "cab", "cbb")}
+        block = max(1, _BLOCK_CELLS // G)
+        c0, c1 = self._c0[:, None], self._c1[:, None]
+        for start in range(0, B, block):
+            Vb = V[:, start : start + block]
+            a = c0 * Vb - self._H_times(self._S0, Vb)
+            b = c1 * Vb - self._H_times(self._S1, Vb)
+            sl = slice(start, start + Vb.shape[1])
+            out["n0"][sl] = self._c0 @ Vb
+            out["n1"][sl] = self._c1 @ Vb
+            out["caa"][sl] = np.einsum("gb,gb->b", a, a)
+            out["cab"][sl] = np.einsum("gb,gb->b", a, b)
+            out["cbb"][sl] = np.einsum("gb,gb->b", b, b)
+        return BootstrapDraws(
+            **out, estimate=self.estimate, se_unscaled=self._se_unscaled, ssc=self.ssc
+        )
+
+
+@dataclass(frozen=True)
+class BootstrapResult:
+    """Result of a wild cluster restricted bootstrap test of one coefficient.
+
+    Attributes
+    ----------
+    param : str
+        Tested coefficient.
+    estimate : float
+        OLS / within estimate.
+    t_stat : float
+        CR1 t-statistic of H0: param = h0 (sss small-sample factor).
+    p_value : float
+        Bootstrap p-value (``p_value_type``).
+    ci_low, ci_high : float
+        Confidence interval by test inversion (NaN when not asked for).
+    level : float
+        Confidence level of the interval.
+    B : int
+        Draws used; the number of distinct weight vectors when ``enumerated``.
+    enumerated : bool
+        Every distinct weight vector used once (deterministic result).
+    weights : str
+        Weight distribution actually used ("auto" resolved).
+    n_clusters : int
+    seed : int or None
+        Seed of the draws; None when enumerated (no randomness).
+    h0 : float
+        Null value.
+    se_cr1 : float
+        CR1 standard error (sss factor).
+    p_value_cr1 : float
+        The conventional clustered p-value, t(G-1) reference distribution
+        (Stata / fixest), for showing beside the bootstrap one.
+    ssc : float
+        The small-sample factor ``G/(G-1) (N-1)/(N-K)``.
+    n_obs : int
+    k_ssc : int
+        ``K`` in the small-sample factor.
+    p_value_type : str
+        "symmetric" or "equal-tailed".
+    fixed_effects : str
+        How fixed effects were partialled out ("none" if there were none).
+    """
+
+    param: str
+    estimate: float
+    t_stat: float
+    p_value: float
+    ci_low: float
+    ci_high: float
+    level: float
+    B: int
+    enumerated: bool
+    weights: str
+    n_clusters: int
+    seed: int | None
+    h0: float
+    se_cr1: float = math.nan
+    p_value_cr1: float = math.nan
+    ssc: float = math.nan
+    n_obs: int = 0
+    k_ssc: int = 0
+    p_value_type: str = "symmetric"
+    fixed_effects: str = "none"
+
+    @property
+    def warning(self) -> str | None:
+        """The few-clusters warning (None with 30 clusters or more)."""
+        return few_clusters_message(self.n_clusters)
+
+    def summary(self) -> str:
+        """Plain-text summary with both p-values and the few-clusters warning."""
+        draws = f"{self.B} {'enumerated' if self.enumerated else 'random'} {self.weights} draws"
+        lines = [
+            f"Wild cluster restricted bootstrap (WCR11), H0: {self.param} = {self.h0:g}",
+            f"  estimate {self.estimate:.6g}   CR1 se {self.se_cr1:.6g}   t {self.t_stat:.4f}",
+            f"  clustered p-value (t, G-1 = {self.n_clusters - 1} df): {self.p_value_cr1:.4f}",
+            f"  bootstrap p-value ({self.p_value_type}, {draws}): {self.p_value:.4f}",
+        ]
+        if not math.isnan(self.ci_low):
+            lines.append(
+                f"  {self.level:.0%} CI by test inversion: [{self.ci_low:.6g}, {self.ci_high:.6g}]"
+            )
+        lines.append(
+            f"  N = {self.n_obs}, G = {self.n_clusters}, ssc = G/(G-1)*(N-1)/(N-K) with K = {self.k_ssc}"
+        )
+        if self.warning:
+            lines.append("  WARNING: " + self.warning)
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.summary()
+
+
+def wild_cluster_bootstrap(
+    y,
+    X,
+    cluster,
+    *,
+    param,
+    h0: float = 0.0,
+    B: int = 9999,
+    weights: WeightsKind = "auto",
+    seed: int | None = 0,
+    ci_level: float | None = 0.95,
+    fe=None,
+    p_value_type: PValueKind = "symmetric",
+) -> BootstrapResult:
+    """Wild cluster restricted bootstrap p-value and test-inversion CI for one coefficient.
+
+    Parameters
+    ----------
+    y : array-like, shape (n,)
+        Outcome.
+    X : DataFrame (n, k) or array
+        Regressors (named columns if a DataFrame). Include an intercept column
+        when ``fe`` is None; with ``fe`` the intercept is absorbed.
+    cluster : array-like, shape (n,)
+        Cluster labels (any hashable values).
+    param : str or int
+        Column name (or position) of the coefficient to test.
+    h0 : float
+        Null value of the coefficient.
+    B : int
+        Number of bootstrap draws; when the weight distribution has at most
+        ``B`` distinct vectors they are all used once instead (enumeration).
+    weights : {"auto", "rademacher", "webb", "mammen", "norm"}
+        "auto" = Webb when ``G < 12``, Rademacher otherwise.
+    seed : int or None
+        Seed for the draws (irrelevant when enumerated).
+    ci_level : float or None
+        Confidence level of the test-inversion interval; None skips it.
+    fe : None, (n,) or (n, m) codes, or DataFrame
+        Fixed effects partialled out exactly (nested ones by demeaning,
+        others as dummies).
+    p_value_type : {"symmetric", "equal-tailed"}
+
+    Returns
+    -------
+    BootstrapResult
+
+    Examples
+    --------
+    Five clusters, a true effect of zero; Webb weights are enumerated
+    (6**5 = 7776 <= B), so the result is exact and needs no seed:
+
+    >>> rng = np.random.default_rng(1)
+    >>> g = np.repeat(np.arange(5), 30)
+    >>> X = pd.DataFrame({"const": 1.0, "x": rng.normal(size=150)})
+    >>> y = 2.0 + rng.normal(size=5)[g] + rng.normal(size=150)
+    >>> res = wild_cluster_bootstrap(y, X, g, param="x")
+    >>> res.weights, res.enumerated, res.B
+    ('webb', True, 7776)
+    >>> res.ci_low < res.estimate < res.ci_high
+    True
+    """
+    check_literal(p_value_type, PValueKind, "p_value_type")
+    wcb = WildClusterBootstrap(y, X, cluster, param=param, fe=fe)
+    G = wcb.n_clusters
+    kind = _resolve_weights(weights, G)
+    V, enumerated = draw_weights(kind, G, B, seed=seed)
+    draws = wcb.draws(V)
+    p = draws.p_value(h0, p_value_type)
+    lo = hi = math.nan
+    level = math.nan if ci_level is None else float(ci_level)
+    if ci_level is not None:
+        lo, hi = draws.confidence_interval(ci_level, p_value_type, G=G)
+    t = wcb.t_stat(h0)
+    return BootstrapResult(
+        param=wcb.param,
+        estimate=wcb.estimate,
+        t_stat=t,
+        p_value=p,
+        ci_low=lo,
+        ci_high=hi,
+        level=level,
+        B=draws.B,
+        enumerated=enumerated,
+        weights=kind,
+        n_clusters=G,
+        seed=None if enumerated else seed,
+        h0=float(h0),
+        se_cr1=wcb.se_cr1,
+        p_value_cr1=float(2 * stats.t.sf(abs(t), G - 1)),
+        ssc=wcb.ssc,
+        n_obs=wcb.n_obs,
+        k_ssc=wcb.design.k_ssc,
+        p_value_type=p_value_type,
+        fixed_effects=wcb.design.fe_note,
+    )
+
+
+# --------------------------------------------------------------------------- CR1, CRV3
+
+
+def cr1_se(y, X, cluster, *, fe=None) -> pd.Series:
+    """CR1 cluster-robust standard errors with the sss small-sample factor.
+
+    ``V = G/(G-1) (N-1)/(N-K) (X'X)^-1 (sum_g X_g'u_g u_g'X_g) (X'X)^-1`` with
+    ``K`` counted as in the module notes (fixest's default ``fixef.K="nested"``).
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> g = np.repeat(np.arange(6), 10)
+    >>> X = pd.DataFrame({"const": 1.0, "x": rng.normal(size=60)})
+    >>> y = X["x"] + rng.normal(size=60)
+    >>> list(cr1_se(y, X, g).index)
+    ['const', 'x']
+    """
+    d = _prepare_design(y, X, cluster, fe)
+    A = np.linalg.inv(d.Z.T @ d.Z)
+    beta = A @ (d.Z.T @ d.y)
+    u = d.y - d.Z @ beta
+    scores = d.cluster_sum(d.Z * u[:, None])
+    V = d.ssc * A @ (scores.T @ scores) @ A
+    return pd.Series(np.sqrt(np.diag(V))[: d.k_x], index=d.names, name="se_cr1")
+
+
+def crv3_se(y, X, cluster, *, fe=None) -> pd.Series:
+    """Jackknife (CRV3) cluster-robust standard errors.
+
+    ``V3 = (G-1)/G * sum_g (b_(g) - b)(b_(g) - b)'`` where ``b_(g)`` is the
+    estimate with cluster ``g`` left out and ``b`` the full-sample estimate
+    (MacKinnon, Nielsen & Webb 2023, "CV3"; wildboottest's CRV3; pyfixest's
+    ``vcov={"CRV3": ...}`` is the same sum times its CR1 factor, so equal to
+    this one with ``ssc(k_adj=False, G_adj=False)`` up to the factor (G-1)/G).
+    Fixed effects nested in the clusters are left out with their cluster;
+    others are kept as dummies, so each ``b_(g)`` is the exact leave-one-
+    cluster-out fit.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> g = np.repeat(np.arange(6), 10)
+    >>> X = pd.DataFrame({"const": 1.0, "x": rng.normal(size=60)})
+    >>> y = X["x"] + rng.normal(size=60)
+    >>> se3 = crv3_se(y, X, g)
+    >>> bool(se3["x"] > 0)
+    True
+    """
+    d = _prepare_design(y, X, cluster, fe)
+    Z, yv = d.Z, d.y
+    ZtZ, Zty = Z.T @ Z, Z.T @ yv
+    beta = np.linalg.solve(ZtZ, Zty)
+    ZgZg = d.cluster_sum(np.einsum("ni,nj->nij", Z, Z).reshape(len(yv), -1)).reshape(
+        d.G, Z.shape[1], Z.shape[1]
+    )
+    Zgyg = d.cluster_sum(Z * yv[:, None])
+    jack = np.empty((d.G, Z.shape[1]))
+    for g in range(d.G):
+        try:
+            jack[g] = np.linalg.solve(ZtZ - ZgZg[g], Zty - Zgyg[g])
+        except np.linalg.LinAlgError:
+            jack[g] = np.linalg.lstsq(ZtZ - ZgZg[g], Zty - Zgyg[g], rcond=None)[0]
+    dev = jack - beta
+    V3 = (d.G - 1) / d.G * dev.T @ dev
+    return pd.Series(np.sqrt(np.diag(V3))[: d.k_x], index=d.names, name="se_crv3")
+
+
+# --------------------------------------------------------------------------- randomization inference
+
+
+@dataclass(frozen=True)
+class RandomizationResult:
+    """Randomization (permutation) inference for a cluster-level treatment.
+
+    Attributes
+    ----------
+    param : str
+    estimate : float
+        Coefficient of the treatment in the actual assignment.
+    statistic : str
+        "t" (CR1 t-statistic, the randomization-t) or "coef".
+    observed : float
+        The statistic in the actual assignment.
+    p_value : float
+        Enumerated: share of assignments with ``|stat| >= |observed|`` (the
+        actual one included). Random: ``(1 + count) / (B + 1)``.
+    n_assignments : int
+        Assignments used.
+    enumerated : bool
+        Every distinct assignment used once.
+    seed : int or None
+    """
+
+    param: str
+    estimate: float
+    statistic: str
+    observed: float
+    p_value: float
+    n_assignments: int
+    enumerated: bool
+    seed: int | None
+
+
+def _multiset_permutations(items: list) -> Iterator[tuple]:
+    """Distinct orderings of ``items`` (which may repeat), lexicographic in first-seen order."""
+    keys = list(dict.fromkeys(items))
+    counts = [items.count(k) for k in keys]
+    n = len(items)
+    out: list = []
+
+    def rec() -> Iterator[tuple]:
+        if len(out) == n:
+            yield tuple(out)
+            return
+        for i, k in enumerate(keys):
+            if counts[i]:
+                counts[i] -= 1
+                out.append(k)
+                yield from rec()
+                out.pop()
+                counts[i] += 1
+
+    yield from rec()
+
+
+def _n_multiset_permutations(items: list) -> int:
+    n = math.factorial(len(items))
+    for k in set(items):
+        n //= math.factorial(items.count(k))
+    return n
+
+
+def randomization_inference(
+    y,
+    X,
+    cluster,
+    *,
+    param,
+    time=None,
+    fe=None,
+    B: int = 9999,
+    seed: int | None = 0,
+    statistic: RIStatistic = "t",
+) -> RandomizationResult:
+    """Randomization inference: reassign the treatment across clusters.
+
+    The treatment column ``X[param]`` is a cluster-level assignment: constant
+    within each cluster (``time=None``), or a path over ``time`` shared by
+    all observations of the cluster (staggered adoption). Each re-assignment
+    gives cluster ``g`` the treatment (path) of cluster ``pi(g)``; the model
+    (other regressors and fixed effects unchanged) is refitted and the
+    statistic recomputed. When the number of distinct assignments
+    ``G! / prod(n_v!)`` is at most ``B`` all of them are enumerated.
+
+    Parameters
+    ----------
+    y, X, cluster, fe
+        As in :func:`wild_cluster_bootstrap`.
+    param : str or int
+        The treatment column of ``X``.
+    time : array-like (n,), optional
+        Time index, when the treatment varies within clusters over time.
+        Every cluster must then be observed at the same set of times.
+    B : int
+        Random assignments when enumeration would need more than ``B``.
+    seed : int or None
+    statistic : {"t", "coef"}
+        Randomization-t (CR1 t-statistic, recommended: MacKinnon & Webb 2020)
+        or the coefficient itself.
+
+    Returns
+    -------
+    RandomizationResult
+
+    Examples
+    --------
+    Four one-observation clusters, two treated: C(4, 2) = 6 assignments.
+
+    >>> X = pd.DataFrame({"const": 1.0, "d": [1.0, 1.0, 0.0, 0.0]})
+    >>> r = randomization_inference([5.0, 7.0, 1.0, 2.0], X, [0, 1, 2, 3], param="d",
+    ...                             statistic="coef")
+    >>> r.n_assignments, r.enumerated, r.p_value
+    (6, True, 0.3333333333333333)
+    """
+    check_literal(statistic, RIStatistic, "statistic")
+    d = _prepare_design(y, X, cluster, fe)
+    j = _param_index(d, param)
+    name = d.names[j]
+    _, Xraw = _as_names_and_matrix(X)
+    treat = Xraw[:, j]
+    codes = d.cluster
+    G = d.G
+
+    # each cluster's treatment "path": a tuple over the time points
+    if time is None:
+        time_codes = np.zeros(len(treat), dtype=np.int64)
+        times: list = [0]
+    else:
+        time_codes, _ = _codes(time, "time")
+        times = list(range(int(time_codes.max()) + 1))
+    cell = pd.DataFrame({"g": codes, "t": time_codes, "d": treat})
+    spread = cell.groupby(["g", "t"])["d"].agg(["min", "max", "size"])
+    problems = [
+        Problem(
+            "treatment varies within a cluster" + (" and time period" if time is not None else ""),
+            column=name,
+            value=f"cluster #{g}, period #{t}: {row['min']}..{row['max']}",
+            hint="randomization inference permutes a cluster-level assignment; pass time= for staggered adoption",
+        )
+        for (g, t), row in spread.iterrows()
+        if row["min"] != row["max"]
+    ]
+    per_cluster = spread.reset_index().groupby("g")["t"].nunique()
+    problems += [
+        Problem(
+            "cluster not observed in every period",
+            value=f"cluster #{g}: {k} of {len(times)} periods",
+            hint="randomization inference over paths needs every cluster at the same times",
+        )
+        for g, k in per_cluster.items()
+        if k != len(times)
+    ]
+    DataValidationError.raise_if_any(problems, what="treatment assignment")
+    path_table = spread["min"].unstack("t").sort_index()
+    paths = [tuple(row) for row in path_table.to_numpy()]
+
+    n_distinct = _n_multiset_permutations(paths)
+    enumerated = n_distinct <= B
+    if enumerated:
+        assignments = list(_multiset_permutations(paths))
+    else:
+        rng = np.random.default_rng(seed)
+        assignments = [tuple(paths[i] for i in rng.permutation(G)) for _ in range(B)]
+    path_arr_idx = {p: i for i, p in enumerate(dict.fromkeys(paths))}
+    path_values = np.array(list(path_arr_idx.keys()), dtype=float)  # (n_paths, T)
+    assign_idx = np.array([[path_arr_idx[p] for p in a] for a in assignments])  # (P, G)
+
+    # FWL: residualise y and each assigned treatment on the other columns of Z
+    Z = d.Z
+    others = np.delete(Z, j, axis=1)
+    Q = np.linalg.qr(others)[0] if others.shape[1] else np.zeros((len(d.y), 0))
+
+    def resid(M: np.ndarray) -> np.ndarray:
+        if d.nested_fe is not None:
+            M = _demean(M, d.nested_fe)
+        return M - Q @ (Q.T @ M)
+
+    y_t = d.y  # already demeaned by the nested FE
+    y_t = y_t - Q @ (Q.T @ y_t)
+    stat_all = np.empty(len(assignments))
+    coef_all = np.empty(len(assignments))
+    block = max(1, 2_000_000 // max(len(y_t), 1))
+    Cmat = _indicator(codes, G)
+    for start in range(0, len(assignments), block):
+        idx = assign_idx[start : start + block]  # (P, G)
+        D = path_values[idx[:, codes], time_codes].T  # (n, P)
+        Dt = resid(D)
+        dd = np.einsum("np,np->p", Dt, Dt)
+        b = (Dt.T @ y_t) / dd
+        coef_all[start : start + len(idx)] = b
+        if statistic == "t":
+            e = y_t[:, None] - Dt * b
+            sc = Cmat @ (Dt * e)
+            se = np.sqrt(d.ssc * np.einsum("gp,gp->p", sc, sc)) / dd
+            stat_all[start : start + len(idx)] = b / se
+        else:
+            stat_all[start : start + len(idx)] = b
+
+    # the observed statistic: refit at the actual assignment
+    obs_D = treat[:, None]
+    obs_Dt = resid(obs_D)
+    obs_dd = float(obs_Dt[:, 0] @ obs_Dt[:, 0])
+    obs_b = float(obs_Dt[:, 0] @ y_t) / obs_dd
+    if statistic == "t":
+        e = y_t - obs_Dt[:, 0] * obs_b
+        sc = Cmat @ (obs_Dt[:, 0] * e)
+        observed = obs_b / (math.sqrt(d.ssc * float(sc @ sc)) / obs_dd)
+    else:
+        observed = obs_b
+    tol = 1e-9 * max(abs(observed), 1e-300)
+    count = int(np.sum(np.abs(stat_all) >= abs(observed) - tol))
+    if enumerated:
+        p = count / len(assignments)
+    else:
+        p = (1 + count) / (len(assignments) + 1)
+    return RandomizationResult(
+        param=name,
+        estimate=obs_b,
+        statistic=statistic,
+        observed=float(observed),
+        p_value=float(p),
+        n_assignments=len(assignments),
+        enumerated=enumerated,
+        seed=None if enumerated else seed,
+    )

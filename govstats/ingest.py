@@ -1,0 +1,1200 @@
+"""Read a user's statistical-yearbook extract (CSV or XLSX) into the tidy long form.
+
+Yearbook extracts come in many shapes. :func:`read_extract` accepts
+
+* **files**: CSV (comma, tab or semicolon separated) or XLSX;
+* **encodings** (CSV): UTF-8, UTF-8 with BOM, GBK / GB18030. Without ``encoding=`` the
+  reader tries ``utf-8-sig`` and then ``gb18030`` (a superset of GBK and GB2312) and
+  reports which one it used in :attr:`IngestResult.encoding`;
+* **layouts** (``layout="auto"`` tells them apart from the header):
+
+  - *wide*: years as columns, ``地区,指标,2016,2017,...`` (``2017年`` and periods such
+    as ``2006-2010`` also work); without an indicator column the sheet name (XLSX, one
+    sheet per indicator) or the file name (CSV) is the indicator header;
+  - *long*, one column per indicator: ``地区,年份,公安民警数（人）,群众安全感满意率（%）``;
+  - *fully long*: ``place,indicator,year,value`` (``地区,指标,年份,数值``), optionally with
+    a unit column (``单位``/``unit``). Reported as layout ``"long"``.
+
+Headers
+    An indicator header is a name with an optional unit in full- or half-width brackets:
+    ``公安民警数（人）``, ``辅警人数(人)``, ``群众安全感满意率（%）``. The name is matched
+    (after NFKC normalisation, case folding and removal of spaces) against the caller's
+    ``indicator_map``, then the codebook's ``name_zh`` column (``data/raw/codebook.csv``,
+    when present) and a built-in table of common yearbook headers
+    (:data:`DEFAULT_HEADER_INDICATORS`); a header that already is an indicator name
+    (``police_officers_count``) passes through. The unit applies to every value under
+    it: a multiplier in the unit is applied to the values, so ``常住人口（万人）`` with a
+    cell ``664.5`` gives value 6,645,000 (万 = 10,000), unit ``人`` and scale 1e4;
+    ``（%）`` gives unit ``%``.
+
+Cells
+    Each value cell is parsed with :func:`govstats.quantities.parse_quantities`, so
+    ``1056``, ``1,056``, ``3.2万``, ``1600多`` or ``95.8%`` all work and keep their bound
+    kind. Blank cells, and the yearbook "not available" marks ``-``, ``—``, ``…``,
+    ``NA``, ``N/A`` (:data:`MISSING_MARKS`), are *missing*: not an error, counted in the
+    accounting as rejected with the reason. (In Chinese yearbooks ``…`` can mean "less
+    than the table's smallest unit"; it is still not a number, so it is recorded as
+    missing with its mark, not guessed.) XLSX cells formatted as percentages (stored as
+    0.958) are read as written on screen (``95.8%``).
+
+Comment rows and note sheets (the ``示例数据 EXAMPLE`` marker)
+    Rows *above the header* that are blank or whose first non-blank cell starts with
+    ``#`` are comments (e.g. ``# 示例数据 EXAMPLE ...``); they are skipped and listed in
+    :attr:`IngestResult.notes`. A ``#`` below the header is data (yearbooks prefix
+    sub-items with ``#``). XLSX sheets named ``说明``, ``备注``, ``README``, ``notes``,
+    ``about`` or starting with ``示例数据`` are notes, skipped unless asked for by
+    ``sheet=``. Columns headed ``备注``/``note``/``source``/``来源`` are notes too.
+
+Rows
+    Row numbers are the ones a spreadsheet shows: the first line of the file is row 1,
+    so with no comment rows the header is row 1 and the first data row is row 2.
+    Entirely blank rows below the header carry no data and are skipped (counted in the
+    notes).
+
+Everything wrong with the input is collected and raised at once as one
+:class:`govstats.errors.DataValidationError` whose problems name the file (and sheet),
+row, column and raw value: unparseable cells, unknown places, duplicate
+(place, indicator, year) keys (naming both cells), mixed units for one indicator,
+undecodable bytes (naming the encodings tried and the byte offset), an empty file, no
+data rows, a missing place or year column, unnamed columns holding data, year headers
+that are not years and unknown indicator headers (with the closest known headers and
+how to map them with ``indicator_map``).
+
+Examples
+--------
+>>> import govstats.ingest as ingest
+>>> from govstats.paths import examples_dir
+>>> res = ingest.read_extract(examples_dir() / "yearbook_example_wide.csv")
+>>> res.encoding, res.layout
+('gb18030', 'wide')
+>>> sorted(res.data.place_id.unique())
+['dongcheng', 'futian', 'hengyang', 'quzhou', 'shaoyang']
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import io
+import math
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+import pandera.pandas as pa
+
+from govstats import paths
+from govstats._literals import check_literal
+from govstats.errors import DataValidationError, Problem, RowAccounting, UnknownPlaceError
+
+__all__ = [
+    "DEFAULT_HEADER_INDICATORS",
+    "MISSING_MARKS",
+    "TIDY_COLUMNS",
+    "IngestLayout",
+    "IngestResult",
+    "read_extract",
+]
+
+#: ``layout=`` option of :func:`read_extract` (to move to ``govstats._literals``).
+IngestLayout = Literal["auto", "wide", "long"]
+
+#: Columns of :attr:`IngestResult.data`, in order.
+TIDY_COLUMNS = [
+    "place_id",
+    "place_as_written",
+    "indicator",
+    "year",
+    "year_start",
+    "year_end",
+    "quantity",
+    "value",
+    "lower",
+    "upper",
+    "bound",
+    "unit",
+    "scale",
+    "source_file",
+    "source_ref",
+    "source_row",
+    "source_column",
+]
+
+#: Common yearbook headers (unit stripped) and the indicator each one means. The
+#: codebook's ``name_zh`` column, when ``data/raw/codebook.csv`` exists, extends and
+#: overrides this table; ``indicator_map=`` overrides both.
+DEFAULT_HEADER_INDICATORS: dict[str, str] = {
+    "公安民警数": "police_officers_count",
+    "辅警人数": "auxiliary_police_count",
+    "人民调解员数": "mediators_count",
+    "网格员数": "grid_workers_count",
+    "群众安全感满意率": "security_satisfaction_pct",
+    "常住人口": "population_resident",
+    "户籍人口": "population_registered",
+    "调解纠纷数": "disputes_mediated_count",
+    "调解成功率": "mediation_success_pct",
+}
+
+#: Cell texts (after NFKC, case folded) that mean "not available": missing, not errors.
+MISSING_MARKS = frozenset({"", "-", "--", "—", "——", "...", "......", "na", "n/a", "#n/a"})
+
+# Header names (normalised: NFKC, casefold, no spaces, unit bracket removed) by role.
+_PLACE_HEADERS = frozenset(
+    "地区 地区名称 地名 地方 城市 城市名称 区县 县区 县市区 市县 行政区 行政区划 行政区划名称 "
+    "区划 区划名称 行政区划代码 区划代码 地区代码 place place_name placename place_id "
+    "region city district county location".split()
+)
+_YEAR_HEADERS = frozenset("年份 年度 年 时间 year".split())
+_INDICATOR_HEADERS = frozenset("指标 指标名称 统计指标 项目 indicator indicator_name variable item".split())
+_VALUE_HEADERS = frozenset("数值 值 数据 value values".split())
+_UNIT_HEADERS = frozenset("单位 计量单位 unit units".split())
+_NOTE_HEADERS = frozenset(
+    "备注 注 注释 说明 来源 数据来源 note notes remark remarks comment comments source".split()
+)
+_NOTE_SHEET = re.compile(r"^(说明|备注|注释|readme|notes?\b|about\b|示例数据)", re.IGNORECASE)
+_UNNAMED = re.compile(r"^(unnamed:\s*\d+(_level_\d+)?)?$", re.IGNORECASE)
+_HEADER_UNIT = re.compile(r"^(?P<name>.*?)\s*\((?P<unit>[^()]*)\)\s*$")
+_YEAR = re.compile(r"^(?P<start>\d{4})(?:\s*[-~—–至到]\s*(?P<end>\d{4}))?(?:年度?)?$")
+# Measure words that mean the same thing for counts of people.
+_UNIT_SYNONYMS = {"名": "人", "位": "人"}
+
+_MAX_BAD_BYTES = 50  # undecodable byte sequences listed one by one
+_XLSX_MAGIC = b"PK\x03\x04"
+_XLS_MAGIC = b"\xd0\xcf\x11\xe0"
+
+
+@dataclass(frozen=True, eq=False)
+class IngestResult:
+    """A yearbook extract in tidy long form, with its accounting.
+
+    Attributes
+    ----------
+    data : DataFrame
+        One row per (place, indicator, year) cell, columns :data:`TIDY_COLUMNS`:
+        ``place_id`` (canonical, from :mod:`govstats.places`), ``place_as_written``,
+        ``indicator``, ``year`` (``'2016'`` or a period ``'2006-2010'``, spelled as the
+        facts layer spells it: a ``年`` suffix and full-width digits dropped; the header
+        or cell as written is in ``source_column``/``source_ref``), ``year_start`` and
+        ``year_end`` (Int64; equal for a single year), ``quantity`` (the raw cell text),
+        ``value``/``lower``/``upper``/``bound``/``unit``/``scale`` (from
+        :func:`govstats.quantities.parse_quantities`, with the header's unit and
+        multiplier applied), ``source_file``, ``source_ref`` (``"row 5, column '2017'"``,
+        prefixed with the sheet for XLSX), ``source_row`` (spreadsheet row) and
+        ``source_column`` (the header as written). Sorted by place, indicator and year.
+    accounting : RowAccounting
+        Value cells in = cells kept (``data``) + cells rejected; the rejected cells
+        (blank or marked not available) are in ``accounting.rejected`` with a
+        ``reason`` column.
+    encoding : str
+        ``'utf-8'``, ``'utf-8-sig'`` (UTF-8 with BOM), ``'gb18030'`` (covers GBK), the
+        caller's ``encoding=``, or ``'n/a (xlsx)'``.
+    layout : str
+        ``'wide'``, ``'long'``, or ``'mixed (...)'`` when sheets differ.
+    source : str
+        The path as given.
+    notes : tuple of str
+        What was skipped on purpose: comment rows, note sheets, note columns, blank rows.
+    """
+
+    data: pd.DataFrame
+    accounting: RowAccounting
+    encoding: str
+    layout: str
+    source: str
+    notes: tuple[str, ...] = field(default=())
+
+    def summary(self) -> str:
+        """A few lines saying what was read and what was left out.
+
+        Examples
+        --------
+        >>> from govstats.paths import examples_dir
+        >>> res = read_extract(examples_dir() / "yearbook_example_long.xlsx")
+        >>> print(res.summary().splitlines()[0])  # doctest: +ELLIPSIS
+        yearbook_example_long.xlsx: long layout, n/a (xlsx)
+        """
+        d = self.data
+        acc = self.accounting
+        reasons = (
+            acc.rejected["reason"].value_counts().to_dict()
+            if acc.rows_rejected and "reason" in acc.rejected
+            else {}
+        )
+        lines = [
+            f"{Path(self.source).name}: {self.layout} layout, {self.encoding}",
+            f"cells: {acc.rows_in} in = {acc.rows_kept} kept + {acc.rows_rejected} rejected"
+            + (" (" + ", ".join(f"{n} {r}" for r, n in reasons.items()) + ")" if reasons else ""),
+        ]
+        if len(d):
+            years = f"{int(d['year_start'].min())}-{int(d['year_end'].max())}"
+            lines.append(
+                f"{d['place_id'].nunique()} places, {d['indicator'].nunique()} indicators "
+                f"({', '.join(sorted(d['indicator'].unique()))}), years {years}"
+            )
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _norm(text: str) -> str:
+    """Matching key of a header: NFKC, case folded, without whitespace."""
+    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).casefold()
+
+
+def _split_header(text: str) -> tuple[str, str]:
+    """``'公安民警数（人）'`` -> ``('公安民警数', '人')``; no bracket -> unit ``''``."""
+    t = unicodedata.normalize("NFKC", text).strip()
+    m = _HEADER_UNIT.match(t)
+    if m and m.group("name").strip():
+        return m.group("name").strip(), m.group("unit").strip()
+    return t, ""
+
+
+def _role(header: str) -> str | None:
+    key = _norm(_split_header(header)[0])
+    for role, names in (
+        ("place", _PLACE_HEADERS),
+        ("year", _YEAR_HEADERS),
+        ("indicator", _INDICATOR_HEADERS),
+        ("value", _VALUE_HEADERS),
+        ("unit", _UNIT_HEADERS),
+        ("note", _NOTE_HEADERS),
+    ):
+        if key in names:
+            return role
+    return None
+
+
+def _parse_year(text: str) -> tuple[str, int, int] | None:
+    """``'2017'``/``'2017年'`` -> ``('2017', 2017, 2017)``; ``'2006-2010'`` a period."""
+    t = unicodedata.normalize("NFKC", str(text)).strip()
+    m = _YEAR.match(t)
+    if not m:
+        return None
+    start = int(m.group("start"))
+    end = int(m.group("end") or start)
+    if not (1900 <= start <= end <= 2100):
+        return None
+    return (f"{start}" if start == end else f"{start}-{end}"), start, end
+
+
+def _column_letter(position: int) -> str:
+    """0 -> 'A', 26 -> 'AA' (spreadsheet column names)."""
+    letters = ""
+    n = position + 1
+    while n:
+        n, r = divmod(n - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+def _cell_text(cell: object) -> str:
+    """An XLSX cell as the text a user sees (ints without '.0', percentages with '%')."""
+    value = cell.value if hasattr(cell, "value") else cell
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return ""
+        if "%" in str(getattr(cell, "number_format", "")):
+            return f"{value * 100:.12g}%"
+        if value.is_integer() and abs(value) < 1e15:
+            return str(int(value))
+        return repr(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value).strip()
+
+
+def _canonical_unit(unit: str) -> str:
+    return _UNIT_SYNONYMS.get(unit, unit)
+
+
+def _is_missing(text: str) -> bool:
+    return _norm(text) in MISSING_MARKS
+
+
+# --------------------------------------------------------------------------- decoding
+
+
+def _invalid_spans(data: bytes, encoding: str, limit: int = _MAX_BAD_BYTES) -> list[tuple[int, int]]:
+    """Byte spans that do not decode (both codecs used here are stateless)."""
+    spans: list[tuple[int, int]] = []
+    pos = 0
+    while pos < len(data) and len(spans) < limit:
+        try:
+            data[pos:].decode(encoding)
+            break
+        except UnicodeDecodeError as exc:
+            spans.append((pos + exc.start, pos + exc.end))
+            pos += exc.end
+    return spans
+
+
+def _decode(data: bytes, encoding: str | None, file: str) -> tuple[str | None, str, list[Problem]]:
+    """Decode CSV bytes; return (text, encoding used, problems)."""
+
+    def line_of(offset: int) -> int:
+        return data.count(b"\n", 0, offset) + 1
+
+    def problems_for(spans, tried: str, why: str, hint: str) -> list[Problem]:
+        listed = [
+            Problem(
+                f"byte {data[a:b]!r} at byte offset {a} cannot be decoded ({tried}){why}",
+                file=file,
+                row=line_of(a),
+                value=data[max(0, a - 6) : b + 6],
+                hint=hint,
+            )
+            for a, b in spans
+        ]
+        if len(spans) == _MAX_BAD_BYTES:
+            listed.append(
+                Problem(
+                    f"more undecodable bytes after byte offset {spans[-1][1]} are not listed",
+                    file=file,
+                    hint=hint,
+                )
+            )
+        return listed
+
+    if encoding is not None:
+        try:
+            return data.decode(encoding), encoding, []
+        except (UnicodeDecodeError, LookupError) as exc:
+            if isinstance(exc, LookupError):
+                raise ValueError(f"encoding={encoding!r} is not a known text encoding") from None
+            spans = _invalid_spans(data, encoding)
+            return None, encoding, problems_for(
+                spans,
+                f"tried {encoding}, as asked",
+                "",
+                "check the file's encoding; leave encoding=None to let govstats try utf-8-sig and gb18030",
+            )
+    try:
+        text = data.decode("utf-8-sig")
+        return text, ("utf-8-sig" if data.startswith(b"\xef\xbb\xbf") else "utf-8"), []
+    except UnicodeDecodeError:
+        pass
+    replaced = data.decode("utf-8", errors="replace")
+    n_bad = replaced.count("\ufffd")  # one per invalid byte sequence
+    good_non_ascii = sum(1 for ch in replaced if ord(ch) > 127) - n_bad
+    if good_non_ascii >= 4 and good_non_ascii >= 4 * n_bad:
+        utf8_spans = _invalid_spans(data, "utf-8")
+        # Mostly valid UTF-8 with a few bad bytes: a damaged UTF-8 file, not GBK. Decoding
+        # it as GB18030 would turn every Chinese character into nonsense.
+        return None, "utf-8", problems_for(
+            utf8_spans,
+            "tried utf-8-sig",
+            f"; the other {good_non_ascii} non-ASCII characters are valid UTF-8, so the file "
+            "looks like damaged UTF-8",
+            "fix or delete the byte; if the file really is GBK/GB18030 pass encoding='gb18030'",
+        )
+    try:
+        return data.decode("gb18030"), "gb18030", []
+    except UnicodeDecodeError:
+        pass
+    return None, "gb18030", problems_for(
+        _invalid_spans(data, "gb18030"),
+        "tried utf-8-sig, then gb18030",
+        "",
+        "save the file as UTF-8 or GBK/GB18030, or pass the right encoding=",
+    )
+
+
+# --------------------------------------------------------------------------- sheets
+
+
+@dataclass
+class _Sheet:
+    file_label: str  # Problem.file: the path, plus the sheet for XLSX
+    ref_prefix: str  # "" or "sheet 'x', "
+    default_indicator: str  # sheet name (XLSX) or file stem (CSV)
+    grid: list[list[str]]  # row i is spreadsheet row i + 1
+
+
+def _csv_grid(text: str) -> list[list[str]]:
+    first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
+    delimiter = max([",", "\t", ";"], key=first.count) if first else ","
+    if first.count(delimiter) == 0:
+        delimiter = ","
+    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
+def _xlsx_sheets(path: Path, source: str, sheet: str | int | None, notes: list[str]) -> tuple[list[_Sheet], list[Problem]]:
+    import openpyxl
+
+    wb = openpyxl.load_workbook(path, data_only=True)
+    names = wb.sheetnames
+    if sheet is None:
+        chosen = [n for n in names if not _NOTE_SHEET.match(unicodedata.normalize("NFKC", n).strip())]
+        skipped = [n for n in names if n not in chosen]
+        if skipped:
+            notes.append("note sheet(s) skipped: " + ", ".join(map(repr, skipped)))
+        if not chosen:
+            return [], [
+                Problem(
+                    "no data sheet: every sheet is a note sheet",
+                    file=source,
+                    value=names,
+                    hint="name the sheet to read with sheet=",
+                )
+            ]
+    elif isinstance(sheet, int) and not isinstance(sheet, bool):
+        if not 0 <= sheet < len(names):
+            return [], [Problem(f"no sheet number {sheet}", file=source, value=sheet, hint=f"the sheets are {names}")]
+        chosen = [names[sheet]]
+    else:
+        if sheet not in names:
+            return [], [Problem(f"no sheet named {sheet!r}", file=source, value=sheet, hint=f"the sheets are {names}")]
+        chosen = [sheet]
+    out = []
+    for name in chosen:
+        ws = wb[name]
+        grid = [[_cell_text(c) for c in row] for row in ws.iter_rows()]
+        out.append(_Sheet(f"{source}, sheet {name!r}", f"sheet {name!r}, ", name, grid))
+    wb.close()
+    return out, []
+
+
+# --------------------------------------------------------------------------- indicators
+
+
+_CODEBOOK_CACHE: dict[tuple[str, int, int], pd.DataFrame] = {}
+
+
+def _codebook_names(path: Path) -> pd.DataFrame:
+    """indicator and name_zh of the validated codebook, re-read when the file changes."""
+    from govstats.facts import load_codebook
+
+    stat = path.stat()
+    key = (str(path), stat.st_mtime_ns, stat.st_size)
+    if key not in _CODEBOOK_CACHE:
+        _CODEBOOK_CACHE.clear()
+        _CODEBOOK_CACHE[key] = load_codebook(path)[["indicator", "name_zh"]]
+    return _CODEBOOK_CACHE[key]
+
+
+class _IndicatorMatcher:
+    """Header name -> indicator: caller's map, then codebook name_zh, then defaults."""
+
+    def __init__(self, indicator_map: Mapping[str, str] | None):
+        by_name = {_norm(k): v for k, v in DEFAULT_HEADER_INDICATORS.items()}
+        self.known_headers = dict(DEFAULT_HEADER_INDICATORS)
+        indicators = set(DEFAULT_HEADER_INDICATORS.values())
+        codebook_path = paths.raw_dir() / "codebook.csv"
+        if codebook_path.is_file():
+            cb = _codebook_names(codebook_path)
+            for ind, name_zh in zip(cb["indicator"], cb["name_zh"], strict=True):
+                by_name[_norm(name_zh)] = ind
+                self.known_headers[name_zh] = ind
+            indicators |= set(cb["indicator"])
+        self.user_full: dict[str, str] = {}
+        self.user_name: dict[str, str] = {}
+        for key, ind in (indicator_map or {}).items():
+            name, unit = _split_header(key)
+            if unit:
+                self.user_full[_norm(key)] = ind
+            else:
+                self.user_name[_norm(name)] = ind
+            indicators.add(ind)
+        self.by_name = by_name
+        self.indicators = indicators
+
+    def match(self, header: str) -> str | None:
+        name, _ = _split_header(header)
+        full = _norm(header)
+        key = _norm(name)
+        if full in self.user_full:
+            return self.user_full[full]
+        if key in self.user_name:
+            return self.user_name[key]
+        if key in self.by_name:
+            return self.by_name[key]
+        plain = name.strip()
+        if plain in self.indicators:
+            return plain
+        return None
+
+    def suggest(self, header: str) -> list[str]:
+        name, _ = _split_header(header)
+        choices = list(self.known_headers) + sorted(self.indicators)
+        return difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+
+
+def _header_unit(unit_text: str) -> tuple[str, float]:
+    """Unit text of a header -> (unit after the multiplier, multiplier)."""
+    if not unit_text:
+        return "", 1.0
+    from govstats.quantities import QuantityParseError, parse_quantity
+
+    try:
+        q = parse_quantity("1" + unit_text)
+    except QuantityParseError:  # a unit the parser does not know is kept as written
+        return unit_text, 1.0
+    if q.bound == "exact" and math.isclose(q.value, q.scale):
+        return q.unit, float(q.scale)
+    return unit_text, 1.0
+
+
+# --------------------------------------------------------------------------- tables
+
+
+@dataclass
+class _Cells:
+    """Value cells gathered from every sheet, one list per field."""
+
+    cols: dict[str, list] = field(
+        default_factory=lambda: {
+            k: []
+            for k in (
+                "table",
+                "place_as_written",
+                "indicator",
+                "header_unit",
+                "header_scale",
+                "year",
+                "year_start",
+                "year_end",
+                "quantity",
+                "source_file",
+                "source_ref",
+                "source_row",
+                "source_column",
+                "file_label",
+            )
+        }
+    )
+
+    def add(self, **kw) -> None:
+        for k, v in kw.items():
+            self.cols[k].append(v)
+
+    def frame(self) -> pd.DataFrame:
+        df = pd.DataFrame(self.cols)
+        return df.astype({"year_start": "Int64", "year_end": "Int64", "source_row": "Int64", "header_scale": float})
+
+
+def _read_table(
+    t: int,
+    sh: _Sheet,
+    layout: str,
+    matcher: _IndicatorMatcher,
+    source_file: str,
+    cells: _Cells,
+    place_rows: list[dict],
+    problems: list[Problem],
+    notes: list[str],
+) -> str | None:
+    """Turn one sheet into value cells; return the layout found (None if unusable)."""
+    file = sh.file_label
+    grid = sh.grid
+    # comment rows above the header
+    h = 0
+    comments = []
+    while h < len(grid):
+        nonblank = [c for c in grid[h] if c]
+        if nonblank and not nonblank[0].startswith("#"):
+            break
+        if nonblank:
+            comments.append(",".join(nonblank))
+        h += 1
+    if comments:
+        notes.append(f"{file}: {len(comments)} comment row(s) above the header skipped: " + " / ".join(comments))
+    if h == len(grid):
+        problems.append(Problem("the file is empty (no header row)" if not comments else "no header row below the comments", file=file))
+        return None
+    header_row = h + 1
+    width = max(len(r) for r in grid[h:])
+    header = grid[h] + [""] * (width - len(grid[h]))
+    body = [(h + 1 + i + 1, r + [""] * (width - len(r))) for i, r in enumerate(grid[h + 1 :])]
+    blank = [r for r, cells_ in body if not any(cells_)]
+    body = [(r, c) for r, c in body if any(c)]
+    if blank:
+        notes.append(f"{file}: {len(blank)} blank row(s) skipped")
+
+    def colname(j: int) -> str:
+        return header[j] if header[j] and not _UNNAMED.match(header[j]) else f"(unnamed column {_column_letter(j)})"
+
+    roles: dict[int, str | None] = {}
+    unnamed = []
+    for j, head in enumerate(header):
+        if not head or _UNNAMED.match(head):
+            if any(c[j] for _, c in body):
+                first = next((r, c[j]) for r, c in body if c[j])
+                problems.append(
+                    Problem(
+                        "a column with no header holds data",
+                        file=file,
+                        row=first[0],
+                        column=colname(j),
+                        value=first[1],
+                        hint="give the column a header (a place, year or indicator name) or delete it",
+                    )
+                )
+            unnamed.append(j)
+            continue
+        roles[j] = _role(head)
+    if unnamed and all(not any(c[j] for _, c in body) for j in unnamed):
+        notes.append(f"{file}: {len(unnamed)} empty column(s) without a header ignored")
+    if not body:
+        problems.append(Problem("no data rows under the header", file=file, row=header_row))
+        return None
+
+    def first_of(role: str) -> int | None:
+        return next((j for j, r in roles.items() if r == role), None)
+
+    place_j, year_j, ind_j = first_of("place"), first_of("year"), first_of("indicator")
+    value_j, unit_j = first_of("value"), first_of("unit")
+    notes_cols = [header[j] for j, r in roles.items() if r == "note"]
+    extra_place = [header[j] for j, r in roles.items() if r == "place" and j != place_j]
+    if notes_cols or extra_place:
+        notes.append(f"{file}: column(s) not read as data: " + ", ".join(map(repr, notes_cols + extra_place)))
+    others = [j for j, r in roles.items() if r is None]
+    year_like = [j for j in others if _parse_year(header[j])]
+
+    if layout == "auto":
+        found = "long" if year_j is not None else ("wide" if year_like else None)
+    else:
+        found = layout
+    if place_j is None:
+        problems.append(
+            Problem(
+                "no place column",
+                file=file,
+                row=header_row,
+                value=[x for x in header if x],
+                hint="name the place column 地区 (or 地名, 城市, 区县, place, region)",
+            )
+        )
+    if found is None or (found == "long" and year_j is None):
+        problems.append(
+            Problem(
+                "no year column and no year headers",
+                file=file,
+                row=header_row,
+                value=[x for x in header if x],
+                hint="long layout needs a 年份 (year) column; wide layout needs years as headers (2016, 2017年, ...)",
+            )
+        )
+        return None
+    if found == "wide" and year_j is not None:
+        problems.append(
+            Problem(
+                "layout='wide' but the table has a year column",
+                file=file,
+                row=header_row,
+                column=header[year_j],
+                hint="use layout='long' (or 'auto') for a table with a 年份 column",
+            )
+        )
+        return None
+    fully_long = found == "long" and ind_j is not None
+    if fully_long and value_j is None:
+        problems.append(
+            Problem(
+                "the table has an indicator column but no value column",
+                file=file,
+                row=header_row,
+                value=[x for x in header if x],
+                hint="name the value column 数值 (or value)",
+            )
+        )
+
+    # value columns and what each of them means
+    if found == "wide":
+        value_cols = []
+        for j in others:
+            parsed = _parse_year(header[j])
+            if parsed is None:
+                problems.append(
+                    Problem(
+                        "this header is not a year (wide layout: one column per year)",
+                        file=file,
+                        row=header_row,
+                        column=header[j],
+                        value=header[j],
+                        hint="year headers look like 2016, 2016年 or 2006-2010; a column per "
+                        "indicator needs a 年份 column instead (long layout)",
+                    )
+                )
+            else:
+                value_cols.append((j, parsed))
+    elif fully_long:
+        value_cols = [(value_j, None)] if value_j is not None else []
+        for j in others:
+            problems.append(
+                Problem(
+                    "unexpected column in a place/indicator/year/value table",
+                    file=file,
+                    row=header_row,
+                    column=header[j],
+                    value=header[j],
+                    hint="remove it, or name it 备注 (note) if it is a comment",
+                )
+            )
+    else:  # long, one column per indicator
+        if unit_j is not None:
+            problems.append(
+                Problem(
+                    "a unit column is ambiguous when each indicator has its own column",
+                    file=file,
+                    row=header_row,
+                    column=header[unit_j],
+                    hint="put the unit in each header, e.g. 公安民警数（人）",
+                )
+            )
+        value_cols = [(j, None) for j in others]
+        if value_j is not None:
+            value_cols.append((value_j, None))
+
+    # indicator of each header (long) or of each row (wide with 指标 / fully long)
+    def indicator_of(text: str, row: int, column: str, seen: dict) -> tuple[str | None, str, float]:
+        name, unit_text = _split_header(text)
+        ind = matcher.match(text)
+        if ind is None:
+            if (column, text) in seen:
+                seen[(column, text)].append(row)
+                return None, "", 1.0
+            seen[(column, text)] = [row]
+            return None, "", 1.0
+        unit, scale = _header_unit(unit_text)
+        return ind, unit, scale
+
+    unknown: dict[tuple[str, str], list[int]] = {}
+    col_ind: dict[int, tuple[str | None, str, float]] = {}
+    if found == "long" and not fully_long:
+        for j, _ in value_cols:
+            col_ind[j] = indicator_of(header[j], header_row, header[j], unknown)
+    elif found == "wide" and ind_j is None:
+        label = "sheet name" if sh.ref_prefix else "file name"
+        ind = indicator_of(sh.default_indicator, header_row, f"({label})", unknown)
+        for j, _ in value_cols:
+            col_ind[j] = ind
+
+    for r, row in body:
+        place_text = row[place_j] if place_j is not None else ""
+        if place_j is not None:
+            if not place_text:
+                problems.append(
+                    Problem(
+                        "the place is blank in a row that holds data",
+                        file=file,
+                        row=r,
+                        column=header[place_j],
+                        hint="write the place in every row",
+                    )
+                )
+            else:
+                place_rows.append({"table": t, "row": r, "place": place_text, "file": file, "column": header[place_j]})
+        if place_j is None:
+            continue
+        row_year = None
+        if year_j is not None:
+            row_year = _parse_year(row[year_j])
+            if row_year is None:
+                problems.append(
+                    Problem(
+                        "not a year" if row[year_j] else "the year is blank in a row that holds data",
+                        file=file,
+                        row=r,
+                        column=header[year_j],
+                        value=row[year_j] or None,
+                        hint="write a year such as 2016 or 2016年 (a period: 2006-2010)",
+                    )
+                )
+                row_year = (None, None, None)  # the row's cells are still checked
+        row_ind = None
+        if (ind_j is not None and found == "wide") or fully_long:
+            ind_text = row[ind_j]
+            if not ind_text:
+                problems.append(
+                    Problem("the indicator is blank in a row that holds data", file=file, row=r, column=header[ind_j])
+                )
+                row_ind = (None, "", 1.0)
+            else:
+                row_ind = indicator_of(ind_text, r, header[ind_j], unknown)
+            if unit_j is not None and row[unit_j] and row_ind[0] is not None:
+                u, sc = _header_unit(row[unit_j])
+                if row_ind[1] and (_canonical_unit(u), sc) != (_canonical_unit(row_ind[1]), row_ind[2]):
+                    problems.append(
+                        Problem(
+                            f"the unit column says {row[unit_j]!r} but the indicator name says "
+                            f"{_split_header(ind_text)[1]!r}",
+                            file=file,
+                            row=r,
+                            column=header[unit_j],
+                            value=row[unit_j],
+                            hint="state the unit once, or make the two agree",
+                        )
+                    )
+                row_ind = (row_ind[0], u, sc)
+        for j, year in value_cols:
+            ind, unit, scale = row_ind if row_ind is not None else col_ind[j]
+            y = year if year is not None else row_year
+            cells.add(
+                table=t,
+                place_as_written=place_text,
+                indicator=ind,
+                header_unit=unit,
+                header_scale=scale,
+                year=y[0],
+                year_start=y[1],
+                year_end=y[2],
+                quantity=row[j],
+                source_file=source_file,
+                source_ref=f"{sh.ref_prefix}row {r}, column {colname(j)!r}",
+                source_row=r,
+                source_column=header[j],
+                file_label=file,
+            )
+    for (column, text), rows in unknown.items():
+        problems.append(
+            Problem(
+                "unknown indicator header" + (f" (also in rows {', '.join(map(str, rows[1:]))})" if len(rows) > 1 else ""),
+                file=file,
+                row=rows[0],
+                column=column,
+                value=text,
+                hint=(
+                    ("closest known headers: " + ", ".join(matcher.suggest(text)) + ". " if matcher.suggest(text) else "")
+                    + f"Map it with read_extract(..., indicator_map={{{_split_header(text)[0]!r}: 'indicator_name'}})"
+                ),
+            )
+        )
+    if found == "long" and fully_long:
+        return "long"
+    return found
+
+
+# --------------------------------------------------------------------------- places
+
+
+def _resolve_places(place_rows: list[dict], within: str | None) -> tuple[dict[tuple[int, int], str], list[Problem]]:
+    """(table, row) -> place_id for every place cell; problems for unknown names."""
+    from govstats import places
+
+    problems: list[Problem] = []
+    ids: dict[tuple[int, int], str] = {}
+    if not place_rows:
+        return ids, problems
+    pr = pd.DataFrame(place_rows)
+
+    def one(name: str) -> str | None:
+        try:
+            return places.resolve(name, within=within)
+        except UnknownPlaceError:
+            return None
+
+    for (_, file, column), group in pr.groupby(["table", "file", "column"], sort=False):
+        values = pd.Series(group["place"].to_numpy(), index=group.index, dtype="str")
+        try:
+            resolved = places.resolve_many(values, file=file, column=column, rows=group["row"].tolist(), within=within)
+        except DataValidationError as exc:
+            # every unknown name is in exc.problems; resolve the known ones one by one
+            problems += exc.problems
+            resolved = values.map({name: one(name) for name in values.unique()})
+        for t, r, pid in zip(group["table"].tolist(), group["row"].tolist(), resolved.tolist(), strict=True):
+            if isinstance(pid, str):
+                ids[(t, r)] = pid
+    return ids, problems
+
+
+# --------------------------------------------------------------------------- main
+
+
+def read_extract(
+    path: str | Path,
+    *,
+    sheet: str | int | None = None,
+    layout: IngestLayout = "auto",
+    indicator_map: dict[str, str] | None = None,
+    encoding: str | None = None,
+    place_within: str | None = None,
+) -> IngestResult:
+    """Read a yearbook extract (CSV or XLSX) into the tidy long form.
+
+    Parameters
+    ----------
+    path : str or Path
+        A ``.csv`` (or other delimited text) or ``.xlsx`` file; the kind is read from the
+        file's first bytes, not its name.
+    sheet : str or int, optional
+        XLSX only: the sheet to read (name or 0-based position). Default: every sheet
+        that is not a note sheet (one sheet per indicator works this way).
+    layout : {"auto", "wide", "long"}
+        ``"auto"`` decides from the header: a year column (``年份``/``year``) means long,
+        years as headers mean wide. Forcing a layout turns a mismatch into an error.
+    indicator_map : dict, optional
+        Header -> indicator name, for headers the built-in table and the codebook do not
+        know, e.g. ``{"在编民警": "police_officers_count"}``. A key with a unit
+        (``"在编民警（人）"``) matches only that unit; a key without matches any.
+    encoding : str, optional
+        CSV only. Default: try ``utf-8-sig``, then ``gb18030`` (which covers GBK).
+    place_within : str, optional
+        A place id; names are resolved among its descendants (``"futian"`` makes
+        ``福田`` the subdistrict, not the district), see :func:`govstats.places.resolve`.
+
+    Returns
+    -------
+    IngestResult
+        ``data`` (tidy long, one row per non-missing cell), ``accounting`` (cells in =
+        kept + rejected as missing), ``encoding``, ``layout``, ``source``, ``notes``.
+
+    Raises
+    ------
+    DataValidationError
+        Listing every problem found in the file at once (see the module docstring).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> d = pathlib.Path(tempfile.mkdtemp())
+    >>> _ = (d / "x.csv").write_text("地区,年份,常住人口（万人）\\n衡阳市,2020,664.5\\n", encoding="gbk")
+    >>> res = read_extract(d / "x.csv")
+    >>> res.data[["place_id", "indicator", "year", "value", "unit", "scale"]].to_dict("records")
+    [{'place_id': 'hengyang', 'indicator': 'population_resident', 'year': '2020', 'value': 6645000.0, 'unit': '人', 'scale': 10000.0}]
+    >>> res.encoding
+    'gb18030'
+    """
+    check_literal(layout, IngestLayout, "layout")
+    path = Path(path)
+    source = str(path)
+    data = path.read_bytes()
+    problems: list[Problem] = []
+    notes: list[str] = []
+    what = f"yearbook extract {source}"
+
+    if data[:4] == _XLS_MAGIC:
+        raise DataValidationError(
+            [Problem("old binary .xls files are not read", file=source, hint="save it as .xlsx or .csv")], what=what
+        )
+    if data[:4] == _XLSX_MAGIC:
+        if encoding is not None:
+            notes.append(f"encoding={encoding!r} ignored: XLSX files carry their own encoding")
+        used_encoding = "n/a (xlsx)"
+        sheets, sheet_problems = _xlsx_sheets(path, source, sheet, notes)
+        DataValidationError.raise_if_any(sheet_problems, what=what)
+    else:
+        if sheet is not None:
+            raise ValueError(f"sheet={sheet!r} is only for XLSX files; {source} is a text file")
+        if not data.strip() or data.strip() == b"\xef\xbb\xbf":
+            raise DataValidationError([Problem("the file is empty", file=source)], what=what)
+        text, used_encoding, decode_problems = _decode(data, encoding, source)
+        DataValidationError.raise_if_any(decode_problems, what=what)
+        if used_encoding == "utf-8-sig":
+            text = text.removeprefix("\ufeff")
+        sheets = [_Sheet(source, "", path.stem, _csv_grid(text))]
+
+    matcher = _IndicatorMatcher(indicator_map)
+    cells = _Cells()
+    place_rows: list[dict] = []
+    layouts = []
+    for t, sh in enumerate(sheets):
+        if not any(any(c for c in row) for row in sh.grid):
+            problems.append(Problem("the sheet is empty" if sh.ref_prefix else "the file is empty", file=sh.file_label))
+            continue
+        found = _read_table(t, sh, layout, matcher, source, cells, place_rows, problems, notes)
+        if found:
+            layouts.append(found)
+    df = cells.frame()
+    place_ids, place_problems = _resolve_places(place_rows, place_within)
+    problems += place_problems
+    df["place_id"] = [place_ids.get(key) for key in zip(df["table"].tolist(), df["source_row"].tolist(), strict=True)]
+
+    distinct = df["quantity"].unique()
+    missing = df["quantity"].map(dict(zip(distinct, map(_is_missing, distinct), strict=True))).astype(bool)
+    present = df[~missing]
+    parsed = _parse_cells(present, problems)
+    tidy = _assemble(df, parsed)
+
+    kept = tidy[~missing].copy()
+    problems += _unit_problems(kept, df)
+    problems += _duplicate_problems(kept, df)
+    problems += _schema_problems(kept, df)
+    problems.sort(key=lambda p: (p.file or "", p.row or 0))
+    DataValidationError.raise_if_any(problems, what=what)
+
+    rejected = tidy.loc[missing, TIDY_COLUMNS].assign(
+        reason=[("blank" if not q else f"not available ({q!r})") for q in df.loc[missing, "quantity"]]
+    )
+    kept = kept.sort_values(["place_id", "indicator", "year_start", "year_end"], kind="mergesort")
+    kept = kept[TIDY_COLUMNS].reset_index(drop=True)
+    accounting = RowAccounting(source, len(df), kept, rejected.reset_index(drop=True))
+    found_layouts = sorted(set(layouts))
+    layout_text = found_layouts[0] if len(found_layouts) == 1 else f"mixed ({', '.join(found_layouts)})"
+    return IngestResult(kept, accounting, used_encoding, layout_text, source, tuple(notes))
+
+
+def _parse_cells(present: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
+    """Parse the non-missing cells and apply each header's unit and multiplier."""
+    from govstats.quantities import parse_quantities
+
+    cols = ["value", "lower", "upper", "bound", "unit", "scale"]
+    if present.empty:
+        return pd.DataFrame(columns=cols, index=present.index)
+    q = parse_quantities(
+        pd.Series(present["quantity"].to_numpy(), index=present.index, dtype="str"),
+        errors="collect",
+        rows=present["source_row"],
+    )
+    out = pd.DataFrame(index=present.index)
+    for i in present.index[q["error"].notna()]:
+        problems.append(
+            Problem(
+                f"cannot read this value: {q.at[i, 'error']}",
+                file=present.at[i, "file_label"],
+                row=int(present.at[i, "source_row"]),
+                column=present.at[i, "source_column"],
+                value=present.at[i, "quantity"],
+                hint="write a number such as 1056, 95.8%, 3.2万 or 1600多; leave the cell blank if missing",
+            )
+        )
+    hs = present["header_scale"].astype(float)
+    hu = present["header_unit"].fillna("").astype(str)
+    cu = q["unit"].fillna("").astype(str)
+    cs = q["scale"].astype(float)
+    ok = q["error"].isna()
+    for i in present.index[ok & hu.ne("") & cu.ne("") & (hu.map(_canonical_unit) != cu.map(_canonical_unit))]:
+        problems.append(
+            Problem(
+                f"mixed units: the cell is in {cu[i]!r} but its header says {hu[i]!r}",
+                file=present.at[i, "file_label"],
+                row=int(present.at[i, "source_row"]),
+                column=present.at[i, "source_column"],
+                value=present.at[i, "quantity"],
+                hint="write the number alone under a header that states the unit",
+            )
+        )
+    for i in present.index[ok & hs.ne(1.0) & cs.ne(1.0)]:
+        problems.append(
+            Problem(
+                "both the header and the cell carry a multiplier (e.g. 万)",
+                file=present.at[i, "file_label"],
+                row=int(present.at[i, "source_row"]),
+                column=present.at[i, "source_column"],
+                value=present.at[i, "quantity"],
+                hint="state the multiplier once: in the header unit, e.g. （万人）, or in the cell",
+            )
+        )
+    for c in ("value", "lower", "upper"):
+        out[c] = q[c].astype(float) * hs
+    out["scale"] = cs * hs
+    out["bound"] = q["bound"]
+    out["unit"] = hu.where(hu.ne(""), cu)
+    return out
+
+
+def _assemble(df: pd.DataFrame, parsed: pd.DataFrame) -> pd.DataFrame:
+    tidy = pd.DataFrame(index=df.index)
+    tidy["place_id"] = df["place_id"].astype("str")
+    tidy["place_as_written"] = df["place_as_written"].astype("str")
+    tidy["indicator"] = df["indicator"].astype("str")
+    tidy["year"] = df["year"].astype("str")
+    tidy["year_start"] = df["year_start"].astype("Int64")
+    tidy["year_end"] = df["year_end"].astype("Int64")
+    tidy["quantity"] = df["quantity"].astype("str")
+    for c in ("value", "lower", "upper", "scale"):
+        tidy[c] = parsed[c].reindex(df.index).astype(float) if c in parsed else np.nan
+    for c in ("bound", "unit"):
+        tidy[c] = parsed[c].reindex(df.index).astype("str") if c in parsed else pd.Series(index=df.index, dtype="str")
+    tidy["source_file"] = df["source_file"].astype("str")
+    tidy["source_ref"] = df["source_ref"].astype("str")
+    tidy["source_row"] = df["source_row"].astype("Int64")
+    tidy["source_column"] = df["source_column"].astype("str")
+    return tidy
+
+
+def _where(df: pd.DataFrame, i) -> dict:
+    return {
+        "file": df.at[i, "file_label"],
+        "row": int(df.at[i, "source_row"]),
+        "column": df.at[i, "source_column"],
+        "value": df.at[i, "quantity"],
+    }
+
+
+def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
+    """One indicator, one unit: flag cells whose unit differs from the indicator's usual one."""
+    problems: list[Problem] = []
+    ok = kept["indicator"].notna()
+    for ind, group in kept[ok].groupby("indicator", sort=False):
+        units = group["unit"].fillna("").map(_canonical_unit)
+        stated = units[units.ne("")]
+        if stated.nunique() > 1:
+            counts = stated.value_counts(sort=False)
+            main = counts.idxmax()
+            first_main = stated.index[stated.eq(main)][0]
+            for i in stated.index[stated.ne(main)]:
+                problems.append(
+                    Problem(
+                        f"mixed units for indicator {ind!r}: this cell is in {units[i]!r} but "
+                        f"{counts[main]} cell(s) are in {main!r} (first: {df.at[first_main, 'source_ref']})",
+                        hint="convert the cells to one unit, or map the headers to different indicators",
+                        **_where(df, i),
+                    )
+                )
+        scaled = df.loc[group.index, "header_scale"].ne(1.0)
+        unstated = units.eq("") & df.loc[group.index, "header_unit"].fillna("").eq("")
+        if scaled.any() and unstated.any():
+            first_scaled = group.index[scaled][0]
+            for i in group.index[unstated]:
+                problems.append(
+                    Problem(
+                        f"mixed units for indicator {ind!r}: no unit is stated here, but "
+                        f"{df.at[first_scaled, 'source_column']!r} ({df.at[first_scaled, 'source_ref']}) "
+                        "scales its values by its header unit",
+                        hint="state the unit in this header too, e.g. （万人） or （人）",
+                        **_where(df, i),
+                    )
+                )
+    return problems
+
+
+def _duplicate_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
+    problems: list[Problem] = []
+    key = ["place_id", "indicator", "year_start", "year_end"]
+    usable = kept.dropna(subset=["place_id", "indicator", "year_start"])
+    dup = usable.duplicated(key, keep=False)
+    for _, group in usable[dup].groupby(key, sort=False):
+        first = group.index[0]
+        for i in group.index[1:]:
+            problems.append(
+                Problem(
+                    f"duplicate key (place {kept.at[i, 'place_id']!r}, indicator {kept.at[i, 'indicator']!r}, "
+                    f"year {kept.at[i, 'year']!r}): the same cell is also at {df.at[first, 'file_label']}, "
+                    f"{df.at[first, 'source_ref']} (value {df.at[first, 'quantity']!r})",
+                    hint="keep one of the two cells (the same place may be written two ways, e.g. 衡阳市 and Hengyang)",
+                    **_where(df, i),
+                )
+            )
+    return problems
+
+
+def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
+    """Validate the cells that passed every other check against TidyObservations."""
+    from govstats.schemas import TidyObservations, problems_from_schema
+
+    clean = kept.dropna(subset=["place_id", "indicator", "year_start"])
+    clean = clean[clean["value"].notna()]
+    if clean.empty:
+        return []
+    # Duplicates and unknown names are reported above; check only the rest here.
+    clean = clean.drop_duplicates(["place_id", "indicator", "year"])
+    try:
+        TidyObservations.validate(clean, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        return problems_from_schema(exc, file=str(df["source_file"].iloc[0]), rows=clean["source_row"], data=clean)
+    return []
+

@@ -1,0 +1,193 @@
+"""Say, from inside a notebook, what kind of data its numbers rest on.
+
+A notebook calls :func:`declare` once, near the top. The call does two things:
+
+* it shows a banner the reader cannot miss: a large red **SIMULATED DATA** box
+  when the numbers come from a simulated panel, a small neutral box naming the
+  sources otherwise;
+* it emits the same facts as a display output with the MIME type
+  :data:`PROVENANCE_MIME`. ``govstats report`` reads that output from the
+  executed notebook (:func:`read_declarations`) and copies it into
+  ``reports/manifest.json`` and ``reports/index.html``, so the index marks
+  simulated reports without trusting anyone to remember.
+
+Front ends that do not know the custom MIME type (JupyterLab, nbconvert) simply
+show the HTML or plain-text version of the banner.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+__all__ = ["PROVENANCE_MIME", "ProvenanceSummary", "declare", "read_declarations"]
+
+#: MIME type of the machine-readable provenance output.
+PROVENANCE_MIME = "application/vnd.govstats.provenance+json"
+
+_SCHEMA_VERSION = 1
+
+
+@dataclass(frozen=True)
+class ProvenanceSummary:
+    """What the declarations in one executed notebook say, taken together.
+
+    Attributes
+    ----------
+    declared : bool
+        Whether the notebook called :func:`declare` at all.
+    simulated : bool or None
+        True if any declaration said ``simulated=True``; None when nothing was
+        declared (unknown, which is not the same as "real data").
+    sources : tuple of str
+        Every source named, in order of first appearance, without repeats.
+    notes : tuple of str
+        Every non-empty note.
+    """
+
+    declared: bool
+    simulated: bool | None
+    sources: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+
+def _payload(simulated: bool, sources: Sequence[str], note: str) -> dict:
+    if not isinstance(simulated, bool):
+        raise TypeError(f"simulated must be True or False, not {simulated!r}")
+    if isinstance(sources, str):
+        raise TypeError("sources must be a list of strings, not one string; write sources=[...]")
+    return {
+        "version": _SCHEMA_VERSION,
+        "simulated": simulated,
+        "sources": [str(s) for s in sources],
+        "note": str(note),
+    }
+
+
+def _banner_text(payload: Mapping) -> str:
+    head = (
+        "SIMULATED DATA: numbers below come from a simulated panel, not from observation"
+        if payload["simulated"]
+        else "Data provenance"
+    )
+    lines = [head]
+    lines += [f"  source: {s}" for s in payload["sources"]]
+    if payload["note"]:
+        lines.append(f"  note: {payload['note']}")
+    return "\n".join(lines)
+
+
+def _banner_html(payload: Mapping) -> str:
+    esc = html.escape
+    items = "".join(f"<li>{esc(s)}</li>" for s in payload["sources"])
+    sources = f"<ul style='margin:0.3em 0 0 1.2em'>{items}</ul>" if items else ""
+    note = f"<p style='margin:0.3em 0 0 0'>{esc(payload['note'])}</p>" if payload["note"] else ""
+    if payload["simulated"]:
+        return (
+            "<div class='govstats-provenance govstats-simulated' style='border:4px solid #b00020;"
+            "background:#fde7ea;color:#7a0016;padding:0.8em 1em;margin:0.5em 0;"
+            "font-family:sans-serif'>"
+            "<div style='font-size:2em;font-weight:bold;letter-spacing:0.05em'>SIMULATED DATA</div>"
+            "<div>The numbers below come from a simulated panel, not from observation.</div>"
+            f"{sources}{note}</div>"
+        )
+    return (
+        "<div class='govstats-provenance' style='border:1px solid #999;background:#f4f4f4;"
+        "padding:0.5em 1em;margin:0.5em 0;font-family:sans-serif'>"
+        f"<strong>Data provenance</strong>{sources}{note}</div>"
+    )
+
+
+def declare(*, simulated: bool, sources: Sequence[str] = (), note: str = "") -> None:
+    """Show and record what data this notebook's numbers rest on.
+
+    Parameters
+    ----------
+    simulated : bool
+        True when any table or figure in the notebook is built on simulated
+        data. Shows a large red "SIMULATED DATA" banner.
+    sources : list of str, optional
+        Where the data come from (a document, a yearbook table, a package
+        data set, a simulation with its seed). Shown in the banner and copied
+        into the report manifest.
+    note : str, optional
+        One sentence for the reader (for example which year the figures are).
+
+    Returns
+    -------
+    None
+        In IPython the banner is displayed together with a
+        ``application/vnd.govstats.provenance+json`` output; outside IPython
+        the plain-text banner is printed.
+
+    Examples
+    --------
+    >>> from govstats.provenance import declare
+    >>> declare(simulated=True, sources=["simulated panel, seed 20240601"])
+    SIMULATED DATA: numbers below come from a simulated panel, not from observation
+      source: simulated panel, seed 20240601
+    """
+    payload = _payload(simulated, sources, note)
+    bundle = {
+        "text/plain": _banner_text(payload),
+        "text/html": _banner_html(payload),
+        PROVENANCE_MIME: payload,
+    }
+    shell = None
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover - IPython is a dependency of ipykernel
+        pass
+    if shell is None:
+        print(bundle["text/plain"])
+        return
+    from IPython.display import display
+
+    display(bundle, raw=True)
+
+
+def read_declarations(notebook: Mapping) -> ProvenanceSummary:
+    """Collect the :func:`declare` outputs of an executed notebook.
+
+    Parameters
+    ----------
+    notebook : mapping
+        The notebook as parsed JSON (``json.load`` or an ``nbformat`` node).
+
+    Returns
+    -------
+    ProvenanceSummary
+
+    Examples
+    --------
+    >>> nb = {"cells": [{"cell_type": "code", "outputs": [{"output_type": "display_data",
+    ...       "data": {PROVENANCE_MIME: {"simulated": True, "sources": ["sim"], "note": ""}}}]}]}
+    >>> read_declarations(nb).simulated
+    True
+    >>> read_declarations({"cells": []}).simulated is None
+    True
+    """
+    found = []
+    for cell in notebook.get("cells", []):
+        for output in cell.get("outputs", []) or []:
+            data = output.get("data") or {}
+            payload = data.get(PROVENANCE_MIME)
+            if isinstance(payload, Mapping):
+                found.append(payload)
+    if not found:
+        return ProvenanceSummary(declared=False, simulated=None)
+    sources: list[str] = []
+    for p in found:
+        for s in p.get("sources", []) or []:
+            if str(s) not in sources:
+                sources.append(str(s))
+    notes = tuple(str(p["note"]) for p in found if p.get("note"))
+    return ProvenanceSummary(
+        declared=True,
+        simulated=any(bool(p.get("simulated")) for p in found),
+        sources=tuple(sources),
+        notes=notes,
+    )

@@ -1,0 +1,67 @@
+"""``govstats report``: regenerate every notebook report in one command.
+
+Public entry points:
+
+- :func:`run_reports` — validate, build, skip cached runs, execute the rest in
+  parallel (or on Dask), write ``reports/<run>.html``, ``manifest.json`` and
+  ``index.html``;
+- :func:`plan_runs` — what :func:`run_reports` would run and why, without running;
+- :func:`load_config` and :func:`validate_parameters` — check a reports
+  configuration without running anything;
+- :func:`ensure_kernel` — register the ``govstats`` Jupyter kernel.
+
+Names load on first use, so a run worker (``python -m govstats.report.worker``)
+imports only what it needs.
+
+Example (a configuration with one notebook)::
+
+    >>> from govstats.report import run_reports          # doctest: +SKIP
+    >>> summary = run_reports("reports.yml", jobs=2)      # doctest: +SKIP
+    >>> summary.exit_code, summary.cached                 # doctest: +SKIP
+    (0, ['place_profiles'])
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING
+
+_EXPORTS = {
+    "PlannedRun": "runner",
+    "ReportConfig": "config",
+    "ReportSummary": "runner",
+    "RunSpec": "config",
+    "build_processed_data": "runner",
+    "ensure_kernel": "kernel",
+    "kernel_identity": "kernel",
+    "load_config": "config",
+    "notebook_parameters": "params",
+    "plan_runs": "runner",
+    "run_reports": "runner",
+    "validate_parameters": "params",
+}
+__all__ = sorted(_EXPORTS)
+
+if TYPE_CHECKING:  # pragma: no cover
+    from govstats.report.config import ReportConfig, RunSpec, load_config  # noqa: F401
+    from govstats.report.kernel import ensure_kernel, kernel_identity  # noqa: F401
+    from govstats.report.params import notebook_parameters, validate_parameters  # noqa: F401
+    from govstats.report.runner import (  # noqa: F401
+        PlannedRun,
+        ReportSummary,
+        build_processed_data,
+        plan_runs,
+        run_reports,
+    )
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(f"govstats.report.{_EXPORTS[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'govstats.report' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)

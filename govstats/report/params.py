@@ -1,0 +1,380 @@
+"""Check configured parameters against each notebook's ``parameters`` cell.
+
+Names, types and defaults come from papermill's own inspection
+(:func:`papermill.inspect_notebook`), the same reading papermill uses when it
+warns about an unknown parameter. A parameter's type is its annotation or
+``# type:`` comment (``code: str = "430400"``); without one it is inferred from
+the literal default (``places = ["hengyang"]`` is ``list[str]``); a default of
+``None`` or a non-literal expression accepts anything.
+
+papermill's regular expression skips a few valid lines (``x: str | None = None``);
+an :mod:`ast` pass over the same cell adds those names, so a correct parameter
+is never reported as unknown.
+
+Inspection results are cached by the notebook's bytes under
+``.govstats-cache/params`` so that a warm ``govstats report`` never imports
+papermill (whose import costs seconds, see :mod:`govstats.report._imports`).
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from govstats.errors import DataValidationError, Problem
+from govstats.report.config import ParameterSite, ReportConfig
+
+__all__ = ["NotebookParameter", "check_value", "notebook_parameters", "validate_parameters"]
+
+_CACHE_VERSION = 1
+
+
+@dataclass(frozen=True)
+class NotebookParameter:
+    """One name assigned in a notebook's ``parameters`` cell.
+
+    Attributes
+    ----------
+    name : str
+    type_name : str or None
+        Declared type (annotation or ``# type:`` comment) or the type of the
+        literal default; None when unknown (then any value is accepted).
+    declared : bool
+        Whether ``type_name`` was written by the author rather than inferred.
+    default : str
+        The default's source text.
+    help : str
+        The trailing comment, if any.
+    """
+
+    name: str
+    type_name: str | None
+    declared: bool
+    default: str
+    help: str = ""
+
+
+def _type_of_value(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "bool"
+    if isinstance(value, int):
+        return "int"
+    if isinstance(value, float):
+        return "float"
+    if isinstance(value, str):
+        return "str"
+    if isinstance(value, list | tuple):
+        kinds = {_type_of_value(v) for v in value}
+        if len(kinds) == 1 and None not in kinds:
+            return f"list[{kinds.pop()}]"
+        if kinds == {"int", "float"}:
+            return "list[float]"
+        return "list"
+    if isinstance(value, dict):
+        return "dict"
+    return None
+
+
+def _type_from_default(default_source: str) -> str | None:
+    try:
+        return _type_of_value(ast.literal_eval(default_source))
+    except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
+        return None
+
+
+def _parameters_cell_source(notebook: dict) -> str | None:
+    for cell in notebook.get("cells", []):
+        if "parameters" in (cell.get("metadata", {}).get("tags") or []):
+            src = cell.get("source", "")
+            return "".join(src) if isinstance(src, list) else src
+    return None
+
+
+def _ast_parameters(source: str) -> dict[str, NotebookParameter]:
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return {}
+    found = {}
+    for stmt in tree.body:
+        if isinstance(stmt, ast.AnnAssign) and isinstance(stmt.target, ast.Name):
+            default = ast.unparse(stmt.value) if stmt.value is not None else "None"
+            found[stmt.target.id] = NotebookParameter(
+                stmt.target.id, ast.unparse(stmt.annotation), True, default
+            )
+        elif isinstance(stmt, ast.Assign):
+            default = ast.unparse(stmt.value)
+            for target in stmt.targets:
+                if isinstance(target, ast.Name):
+                    found[target.id] = NotebookParameter(
+                        target.id, _type_from_default(default), False, default
+                    )
+    return found
+
+
+def _inspect(notebook: Path) -> dict[str, NotebookParameter] | None:
+    import papermill
+
+    nb = json.loads(notebook.read_text(encoding="utf-8"))
+    source = _parameters_cell_source(nb)
+    if source is None:
+        return None
+    result: dict[str, NotebookParameter] = {}
+    for name, p in papermill.inspect_notebook(str(notebook)).items():
+        declared = p["inferred_type_name"] not in ("None", "", None)
+        type_name = p["inferred_type_name"] if declared else _type_from_default(p["default"])
+        result[name] = NotebookParameter(name, type_name, declared, p["default"], p["help"])
+    for name, p in _ast_parameters(source).items():
+        result.setdefault(name, p)
+    return result
+
+
+def notebook_parameters(
+    notebook: str | Path, *, cache_dir: Path | None = None
+) -> dict[str, NotebookParameter] | None:
+    """The parameters a notebook declares, or None if it has no ``parameters`` cell.
+
+    Parameters
+    ----------
+    notebook : str or Path
+    cache_dir : Path, optional
+        Where to keep inspection results keyed by the notebook's bytes.
+
+    Examples
+    --------
+    >>> import json, tempfile, pathlib
+    >>> nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]},
+    ...        "source": "code = '430400'  # place code\\nyears: list = [2020]\\n",
+    ...        "outputs": [], "execution_count": None}],
+    ...       "metadata": {"kernelspec": {"name": "python3", "language": "python",
+    ...                    "display_name": "Python 3"}}, "nbformat": 4, "nbformat_minor": 5}
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "x.ipynb"
+    >>> _ = path.write_text(json.dumps(nb))
+    >>> p = notebook_parameters(path)
+    >>> p["code"].type_name, p["code"].help, p["years"].type_name
+    ('str', 'place code', 'list')
+    """
+    notebook = Path(notebook)
+    data = notebook.read_bytes()
+    cached = None
+    if cache_dir is not None:
+        cached = Path(cache_dir) / f"{hashlib.sha256(data).hexdigest()}.json"
+        try:
+            stored = json.loads(cached.read_text(encoding="utf-8"))
+            if stored.get("version") == _CACHE_VERSION:
+                if stored["parameters"] is None:
+                    return None
+                return {p["name"]: NotebookParameter(**p) for p in stored["parameters"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            pass
+    result = _inspect(notebook)
+    if cached is not None:
+        from govstats.report._io import atomic_write_text
+
+        payload = {
+            "version": _CACHE_VERSION,
+            "notebook": str(notebook),
+            "parameters": None if result is None else [asdict(p) for p in result.values()],
+        }
+        atomic_write_text(cached, json.dumps(payload, ensure_ascii=False))
+    return result
+
+
+# ---------------------------------------------------------------- type checks
+
+_STR = {"str"}
+_INT = {"int"}
+_FLOAT = {"float"}
+_BOOL = {"bool"}
+_LIST = {"list", "List", "tuple", "Tuple", "Sequence", "set", "Set", "Iterable", "Collection"}
+_DICT = {"dict", "Dict", "Mapping", "MutableMapping"}
+_NONE = {"None", "NoneType"}
+
+
+def _name(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):  # typing.Optional
+        return node.attr
+    return None
+
+
+def _matches(value: Any, node: ast.AST) -> bool:
+    if isinstance(node, ast.Constant):
+        if node.value is None:
+            return value is None
+        if isinstance(node.value, str):  # a string annotation: "list[str]"
+            try:
+                return _matches(value, ast.parse(node.value, mode="eval").body)
+            except SyntaxError:
+                return True
+        return True
+    if isinstance(node, ast.BinOp) and isinstance(node.op, ast.BitOr):
+        return _matches(value, node.left) or _matches(value, node.right)
+    if isinstance(node, ast.Subscript):
+        base = _name(node.value)
+        args = node.slice.elts if isinstance(node.slice, ast.Tuple) else [node.slice]
+        if base == "Optional":
+            return value is None or _matches(value, args[0])
+        if base == "Union":
+            return any(_matches(value, a) for a in args)
+        if base == "Literal":
+            return any(isinstance(a, ast.Constant) and a.value == value for a in args)
+        if base in _LIST:
+            if not isinstance(value, list):
+                return False
+            kinds = [a for a in args if not (isinstance(a, ast.Constant) and a.value is Ellipsis)]
+            return all(any(_matches(v, a) for a in kinds) for v in value) if kinds else True
+        if base in _DICT:
+            if not isinstance(value, dict):
+                return False
+            return all(_matches(v, args[-1]) for v in value.values()) if len(args) == 2 else True
+        return True
+    name = _name(node)
+    if name in _STR:
+        return isinstance(value, str)
+    if name in _INT:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if name in _FLOAT:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    if name in _BOOL:
+        return isinstance(value, bool)
+    if name in _LIST:
+        return isinstance(value, list)
+    if name in _DICT:
+        return isinstance(value, dict)
+    if name in _NONE:
+        return value is None
+    return True  # a type we do not know (a class, Any): accept
+
+
+def check_value(value: Any, type_name: str | None) -> bool:
+    """Whether a YAML value fits a parameter's type (unknown types accept anything).
+
+    Examples
+    --------
+    >>> check_value("430400", "str"), check_value(430400, "str")
+    (True, False)
+    >>> check_value(3, "float"), check_value(True, "int"), check_value(["a"], "list[str]")
+    (True, False, True)
+    >>> check_value(None, "Optional[str]"), check_value(1, "str | None")
+    (True, False)
+    """
+    if type_name is None:
+        return True
+    try:
+        node = ast.parse(type_name, mode="eval").body
+    except SyntaxError:
+        return True
+    return _matches(value, node)
+
+
+def _mentions(type_name: str, names: set[str]) -> bool:
+    try:
+        return any(
+            _name(n) in names for n in ast.walk(ast.parse(type_name, mode="eval"))
+        )
+    except SyntaxError:
+        return False
+
+
+def _describe(value: Any) -> str:
+    kind = type(value).__name__ if value is not None else "null"
+    return f"{kind} {value!r}"
+
+
+def _problem_for(site: ParameterSite, config: ReportConfig,
+                 params: dict[str, NotebookParameter] | None, nb_label: str) -> Problem | None:
+    where = dict(file=str(config.path), row=site.line, column=site.name, value=site.raw)
+    if params is None:
+        return Problem(
+            f"{site.entry}: cannot pass {site.name!r}: notebook {nb_label} has no cell tagged "
+            "'parameters'",
+            hint="tag the cell that assigns the defaults with 'parameters'",
+            **where,
+        )
+    if site.name not in params:
+        close = difflib.get_close_matches(site.name, list(params), n=3)
+        hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+        hint += f"{nb_label} takes: {', '.join(params) or '(no parameters)'}"
+        return Problem(f"{site.entry}: unknown parameter {site.name!r}", hint=hint, **where)
+    spec = params[site.name]
+    if spec.type_name is None:
+        return None
+    source = "declared" if spec.declared else f"from its default {spec.default}"
+    if not check_value(site.value, spec.type_name):
+        hint = ""
+        if site.unquoted_non_strings and _mentions(spec.type_name, _STR):
+            raw = site.unquoted_non_strings[0]
+            hint = (
+                f"YAML reads the unquoted {raw} as a {type(_yaml_scalar(raw)).__name__}; "
+                f"quote it to keep it a string: '{raw}'"
+            )
+        return Problem(
+            f"{site.entry}: parameter {site.name!r} of {nb_label} is {spec.type_name} ({source}) "
+            f"but the configuration gives {_describe(site.value)}",
+            hint=hint,
+            **where,
+        )
+    if _mentions(spec.type_name, _INT | _FLOAT):
+        for raw in site.unquoted_non_strings:
+            if raw.lstrip("+-").startswith("0") and raw.lstrip("+-")[1:2].isdigit():
+                return Problem(
+                    f"{site.entry}: parameter {site.name!r}: YAML 1.1 reads the unquoted {raw} as "
+                    f"{_yaml_scalar(raw)!r} (a leading zero means octal)",
+                    hint="drop the leading zero, or quote it if it is a code",
+                    **where,
+                )
+    return None
+
+
+def _yaml_scalar(raw: str) -> Any:
+    import yaml
+
+    return yaml.safe_load(raw)
+
+
+def validate_parameters(config: ReportConfig, *, cache_dir: Path | None = None) -> None:
+    """Check every configured parameter against its notebook, before anything runs.
+
+    Parameters
+    ----------
+    config : ReportConfig
+    cache_dir : Path, optional
+        Inspection cache (see :func:`notebook_parameters`).
+
+    Raises
+    ------
+    DataValidationError
+        With one problem per unknown name or type mismatch, each naming the
+        configuration file, the line, the run and the parameter.
+    """
+    problems: list[Problem] = []
+    inspected: dict[Path, dict[str, NotebookParameter] | None] = {}
+    unreadable: set[Path] = set()
+    for site in config.sites:
+        if site.notebook in unreadable:
+            continue
+        label = os.path.relpath(site.notebook, config.base_dir)
+        if site.notebook not in inspected:
+            try:
+                inspected[site.notebook] = notebook_parameters(site.notebook, cache_dir=cache_dir)
+            except (OSError, ValueError) as exc:
+                problems.append(
+                    Problem(f"{site.entry}: cannot read notebook {label}: {exc}",
+                            file=str(config.path), row=site.line)
+                )
+                unreadable.add(site.notebook)
+                continue
+        problem = _problem_for(site, config, inspected[site.notebook], label)
+        if problem is not None:
+            problems.append(problem)
+    DataValidationError.raise_if_any(problems, what=f"parameters in {config.path}")

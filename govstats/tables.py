@@ -1,0 +1,346 @@
+"""Side-by-side regression tables and coefficient plots of :class:`~govstats.models.PanelResults`.
+
+Tables are assembled by :class:`maketables.ETable` (which also combines pyfixest,
+statsmodels and linearmodels results): govstats' results implement maketables'
+plug-in format (``__maketables_coef_table__`` ...), and this module adds the rows a
+panel table must show - estimator, effects, standard-error type, number of
+clusters, N, units, periods - and, when clusters are few, the wild-bootstrap
+p-values. Output as Markdown, HTML or LaTeX (:func:`regression_table`).
+
+Significance stars use the wild cluster bootstrap p-value for any model where it
+was computed (clustered with fewer than 30 clusters), and the conventional
+p-value otherwise; the table notes say which.
+
+Examples
+--------
+>>> import warnings
+>>> from govstats import datasets, models, tables
+>>> g = datasets.load_grunfeld()
+>>> fe = models.fit(models.PanelSpec("invest ~ value + capital", cov="unadjusted"), g)
+>>> re = models.fit(models.PanelSpec("invest ~ value + capital", "random", cov="unadjusted"), g)
+>>> md = tables.regression_table([fe, re], format="markdown", model_names=["FE", "RE"])
+>>> print(md.splitlines()[0])
+|  | FE | RE |
+>>> "S.E. type" in md and "Observations" in md
+True
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from govstats._literals import check_literal
+
+__all__ = ["TableFormat", "coef_plot", "regression_table", "table_frame"]
+
+# Option alias (to be moved to govstats/_literals.py).
+TableFormat = Literal["markdown", "html", "latex"]
+
+SIMULATED_PREFIX = "SIMULATED"
+
+
+class _TableModel:
+    """Adapter: a PanelResults seen by maketables, stars from the bootstrap p when run."""
+
+    def __init__(self, res: Any):
+        self.res = res
+
+    @property
+    def __maketables_coef_table__(self) -> pd.DataFrame:
+        t = self.res.__maketables_coef_table__.copy()
+        if self.res.bootstrap:
+            t["p"] = [b.p_value for b in self.res.bootstrap]
+        return t
+
+    def __maketables_stat__(self, key: str) -> Any:
+        return self.res.__maketables_stat__(key)
+
+    @property
+    def __maketables_depvar__(self) -> str:
+        return self.res.__maketables_depvar__
+
+    @property
+    def __maketables_vcov_info__(self) -> dict[str, Any]:
+        return self.res.__maketables_vcov_info__
+
+    @property
+    def __maketables_fixef_string__(self) -> str | None:
+        return self.res.__maketables_fixef_string__
+
+
+def _as_list(results: Any) -> list[Any]:
+    if isinstance(results, Sequence) and not isinstance(results, str):
+        return list(results)
+    return [results]
+
+
+def _fmt_num(x: float, digits: int) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    return f"{x:.{digits}f}"
+
+
+def _stats_rows(results: list[Any], digits: int) -> dict[str, list[Any]]:
+    def clusters(r: Any) -> str:
+        if r.n_clusters is None:
+            return "-"
+        if isinstance(r.n_clusters, tuple):
+            return " x ".join(str(g) for g in r.n_clusters)
+        return str(r.n_clusters)
+
+    rows: dict[str, list[Any]] = {
+        "Estimator": [r.estimator_label for r in results],
+        "Effects": [r.effects_label for r in results],
+        "Clusters (G)": [clusters(r) for r in results],
+        "Units": [r.n_entities for r in results],
+        "Periods": [r.n_periods for r in results],
+    }
+    if any(r.bootstrap for r in results):
+        terms: list[str] = []
+        for r in results:
+            for n in r.param_names:
+                if n not in terms:
+                    terms.append(n)
+        for term in terms:
+            vals = []
+            for r in results:
+                if r.bootstrap and term in r.param_names:
+                    b = r.bootstrap[r.param_names.index(term)]
+                    vals.append(_fmt_num(b.p_value, digits))
+                else:
+                    vals.append("-")
+            if any(v != "-" for v in vals):
+                rows[f"Wild bootstrap p: {term}"] = vals
+    return rows
+
+
+def _notes(results: list[Any], names: list[str]) -> str:
+    parts = []
+    for name, r in zip(names, results, strict=True):
+        star_p = "wild cluster bootstrap p-value" if r.bootstrap else "conventional p-value"
+        parts.append(f"{name}: {r.cov_label}. Stars from the {star_p}.")
+        parts += [f"{name}: WARNING: {w}" for w in r.warnings]
+    parts.append("Standard errors in parentheses. * p<0.1, ** p<0.05, *** p<0.01.")
+    return " ".join(parts)
+
+
+def table_frame(results: Any, *, model_names: Sequence[str] | None = None, digits: int = 3,
+                keep: Sequence[str] | None = None, drop: Sequence[str] | None = None) -> Any:
+    """The :class:`maketables.ETable` behind :func:`regression_table` (for further styling).
+
+    Returns
+    -------
+    maketables.ETable
+        ``.df`` is the assembled DataFrame; ``.make(type="gt"|"tex"|"docx")`` renders it.
+    """
+    import maketables as mt
+
+    results = _as_list(results)
+    names = list(model_names) if model_names else [f"({i + 1})" for i in range(len(results))]
+    if len(names) != len(results):
+        raise ValueError(f"{len(names)} model names for {len(results)} results")
+    wrapped = [_TableModel(r) for r in results]
+    return mt.ETable(
+        wrapped,
+        model_stats=["N", "r2", "se_type"],
+        custom_model_stats=_stats_rows(results, digits),
+        model_heads=names,
+        signif_code=[0.01, 0.05, 0.10],
+        keep=list(keep) if keep else None,
+        drop=list(drop) if drop else None,
+        coef_fmt=f"b:.{digits}f* \n (se:.{digits}f)",
+        notes=_notes(results, names),
+    )
+
+
+def _markdown(df: pd.DataFrame, title: str | None, notes: str) -> str:
+    heads = []
+    for col in df.columns:
+        parts = col if isinstance(col, tuple) else (col,)
+        # use the model name level (middle) when present, else the last
+        heads.append(str(parts[1] if len(parts) >= 3 else parts[-1]))
+    lines = []
+    if title:
+        lines += [f"**{title}**", ""]
+    lines.append("|  | " + " | ".join(heads) + " |")
+    lines.append("|---|" + "---|" * len(heads))
+    for idx, row in df.iterrows():
+        label = idx[-1] if isinstance(idx, tuple) else idx
+        cells = [str(v).replace("\n", " ").replace("  ", " ").strip() for v in row.to_numpy()]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    if notes:
+        lines += ["", notes]
+    return "\n".join(lines)
+
+
+def regression_table(
+    results: Any,
+    *,
+    format: TableFormat = "markdown",
+    model_names: Sequence[str] | None = None,
+    title: str | None = None,
+    digits: int = 3,
+    keep: Sequence[str] | None = None,
+    drop: Sequence[str] | None = None,
+) -> str:
+    """A side-by-side regression table as Markdown, HTML or LaTeX text.
+
+    Parameters
+    ----------
+    results : PanelResults or sequence of them
+    format : {"markdown", "html", "latex"}
+    model_names : column heads (default ``(1)``, ``(2)``...)
+    title : caption; if any result is SIMULATED and the title does not say so,
+        "SIMULATED: " is put in front of it (and a title is made if none is given)
+    digits : decimals shown
+    keep, drop : coefficient names (or regular expressions) to keep / drop
+
+    Returns
+    -------
+    str
+        Coefficients with standard errors in parentheses and stars; rows for
+        fixed effects, clusters, units, periods, N, R-squared, S.E. type,
+        estimator, effects and (few clusters) wild bootstrap p-values; notes with
+        each model's exact covariance convention and warnings.
+    """
+    check_literal(format, TableFormat, "format")
+    res = _as_list(results)
+    if any(getattr(r, "simulated", False) for r in res):
+        if not title:
+            title = f"{SIMULATED_PREFIX}: regression results on simulated data"
+        elif SIMULATED_PREFIX not in title.upper():
+            title = f"{SIMULATED_PREFIX}: {title}"
+    et = table_frame(res, model_names=model_names, digits=digits, keep=keep, drop=drop)
+    names = list(model_names) if model_names else [f"({i + 1})" for i in range(len(res))]
+    notes = _notes(res, names)
+    if format == "markdown":
+        return _markdown(et.df, title, notes)
+    if format == "latex":
+        tex = str(et.make(type="tex"))
+        if title:
+            tex = f"% {title}\n\\textbf{{{_latex_escape(title)}}}\n\n" + tex
+        return tex
+    gt = et.make(type="gt")
+    if title:
+        gt = gt.tab_header(title=title)
+    return gt.as_raw_html()
+
+
+def _latex_escape(text: str) -> str:
+    for a, b in (("\\", r"\textbackslash{}"), ("&", r"\&"), ("%", r"\%"), ("$", r"\$"),
+                 ("#", r"\#"), ("_", r"\_"), ("{", r"\{"), ("}", r"\}")):
+        text = text.replace(a, b)
+    return text
+
+
+def coef_plot(
+    results: Any,
+    *,
+    terms: Sequence[str] | None = None,
+    model_names: Sequence[str] | None = None,
+    title: str | None = None,
+    level: float | None = None,
+    show_bootstrap: bool = True,
+    ax: Any = None,
+) -> Any:
+    """Coefficient plot: estimates with confidence intervals, models side by side.
+
+    Thin lines are the conventional intervals (the covariance of each model); where
+    the wild cluster bootstrap ran, its test-inversion interval is drawn as a thick
+    line, so the two can be compared. Chinese labels render (the CJK font of
+    :func:`govstats.plotting.use_cjk_font`); a SIMULATED result gets "SIMULATED"
+    in the title and a watermark.
+
+    Parameters
+    ----------
+    results : PanelResults or sequence of them
+    terms : coefficients to show (default all except the intercept)
+    model_names : legend labels
+    title : figure title (pass one that says SIMULATED for simulated data; it is
+        added if missing)
+    level : confidence level (default each model's ``spec.level``)
+    show_bootstrap : draw bootstrap intervals when available
+    ax : matplotlib Axes to draw on (default: a new figure)
+
+    Returns
+    -------
+    matplotlib.axes.Axes
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> from govstats import datasets, models, tables
+    >>> r = models.fit(models.PanelSpec("invest ~ value + capital", cov="unadjusted"),
+    ...                datasets.load_grunfeld())
+    >>> ax = tables.coef_plot(r, title="Grunfeld, within")
+    >>> ax.get_title()
+    'Grunfeld, within'
+    """
+    import matplotlib.pyplot as plt
+
+    try:
+        from govstats.plotting import mark_simulated, use_cjk_font
+
+        use_cjk_font()
+    except ImportError:  # pragma: no cover - plotting is part of govstats
+        mark_simulated = None
+
+    res = _as_list(results)
+    names = list(model_names) if model_names else (
+        [f"({i + 1})" for i in range(len(res))] if len(res) > 1 else [""]
+    )
+    if terms is None:
+        terms = []
+        for r in res:
+            for n in r.param_names:
+                if n != "Intercept" and n not in terms:
+                    terms.append(n)
+    terms = list(terms)
+    simulated = any(getattr(r, "simulated", False) for r in res)
+    if simulated:
+        if not title:
+            title = f"{SIMULATED_PREFIX}: coefficient estimates on simulated data"
+        elif SIMULATED_PREFIX not in title.upper():
+            title = f"{SIMULATED_PREFIX}: {title}"
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.4, 1.4 + 0.55 * len(terms) * max(1, len(res))))
+    else:
+        fig = ax.figure
+    n = len(res)
+    offsets = np.linspace(-0.25, 0.25, n) if n > 1 else np.zeros(1)
+    ypos = np.arange(len(terms))[::-1].astype(float)
+    colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
+    for i, (r, name) in enumerate(zip(res, names, strict=True)):
+        color = colors[i % len(colors)]
+        ci = r.conf_int(level)
+        for j, term in enumerate(terms):
+            if term not in r.param_names:
+                continue
+            y = ypos[j] + offsets[i]
+            b = float(r.params[term])
+            ax.plot([ci.at[term, "lower"], ci.at[term, "upper"]], [y, y], color=color, lw=1.2)
+            if show_bootstrap and r.bootstrap:
+                bt = r.bootstrap[r.param_names.index(term)]
+                if not (math.isnan(bt.ci_low) or math.isnan(bt.ci_high)):
+                    ax.plot([bt.ci_low, bt.ci_high], [y, y], color=color, lw=4, alpha=0.35,
+                            solid_capstyle="butt")
+            ax.plot([b], [y], "o", color=color, label=name if (j == 0 and name) else None)
+    ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
+    ax.set_yticks(ypos)
+    ax.set_yticklabels(terms)
+    ax.set_xlabel("estimate (thin: conventional CI; thick: wild bootstrap CI)"
+                  if any(r.bootstrap for r in res) and show_bootstrap else "estimate with confidence interval")
+    if any(names) and n > 1:
+        ax.legend(loc="best", fontsize="small")
+    if title:
+        ax.set_title(title)
+    if mark_simulated is not None:
+        mark_simulated(fig, simulated=simulated)
+    fig.tight_layout()
+    return ax

@@ -1,0 +1,371 @@
+"""govstats.models against independent computations: pyfixest, linearmodels, dummy-variable OLS,
+a known simulated truth. (Published numbers: tests/test_models_reference.py.)"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.formula.api as smf
+
+from govstats import datasets
+from govstats.errors import DataValidationError, GovstatsError
+from govstats.models import (
+    FewClustersWarning,
+    PanelSpec,
+    effects_f_test,
+    fit,
+    hausman_test,
+)
+
+GF = "invest ~ value + capital"
+NC_X = ["lprbarr", "lprbconv", "lprbpris", "lavgsen", "lpolpc"]
+NCF = "lcrmrte ~ " + " + ".join(NC_X)
+
+
+@pytest.fixture(scope="module")
+def grunfeld() -> pd.DataFrame:
+    return datasets.load_grunfeld()
+
+
+@pytest.fixture(scope="module")
+def crime() -> pd.DataFrame:
+    return datasets.load_nc_crime()
+
+
+def quiet_fit(spec: PanelSpec, data: pd.DataFrame):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FewClustersWarning)
+        return fit(spec, data)
+
+
+# --------------------------------------------------------------------------- spec
+
+
+def test_spec_rejects_unknown_options_with_the_valid_list():
+    with pytest.raises(ValueError, match="estimator='fe' is not valid; choose one of"):
+        PanelSpec(GF, estimator="fe")
+    with pytest.raises(ValueError, match="cov='hc3' is not valid"):
+        PanelSpec(GF, cov="hc3")
+
+
+@pytest.mark.parametrize(
+    ("estimator", "effects"),
+    [("pooled", "unit"), ("within", "none"), ("random", "twoway"), ("first_difference", "time")],
+)
+def test_spec_rejects_effects_that_do_not_go_with_the_estimator(estimator, effects):
+    with pytest.raises(ValueError, match="does not go with estimator"):
+        PanelSpec(GF, estimator=estimator, effects=effects)
+
+
+def test_spec_validates_cluster_bandwidth_and_formula():
+    with pytest.raises(ValueError, match="two different cluster variables"):
+        PanelSpec(GF, cov="cluster2", cluster=("unit", "unit"))
+    with pytest.raises(ValueError, match="one cluster variable"):
+        PanelSpec(GF, cov="cluster", cluster=("unit", "time"))
+    with pytest.raises(ValueError, match="only used with cov='driscoll_kraay'"):
+        PanelSpec(GF, cov="cluster", bandwidth=2)
+    with pytest.raises(ValueError, match="needs a '~'"):
+        PanelSpec("invest value")
+    assert PanelSpec(GF, cov="cluster2").cluster_vars == ("unit", "time")
+
+
+def test_spec_is_frozen():
+    spec = PanelSpec(GF)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        spec.cov = "robust"  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- results are read-only
+
+
+def test_results_cannot_be_changed(grunfeld):
+    r = fit(PanelSpec(GF, cov="unadjusted"), grunfeld)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        r.nobs = 1  # type: ignore[misc]
+    with pytest.raises(ValueError, match="read-only"):
+        r._params[0] = 1.0
+    p = r.params
+    p.iloc[0] = 99.0  # a copy: the results do not change
+    assert r.params.iloc[0] != 99.0
+    assert not r._cov.flags.writeable
+
+
+# --------------------------------------------------------------------------- within = dummy-variable OLS
+
+
+def test_within_equals_dummy_variable_ols_coefficients_and_clustered_se(grunfeld):
+    """Within estimator == OLS with firm dummies (statsmodels), coefficients and CR1 SEs.
+
+    statsmodels' clustered covariance uses G/(G-1)(N-1)/(N-K) with K counting every
+    dummy (K = 2 slopes + 10 firm intercepts = 12); govstats (Stata xtreg,fe / fixest)
+    does not count the firm effects nested in the firm clusters but keeps one for the
+    intercept (K = 3). So SE_govstats = SE_dummies * sqrt((N-12)/(N-3)).
+    """
+    flat = grunfeld.reset_index()
+    dv = smf.ols("invest ~ value + capital + C(firm)", flat).fit(
+        cov_type="cluster", cov_kwds={"groups": pd.factorize(flat["firm"])[0]}
+    )
+    r = quiet_fit(PanelSpec(GF, cov="cluster", bootstrap="never"), grunfeld)
+    np.testing.assert_allclose(r.params.to_numpy(), dv.params[["value", "capital"]].to_numpy(), rtol=1e-10)
+    N = 200
+    scale = np.sqrt((N - 12) / (N - 3))
+    np.testing.assert_allclose(
+        r.std_errors.to_numpy(), dv.bse[["value", "capital"]].to_numpy() * scale, rtol=1e-9
+    )
+    # unadjusted: s^2 = RSS/(N - k - k_fe) is the dummy regression's own s^2
+    ru = fit(PanelSpec(GF, cov="unadjusted"), grunfeld)
+    dvu = smf.ols("invest ~ value + capital + C(firm)", flat).fit()
+    np.testing.assert_allclose(ru.std_errors.to_numpy(), dvu.bse[["value", "capital"]].to_numpy(), rtol=1e-9)
+
+
+def test_twoway_within_equals_dummy_variable_ols_on_unbalanced_panel(grunfeld):
+    unbal = grunfeld.drop([("Diamond Match", 1954), ("IBM", 1940), ("Chrysler", 1950)])
+    flat = unbal.reset_index()
+    dv = smf.ols("invest ~ value + capital + C(firm) + C(year)", flat).fit()
+    r = fit(PanelSpec(GF, "within", "twoway", cov="unadjusted"), unbal)
+    np.testing.assert_allclose(r.params.to_numpy(), dv.params[["value", "capital"]].to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(r.std_errors.to_numpy(), dv.bse[["value", "capital"]].to_numpy(), rtol=1e-7)
+
+
+# --------------------------------------------------------------------------- against pyfixest (fixest conventions)
+
+
+@pytest.mark.parametrize(
+    ("cov", "pf_vcov"),
+    [
+        ("unadjusted", "iid"),
+        ("robust", "hetero"),
+        ("cluster", {"CRV1": "county"}),
+        ("cluster2", {"CRV1": "county+year"}),
+        ("driscoll_kraay", "DK"),
+    ],
+)
+@pytest.mark.parametrize(("effects", "fe"), [("unit", "county"), ("twoway", "county+year")])
+def test_covariances_match_pyfixest(crime, cov, pf_vcov, effects, fe):
+    """Same covariance as pyfixest (fixest conventions).
+
+    For clustered covariances pyfixest is asked for K = k (``k_fixef="none"``) and
+    rescaled to fixest's default "nested" K, which is checked here from its rule
+    (slopes + non-nested FE levels + 1 per nested FE; fixest ``ssc()`` docs). Reason:
+    pyfixest 0.60's own nested-FE detection (a numba ``prange`` loop) was seen to
+    flag the year effects as nested in county clusters in some processes and not in
+    others, so its default is not a stable reference.
+    """
+    pf = pytest.importorskip("pyfixest")
+    kw = {"vcov_kwargs": {"time_id": "year", "panel_id": "county"}} if pf_vcov == "DK" else {}
+    clustered = isinstance(pf_vcov, dict)
+    if clustered:
+        kw["ssc"] = pf.ssc(k_fixef="none")
+    ref = pf.feols(f"{NCF} | {fe}", crime.reset_index(), vcov=dict(pf_vcov) if clustered else pf_vcov, **kw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FewClustersWarning)  # cluster2: 7 years
+        r = fit(PanelSpec(NCF, "within", effects, cov=cov, bootstrap="never"), crime)
+    ref_se = ref.se().to_numpy()
+    if clustered:
+        N, k = 630, 5
+        expected_K = {("cluster", "unit"): k + 1, ("cluster", "twoway"): k + 1 + (7 - 1),
+                      ("cluster2", "unit"): k + 1, ("cluster2", "twoway"): k + 2}[(cov, effects)]
+        assert r.small_sample["K"] == expected_K
+        ref_se = ref_se * np.sqrt((N - k) / (N - expected_K))
+    np.testing.assert_allclose(r.params.to_numpy(), ref.coef().to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(r.std_errors.to_numpy(), ref_se, rtol=1e-10)
+    if not clustered:
+        np.testing.assert_allclose(r.pvalues.to_numpy(), ref.pvalue().to_numpy(), rtol=1e-8, atol=1e-14)
+
+
+def test_cluster_by_a_coarser_column_matches_pyfixest(crime):
+    pf = pytest.importorskip("pyfixest")
+    data = crime.copy()
+    data["region"] = np.select([data["west"] == 1, data["central"] == 1], ["west", "central"], "other")
+    ref = pf.feols(f"{NCF} | county + year", data.reset_index(), vcov={"CRV1": "region"},
+                   ssc=pf.ssc(k_fixef="none"))
+    with pytest.warns(FewClustersWarning, match="only 3 clusters"):
+        r = fit(PanelSpec(NCF, "within", "twoway", cov="cluster", cluster="region", bootstrap="never"), data)
+    # counties are nested in regions (one intercept), years are not (6 more): K = 5 + 1 + 6
+    assert r.small_sample["K"] == 12
+    np.testing.assert_allclose(r.std_errors.to_numpy(), ref.se().to_numpy() * np.sqrt(625 / 618), rtol=1e-10)
+    # p-values: t with G - 1 = 2 df, as pyfixest
+    np.testing.assert_allclose(r.df_inference, 2)
+    assert r.n_clusters == 3
+    assert r.few_clusters
+
+
+# --------------------------------------------------------------------------- against linearmodels
+
+
+def test_clustered_se_equals_linearmodels_with_stata_options(grunfeld):
+    """linearmodels reproduces Stata xtreg,fe vce(cluster) with a constant, debiased=True and
+    group_debias=True; its default (no constant, no G/(G-1)) is smaller."""
+    from linearmodels import PanelOLS
+
+    r = quiet_fit(PanelSpec(GF, cov="cluster", bootstrap="never"), grunfeld)
+    lm = PanelOLS.from_formula("invest ~ 1 + value + capital + EntityEffects", grunfeld).fit(
+        cov_type="clustered", cluster_entity=True, debiased=True, group_debias=True
+    )
+    np.testing.assert_allclose(r.std_errors.to_numpy(), lm.std_errors[["value", "capital"]].to_numpy(), rtol=1e-10)
+    lm_default = PanelOLS.from_formula("invest ~ value + capital + EntityEffects", grunfeld).fit(
+        cov_type="clustered", cluster_entity=True
+    )
+    assert (lm_default.std_errors.to_numpy() < r.std_errors.to_numpy()).all()
+
+
+def test_first_difference_between_random_equal_linearmodels(crime):
+    from linearmodels import BetweenOLS, FirstDifferenceOLS, RandomEffects
+
+    f0 = "lcrmrte ~ 0 + " + " + ".join(NC_X)
+    r = fit(PanelSpec(f0, "first_difference", "unit", cov="unadjusted"), crime)
+    lm = FirstDifferenceOLS.from_formula("lcrmrte ~ " + " + ".join(NC_X), crime).fit()
+    np.testing.assert_allclose(r.params.to_numpy(), lm.params.to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(r.std_errors.to_numpy(), lm.std_errors.to_numpy(), rtol=1e-10)
+    assert r.nobs == 540
+
+    r = fit(PanelSpec(NCF, "between", "unit", cov="unadjusted"), crime)
+    lm = BetweenOLS.from_formula("lcrmrte ~ 1 + " + " + ".join(NC_X), crime).fit()
+    np.testing.assert_allclose(r.params.to_numpy(), lm.params.to_numpy(), rtol=1e-10)
+    np.testing.assert_allclose(r.std_errors.to_numpy(), lm.std_errors.to_numpy(), rtol=1e-10)
+
+    r = fit(PanelSpec(NCF, "random", "unit", cov="unadjusted"), crime)
+    lm = RandomEffects.from_formula("lcrmrte ~ 1 + " + " + ".join(NC_X), crime).fit()
+    np.testing.assert_allclose(r.params.to_numpy(), lm.params.to_numpy(), rtol=1e-9)
+    np.testing.assert_allclose(r.std_errors.to_numpy(), lm.std_errors.to_numpy(), rtol=1e-9)
+
+
+# --------------------------------------------------------------------------- known truth
+
+
+def _simulated_panel(seed: int, n_units: int = 60, n_t: int = 8, beta=(0.5, -0.3)) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    unit = np.repeat(np.arange(n_units), n_t)
+    year = np.tile(np.arange(2010, 2010 + n_t), n_units)
+    alpha = rng.normal(size=n_units)
+    x1 = rng.normal(size=n_units * n_t) + alpha[unit]  # correlated with the unit effect
+    x2 = rng.normal(size=n_units * n_t)
+    e = np.zeros(n_units * n_t)
+    for i in range(n_units):  # AR(1) errors within unit
+        u = rng.normal(size=n_t)
+        for t in range(1, n_t):
+            u[t] += 0.5 * u[t - 1]
+        e[i * n_t:(i + 1) * n_t] = u
+    y = beta[0] * x1 + beta[1] * x2 + 2 * alpha[unit] + 0.3 * (year - 2010) + e
+    df = pd.DataFrame({"unit": unit, "year": year, "y": y, "x1": x1, "x2": x2})
+    return df.set_index(["unit", "year"])
+
+
+def test_within_recovers_true_coefficients_where_pooled_ols_is_biased():
+    data = _simulated_panel(7)
+    r = fit(PanelSpec("y ~ x1 + x2", "within", "twoway", cov="cluster", bootstrap="never"), data)
+    for name, truth in (("x1", 0.5), ("x2", -0.3)):
+        assert abs(r.params[name] - truth) < 3 * r.std_errors[name]
+    pooled = fit(PanelSpec("y ~ x1 + x2", "pooled", "none", cov="cluster", bootstrap="never"), data)
+    assert pooled.params["x1"] - 0.5 > 5 * pooled.std_errors["x1"]  # omitted unit effect bias
+
+
+def test_clustered_intervals_cover_the_truth_at_about_the_nominal_rate():
+    """60 clusters, AR(1) errors: 95% CR1 intervals cover beta about 95% of the time."""
+    reps = 200
+    hits = 0
+    for s in range(reps):
+        r = fit(PanelSpec("y ~ x1 + x2", "within", "twoway", cov="cluster", bootstrap="never"),
+                _simulated_panel(1000 + s))
+        ci = r.conf_int()
+        hits += ci.at["x1", "lower"] <= 0.5 <= ci.at["x1", "upper"]
+    # binomial(200, 0.95): sd ~ 0.015; accept 0.90-0.99
+    assert 0.90 <= hits / reps <= 0.99
+
+
+# --------------------------------------------------------------------------- data problems
+
+
+def test_duplicate_unit_time_pairs_are_listed_all_at_once(grunfeld):
+    bad = pd.concat([grunfeld, grunfeld.iloc[[0, 5]]])
+    with pytest.raises(DataValidationError) as err:
+        fit(PanelSpec(GF), bad)
+    assert len(err.value.problems) == 4  # both copies of both duplicated pairs
+    assert "duplicate (unit, time)" in str(err.value)
+
+
+def test_missing_values_are_counted_warned_and_shown(grunfeld):
+    data = grunfeld.copy()
+    data.iloc[[0, 7, 30], data.columns.get_loc("value")] = np.nan
+    with pytest.warns(UserWarning, match="3 of 200 rows"):
+        r = fit(PanelSpec(GF, cov="unadjusted"), data)
+    assert r.nobs == 197 and r.dropped_missing == 3
+    assert "3 row(s) with missing" in r.summary()
+
+
+def test_time_invariant_regressor_is_dropped_visibly(crime):
+    with pytest.warns(UserWarning, match="dropped: west"):
+        r = fit(PanelSpec(NCF + " + west", "within", "unit", cov="unadjusted"), crime)
+    assert "west" not in r.param_names
+    assert r.dropped_collinear == ("west",)
+    assert "Dropped (collinear): west" in r.summary()
+
+
+def test_fit_needs_a_panel_index(grunfeld):
+    with pytest.raises(GovstatsError, match="2-level MultiIndex"):
+        fit(PanelSpec(GF), grunfeld.reset_index())
+    with pytest.raises(GovstatsError, match="could not evaluate formula"):
+        fit(PanelSpec("invest ~ nosuchvar"), grunfeld)
+
+
+# --------------------------------------------------------------------------- tests
+
+
+def test_classic_hausman_refuses_robust_covariance(grunfeld):
+    with pytest.raises(ValueError, match="method='aux'"):
+        hausman_test(GF, grunfeld, cov="cluster")
+
+
+def test_aux_hausman_sss_is_the_hc0_statistic_divided_by_the_factor(grunfeld):
+    hc0 = hausman_test(GF, grunfeld, method="aux", cov="cluster", small_sample=False)
+    sss = hausman_test(GF, grunfeld, method="aux", cov="cluster")
+    G, N, K = 10, 200, 5  # aux regression: intercept, 2 quasi-demeaned, 2 within-demeaned
+    assert sss.statistic == pytest.approx(hc0.statistic / (G / (G - 1) * (N - 1) / (N - K)), rel=1e-10)
+
+
+def test_effects_f_test_rejects_none(grunfeld):
+    with pytest.raises(ValueError, match="no effects to test"):
+        effects_f_test(GF, grunfeld, effects="none")
+
+
+# --------------------------------------------------------------------------- few clusters
+
+
+def test_few_clusters_warn_and_show_the_bootstrap_beside_the_clustered_p(grunfeld):
+    pytest.importorskip("govstats.inference")
+    with pytest.warns(FewClustersWarning, match="only 10 clusters"):
+        r = fit(PanelSpec(GF, cov="cluster", bootstrap_B=999), grunfeld)
+    assert r.bootstrap is not None and len(r.bootstrap) == 2
+    table = r.coef_table()
+    assert {"boot_p", "boot_ci_lower", "boot_ci_upper"} <= set(table.columns)
+    for b, t in zip(r.bootstrap, r.tstats, strict=True):
+        assert b.t_stat == pytest.approx(t, rel=1e-8)  # same CR1 convention on both sides
+        assert b.n_clusters == 10
+    assert "WARNING: only 10 clusters" in r.summary()
+    assert "WARNING" in r._repr_html_()
+
+
+def test_many_clusters_do_not_trigger_the_bootstrap(crime):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FewClustersWarning)
+        r = fit(PanelSpec(NCF, "within", "twoway", cov="cluster"), crime)
+    assert r.bootstrap is None and r.n_clusters == 90 and not r.warnings
+
+
+def test_bootstrap_never_still_warns(grunfeld):
+    with pytest.warns(FewClustersWarning, match="switched off"):
+        r = fit(PanelSpec(GF, cov="cluster", bootstrap="never"), grunfeld)
+    assert r.bootstrap is None
+    assert any("do not trust" in w for w in r.warnings)
+
+
+def test_simulated_data_are_labelled(grunfeld):
+    data = grunfeld.copy()
+    data.attrs["simulated"] = True
+    r = fit(PanelSpec(GF, cov="unadjusted"), data)
+    assert r.simulated
+    assert r.summary().startswith("SIMULATED")
