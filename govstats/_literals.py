@@ -23,6 +23,13 @@ PlaceLevel = Literal[
     "other",
 ]
 ErrorsMode = Literal["raise", "collect"]
+PopulationKind = Literal["resident", "registered"]
+MeasureName = Literal["population", "area"]
+IngestLayout = Literal["auto", "wide", "long"]
+WeightsKind = Literal["auto", "rademacher", "webb", "mammen", "norm"]
+PValueKind = Literal["symmetric", "equal-tailed"]
+RIStatistic = Literal["t", "coef"]
+SatisfactionLink = Literal["logit", "linear"]
 
 
 def check_literal(value: object, alias: object, name: str) -> None:

@@ -7,13 +7,15 @@
     rebuild ``data/processed`` from ``data/raw``.
 
 Exit codes: 0 success, 1 at least one run failed, 2 invalid configuration or
-parameters (nothing was run).
+parameters (nothing was run), 130 interrupted.
 """
 
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 
 __all__ = ["main"]
@@ -50,6 +52,10 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
 def _report(args: argparse.Namespace) -> int:
     from govstats.errors import DataValidationError
     from govstats.report import run_reports
@@ -71,6 +77,10 @@ def _report(args: argparse.Namespace) -> int:
     except (ValueError, RuntimeError) as exc:
         print(f"govstats report: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("govstats report: interrupted; the runs that finished are in the index, the others "
+              "left their previous reports untouched", file=sys.stderr)
+        return 130
     print(
         f"{len(summary.executed)} run, {len(summary.cached)} from cache, "
         f"{len(summary.failed)} failed in {summary.elapsed_s:.1f} s; open {summary.index_path}"
@@ -103,6 +113,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     skip_slow_optional_imports()
     args = _parser().parse_args(argv)
-    if args.command == "report":
-        return _report(args)
-    return _build_data()
+    previous = None
+    if threading.current_thread() is threading.main_thread():
+        # `kill`, a batch scheduler or CI cancelling the job: stop the workers and index what
+        # finished, exactly as for Ctrl-C.
+        previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        if args.command == "report":
+            return _report(args)
+        return _build_data()
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)

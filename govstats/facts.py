@@ -249,6 +249,21 @@ def check_facts(
 
     place_id, place_problems = _resolve_places(raw["place_as_written"], rows, file)
     problems += place_problems
+    from govstats.places import registry
+
+    registry_level = place_id.map(registry()["level"])
+    wrong_level = place_id.notna() & registry_level.ne(raw["level"])
+    problems += [
+        Problem(
+            f"level {raw.at[i, 'level']!r} but {place_id[i]!r} is a {registry_level[i]} in the places registry",
+            file=file,
+            row=int(rows[i]),
+            column="level",
+            value=raw.at[i, "level"],
+            hint="use the registry's level, or fix the place",
+        )
+        for i in raw.index[wrong_level]
+    ]
 
     # units: each parsed unit must belong to the codebook unit's family
     fam_parsed = parsed["unit"].map(unit_family)

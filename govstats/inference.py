@@ -69,7 +69,7 @@ import scipy.linalg
 import scipy.sparse
 from scipy import stats
 
-from govstats._literals import check_literal
+from govstats._literals import PValueKind, RIStatistic, WeightsKind, check_literal
 from govstats.errors import DataValidationError, Problem
 
 __all__ = [
@@ -89,9 +89,6 @@ __all__ = [
     "wild_cluster_bootstrap",
 ]
 
-WeightsKind = Literal["auto", "rademacher", "webb", "mammen", "norm"]
-PValueKind = Literal["symmetric", "equal-tailed"]
-RIStatistic = Literal["t", "coef"]
 
 #: "auto" weights are Webb's six-point weights below this many clusters.
 WEBB_BELOW_G = 12

@@ -82,14 +82,13 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
 from govstats import paths
-from govstats._literals import check_literal
+from govstats._literals import IngestLayout, check_literal
 from govstats.errors import DataValidationError, Problem, RowAccounting, UnknownPlaceError
 
 __all__ = [
@@ -102,7 +101,6 @@ __all__ = [
 ]
 
 #: ``layout=`` option of :func:`read_extract` (to move to ``govstats._literals``).
-IngestLayout = Literal["auto", "wide", "long"]
 
 #: Columns of :attr:`IngestResult.data`, in order.
 TIDY_COLUMNS = [

@@ -15,8 +15,10 @@ Estimators (``estimator=``)
     components and theta come from :class:`linearmodels.panel.RandomEffects`, the
     quasi-demeaned regression is solved here); ``"between"`` (OLS on unit or time
     means, unweighted, as plm); ``"first_difference"`` (differences between
-    consecutive periods of a unit; an intercept in the formula is kept, as in plm
-    and Wooldridge's textbook, and estimates a common trend).
+    consecutive periods of a unit - for integer (year) periods, t and t - 1; for
+    other labels, neighbours among the periods present; no difference is taken
+    across a gap; an intercept in the formula is kept, as in plm and Wooldridge's
+    textbook, and estimates a common trend).
 
 Covariances (``cov=``) and their small-sample rules
     ``N`` observations used, ``k`` estimated slopes (including an intercept),
@@ -213,6 +215,18 @@ class PanelSpec:
                 f"effects={self.effects!r} does not go with estimator={self.estimator!r}; "
                 f"choose one of {', '.join(map(repr, valid))}"
             )
+        if self.estimator == "between":
+            if self.cov in ("cluster2", "driscoll_kraay"):
+                raise ValueError(
+                    f"cov={self.cov!r} does not go with estimator='between' (one observation per "
+                    f"{'unit' if self.effects == 'unit' else 'period'}); use 'unadjusted', 'robust' or 'cluster'"
+                )
+            other = "unit" if self.effects == "time" else "time"
+            if self.cov == "cluster" and (self.cluster or "unit") == other:
+                raise ValueError(
+                    f"between estimation on {self.effects} means cannot cluster by {other!r}; cluster by "
+                    f"{self.effects!r} or by a column that is constant within each {self.effects}"
+                )
         if self.cov == "cluster":
             if self.cluster is not None and not isinstance(self.cluster, str):
                 raise ValueError(
@@ -319,7 +333,7 @@ class PanelResults:
     simulated: bool
     _residuals: np.ndarray = field(repr=False)
     _fitted: np.ndarray = field(repr=False)
-    _resid_index: pd.MultiIndex = field(repr=False)
+    _resid_keys: tuple[np.ndarray, np.ndarray] = field(repr=False)
 
     # -- numbers
     @property
@@ -364,12 +378,15 @@ class PanelResults:
     @property
     def residuals(self) -> pd.Series:
         """Residuals of the estimated (transformed) equation, indexed by (unit, time)."""
-        return pd.Series(self._residuals, index=self._resid_index, name="residual", copy=True)
+        return pd.Series(self._residuals, index=self._key_index(), name="residual", copy=True)
 
     @property
     def fitted_values(self) -> pd.Series:
         """Fitted values of the transformed equation (``X b``), indexed by (unit, time)."""
-        return pd.Series(self._fitted, index=self._resid_index, name="fitted", copy=True)
+        return pd.Series(self._fitted, index=self._key_index(), name="fitted", copy=True)
+
+    def _key_index(self) -> pd.MultiIndex:
+        return pd.MultiIndex.from_arrays(list(self._resid_keys), names=[self.unit_name, self.time_name])
 
     @property
     def estimator_label(self) -> str:
@@ -562,8 +579,8 @@ class _Design:
     time_codes: np.ndarray
     n_units_all: int
     n_times_all: int
-    flat: pd.DataFrame  # rows used, with index columns
-    index: pd.MultiIndex
+    flat: pd.DataFrame  # rows used; the cluster columns named in the spec (if any)
+    keys: tuple[np.ndarray, np.ndarray]  # (unit, time) values of the rows used
     dropped_missing: int
     unit_name: str
     time_name: str
@@ -585,60 +602,109 @@ def _panel_index_names(data: pd.DataFrame) -> tuple[str, str]:
 
 
 def _check_unique_index(data: pd.DataFrame, what: str) -> None:
+    if data.index.is_unique:
+        return
     dup = data.index.duplicated(keep=False)
-    if dup.any():
-        positions = np.flatnonzero(dup)
-        problems = [
-            Problem(
-                "duplicate (unit, time) pair: a panel has at most one row per unit and period",
-                row=int(p) + 2,
-                column="/".join(str(n) for n in data.index.names),
-                value=data.index[p],
-                hint="aggregate or remove the duplicates before fitting (row = position + 2, "
-                "as if the frame were written to CSV)",
-            )
-            for p in positions
-        ]
-        raise DataValidationError(problems, what=what)
+    positions = np.flatnonzero(dup)
+    problems = [
+        Problem(
+            "duplicate (unit, time) pair: a panel has at most one row per unit and period",
+            row=int(p) + 2,
+            column="/".join(str(n) for n in data.index.names),
+            value=data.index[p],
+            hint="aggregate or remove the duplicates before fitting (row = position + 2, "
+            "as if the frame were written to CSV)",
+        )
+        for p in positions
+    ]
+    raise DataValidationError(problems, what=what)
+
+
+
+
+def _simple_terms(formula: str, columns: pd.Index) -> tuple[str, list[str], bool] | None:
+    """``y ~ a + b`` with plain numeric column names: (outcome, terms, intercept); else None."""
+    lhs, _, rhs = formula.partition("~")
+    dep = lhs.strip()
+    if dep not in columns or not dep.isidentifier():
+        return None
+    intercept = True
+    terms: list[str] = []
+    for raw in rhs.replace("-", "+-").split("+"):
+        tok = raw.strip().replace(" ", "")
+        if not tok:
+            continue
+        if tok in ("0", "-1"):
+            intercept = False
+            continue
+        if tok == "1":
+            continue
+        if not tok.isidentifier() or tok not in columns or tok in terms or tok == dep:
+            return None
+        terms.append(tok)
+    return dep, terms, intercept
 
 
 def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
-    from formulaic import model_matrix
-
     unit_name, time_name = _panel_index_names(data)
     _check_unique_index(data, "panel data passed to fit")
-    data = data.sort_index()
-    flat = data.reset_index()
-    n_in = len(flat)
-    try:
-        mm = model_matrix(spec.formula, flat, na_action="drop")
-    except Exception as exc:  # formulaic raises many types; give one clear message
-        raise GovstatsError(
-            f"could not evaluate formula {spec.formula!r} on the data: {exc}. "
-            f"Columns available: {', '.join(map(str, flat.columns))}"
-        ) from exc
-    lhs, rhs = mm.lhs, mm.rhs
-    if lhs.shape[1] != 1:
-        raise GovstatsError(f"formula {spec.formula!r} must have exactly one outcome on the left")
-    dependent = str(lhs.columns[0])
-    names = [str(c) for c in rhs.columns]
-    y = lhs.to_numpy(dtype=float).ravel()
-    X = rhs.to_numpy(dtype=float)
-    rows = np.asarray(rhs.index)
+    n_in = len(data)
+    cluster_cols = [v for v in spec.cluster_vars if v not in ("unit", "time")]
+    for var in cluster_cols:
+        if var not in data.columns:
+            raise GovstatsError(
+                f"cluster variable {var!r} is not a column of the data "
+                f"(columns: {', '.join(map(str, data.columns))})"
+            )
+    simple = _simple_terms(spec.formula, data.columns)
+    if simple is not None and all(
+        pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c])
+        for c in (simple[0], *simple[1])
+    ):
+        # fast path (plain column names): what formulaic would build, without its overhead
+        dependent, terms, intercept = simple
+        if not data.index.is_monotonic_increasing:
+            data = data[[dependent, *terms, *cluster_cols]].sort_index()
+        y = data[dependent].to_numpy(dtype=float, na_value=np.nan)
+        X = np.empty((n_in, len(terms) + intercept))
+        if intercept:
+            X[:, 0] = 1.0
+        for j, c in enumerate(terms):
+            X[:, j + intercept] = data[c].to_numpy(dtype=float, na_value=np.nan)
+        names = ["Intercept", *terms] if intercept else list(terms)
+        rows = np.arange(n_in)
+    else:
+        from formulaic import Formula, model_matrix
+
+        try:
+            needed = [v for v in Formula(spec.formula).required_variables if v in data.columns]
+        except Exception:  # let model_matrix report the error
+            needed = list(data.columns)
+        needed = list(dict.fromkeys([*needed, *cluster_cols]))
+        data = data[needed].sort_index()
+        flat = data.reset_index()
+        try:
+            mm = model_matrix(spec.formula, flat, na_action="drop")
+        except Exception as exc:  # formulaic raises many types; give one clear message
+            raise GovstatsError(
+                f"could not evaluate formula {spec.formula!r} on the data: {exc}. "
+                f"Columns available: {', '.join(map(str, flat.columns))}"
+            ) from exc
+        lhs, rhs = mm.lhs, mm.rhs
+        if lhs.shape[1] != 1:
+            raise GovstatsError(f"formula {spec.formula!r} must have exactly one outcome on the left")
+        dependent = str(lhs.columns[0])
+        names = [str(c) for c in rhs.columns]
+        y = lhs.to_numpy(dtype=float).ravel()
+        X = rhs.to_numpy(dtype=float)
+        rows = np.asarray(rhs.index)
     keep = np.isfinite(y) & np.isfinite(X).all(axis=1)
-    # cluster variables that are data columns must be present too
-    for var in spec.cluster_vars:
-        if var not in ("unit", "time"):
-            if var not in flat.columns:
-                raise GovstatsError(
-                    f"cluster variable {var!r} is not a column of the data "
-                    f"(columns: {', '.join(map(str, flat.columns))})"
-                )
-            keep &= flat[var].iloc[rows].notna().to_numpy()
-    y, X, rows = y[keep], X[keep], rows[keep]
-    used = flat.iloc[rows].reset_index(drop=True)
-    dropped = n_in - len(used)
-    if len(used) == 0:
+    for var in cluster_cols:
+        keep &= data[var].iloc[rows].notna().to_numpy()
+    if not keep.all():
+        y, X, rows = y[keep], X[keep], rows[keep]
+    dropped = n_in - len(rows)
+    if len(rows) == 0:
         raise GovstatsError(f"no complete rows for formula {spec.formula!r}")
     if dropped:
         warnings.warn(
@@ -647,10 +713,14 @@ def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
             UserWarning,
             stacklevel=3,
         )
-    unit_codes, units = pd.factorize(used[unit_name], sort=True)
-    time_codes, times = pd.factorize(used[time_name], sort=True)
-    has_intercept = "Intercept" in names
-    index = pd.MultiIndex.from_arrays([used[unit_name], used[time_name]], names=[unit_name, time_name])
+    idx = data.index
+    unit_vals = idx.get_level_values(0).to_numpy()[rows] if dropped else idx.get_level_values(0).to_numpy()
+    time_vals = idx.get_level_values(1).to_numpy()[rows] if dropped else idx.get_level_values(1).to_numpy()
+    unit_codes, units = pd.factorize(unit_vals, sort=True)
+    time_codes, times = pd.factorize(time_vals, sort=True)
+    flat = data[cluster_cols].iloc[rows].reset_index(drop=True) if cluster_cols else pd.DataFrame(
+        index=pd.RangeIndex(len(rows))
+    )
     return _Design(
         y=y,
         X=X,
@@ -660,12 +730,12 @@ def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
         time_codes=time_codes.astype(np.intp),
         n_units_all=len(units),
         n_times_all=len(times),
-        flat=used,
-        index=index,
+        flat=flat,
+        keys=(unit_vals, time_vals),
         dropped_missing=dropped,
         unit_name=unit_name,
         time_name=time_name,
-        has_intercept=has_intercept,
+        has_intercept="Intercept" in names,
     )
 
 
@@ -688,12 +758,19 @@ def _group_mean(codes: np.ndarray, M: np.ndarray, n_groups: int) -> np.ndarray:
 
 
 def _demean(M: np.ndarray, fes: Sequence[tuple[np.ndarray, int]], *, tol: float = 1e-12,
-            maxiter: int = 10_000) -> np.ndarray:
-    """Project out fixed effects (alternating projections; exact for one FE / balanced two-way)."""
+            maxiter: int = 10_000, balanced: bool = False) -> np.ndarray:
+    """Project out fixed effects by alternating projections.
+
+    Exact in one sweep for one fixed effect and for two crossed effects on a
+    balanced panel (``balanced=True``: every unit observed once in every period);
+    otherwise iterated until the largest group mean removed is below ``tol``
+    times the data's scale.
+    """
     M = np.array(M, dtype=float, copy=True)
-    if len(fes) == 1:
-        codes, g = fes[0]
-        return M - _group_mean(codes, M, g)[codes]
+    if len(fes) == 1 or balanced:
+        for codes, g in fes:
+            M -= _group_mean(codes, M, g)[codes]
+        return M
     scale = max(float(np.abs(M).max()), 1.0)
     for _ in range(maxiter):
         change = 0.0
@@ -718,8 +795,10 @@ def _n_components(u: np.ndarray, t: np.ndarray, nu: int, nt: int) -> int:
 
 def _is_nested(fe_codes: np.ndarray, cluster_codes: np.ndarray) -> bool:
     """True if every level of the fixed effect lies inside one cluster."""
-    pairs = np.unique(np.column_stack([fe_codes, cluster_codes]), axis=0)
-    return len(pairs) == len(np.unique(fe_codes))
+    g = int(fe_codes.max()) + 1
+    first = np.empty(g, dtype=cluster_codes.dtype)
+    first[fe_codes[::-1]] = cluster_codes[::-1]  # last write wins: the first occurrence
+    return bool(np.array_equal(first[fe_codes], cluster_codes))
 
 
 def _solve_ols(X: np.ndarray, y: np.ndarray, names: list[str], *, rel_tol: float = 1e-9
@@ -732,6 +811,13 @@ def _solve_ols(X: np.ndarray, y: np.ndarray, names: list[str], *, rel_tol: float
     zero = norms <= 1e-12 * max(1.0, float(np.abs(X).max()) if X.size else 1.0)
     cand = [j for j in range(k) if not zero[j]]
     dropped = [j for j in range(k) if zero[j]]
+    if cand and not dropped:
+        # fast check: the scaled Gram matrix is well conditioned -> full rank, no QR needed
+        Xs = X / norms
+        gram = Xs.T @ Xs
+        if float(np.linalg.eigvalsh(gram)[0]) > 1e-10:
+            bread = scipy.linalg.cho_solve(scipy.linalg.cho_factor(X.T @ X), np.eye(k))
+            return bread @ (X.T @ y), bread, list(range(k)), []
     if cand:
         Xs = X[:, cand] / norms[cand]
         _, R, piv = scipy.linalg.qr(Xs, mode="economic", pivoting=True)
@@ -772,7 +858,7 @@ class _Fit:
     k_fe: int  # absorbed parameters (rank)
     k_fe_fixest: int  # fixest count: sum(levels) - (n_fe - 1)
     dropped_collinear: list[str]
-    index: pd.MultiIndex
+    keys: tuple[np.ndarray, np.ndarray]
     tss: float
     rsquared_kind: str
     variance_components: dict[str, float] | None = None
@@ -788,7 +874,7 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
     nu = int(uc.max()) + 1
     nt = int(tc.max()) + 1
     cluster_source = d.flat
-    index = d.index
+    keys = d.keys
     fes: list[tuple[np.ndarray, int]] = []
     k_fe = k_fe_fixest = 0
     raw_y = raw_X = None
@@ -804,12 +890,13 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
             fes.append((uc, nu))
         if eff in ("time", "twoway"):
             fes.append((tc, nt))
-        raw_y, raw_X = y.copy(), X.copy()
-        Z = _demean(np.column_stack([y, X]), fes)
+        raw_y, raw_X = y, X
+        balanced = len(y) == nu * nt  # (unit, time) pairs are unique, so this is a full grid
+        Z = _demean(np.column_stack([y, X]), fes, balanced=balanced)
         y, X = Z[:, 0], Z[:, 1:]
         k_fe_fixest = sum(g for _, g in fes) - (len(fes) - 1)
         k_fe = k_fe_fixest
-        if len(fes) == 2:
+        if len(fes) == 2 and not balanced:
             k_fe -= _n_components(uc, tc, nu, nt) - 1
         kind = "within"
     elif est == "pooled":
@@ -819,8 +906,15 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
         y = _group_mean(codes, y, g)
         X = _group_mean(codes, X, g)
         first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
+        for col in d.flat.columns:  # a cluster column must be constant within each group
+            ccodes = pd.factorize(d.flat[col])[0]
+            if not _is_nested(codes, ccodes):
+                raise GovstatsError(
+                    f"cluster column {col!r} varies within a {eff}; between estimation needs a "
+                    f"cluster variable that is constant within each {eff}"
+                )
         cluster_source = d.flat.iloc[first].reset_index(drop=True)
-        index = d.index[first]
+        keys = (d.keys[0][first], d.keys[1][first])
         if eff == "unit":
             uc, tc = np.arange(g), np.zeros(g, dtype=np.intp)
         else:
@@ -828,7 +922,12 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
         kind = "centered" if d.has_intercept else "uncentered"
     elif est == "first_difference":
         prev_ok = np.zeros(len(y), dtype=bool)
-        prev_ok[1:] = (uc[1:] == uc[:-1]) & (tc[1:] == tc[:-1] + 1)
+        tv = d.keys[1]
+        if np.issubdtype(np.asarray(tv).dtype, np.integer):  # calendar years: t - 1 must exist
+            step_ok = np.diff(np.asarray(tv, dtype=np.int64)) == 1
+        else:  # other period labels: adjacent among the periods present in the data
+            step_ok = tc[1:] == tc[:-1] + 1
+        prev_ok[1:] = (uc[1:] == uc[:-1]) & step_ok
         cur = np.flatnonzero(prev_ok)
         if len(cur) == 0:
             raise GovstatsError("first differences need at least one unit observed in two consecutive periods")
@@ -838,19 +937,17 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
             X[:, names.index("Intercept")] = 1.0
         uc, tc = uc[cur], tc[cur]
         cluster_source = d.flat.iloc[cur].reset_index(drop=True)
-        index = d.index[cur]
+        keys = (d.keys[0][cur], d.keys[1][cur])
         kind = "centered" if d.has_intercept else "uncentered"
     elif est == "random":
         from linearmodels.panel import RandomEffects
 
         if not d.has_intercept:
             raise GovstatsError("random effects needs an intercept in the formula (remove '0 +' / '- 1')")
-        dep = pd.Series(y, index=d.index, name=d.dependent)
-        exog = pd.DataFrame(X, index=d.index, columns=names)
-        # linearmodels needs unique column names and a numeric/ datetime time level
+        # linearmodels needs a numeric or datetime time level: use the integer codes
         lm_index = pd.MultiIndex.from_arrays([uc, tc], names=["unit", "time"])
-        dep.index = lm_index
-        exog.index = lm_index
+        dep = pd.Series(y, index=lm_index, name=d.dependent)
+        exog = pd.DataFrame(X, index=lm_index, columns=names)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             lm = RandomEffects(dep, exog).fit()
@@ -900,7 +997,7 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
         y=y, X=X, names=names, b=b, bread=bread, resid=resid,
         unit_codes=np.asarray(uc), time_codes=np.asarray(tc), n_units=nu, n_times=nt,
         cluster_source=cluster_source, fes=fes, k_fe=k_fe, k_fe_fixest=k_fe_fixest,
-        dropped_collinear=dropped_names, index=index, tss=tss, rsquared_kind=kind,
+        dropped_collinear=dropped_names, keys=keys, tss=tss, rsquared_kind=kind,
         variance_components=vc, raw_y=raw_y, raw_X=raw_X, theta=theta_obs,
     )
 
@@ -952,6 +1049,8 @@ def _covariance(spec: PanelSpec, f: _Fit, *, small_sample: bool = True,
         )
     if cov == "driscoll_kraay":
         T = f.n_times
+        if T < 2:
+            raise GovstatsError("Driscoll-Kraay standard errors need at least 2 periods")
         L = int(math.floor(T**0.25)) if spec.bandwidth is None else int(spec.bandwidth)
         h = _group_sum(f.time_codes, scores, T)
         S = h.T @ h
@@ -1002,6 +1101,8 @@ def _covariance(spec: PanelSpec, f: _Fit, *, small_sample: bool = True,
     inter, _ = pd.factorize(pd.Series(c1.astype(np.int64) * (int(c2.max()) + 1) + c2))
     G12 = int(inter.max()) + 1
     Gmin = min(Gs)
+    if Gmin < 2:
+        raise GovstatsError(f"two-way clustering needs at least 2 clusters in each dimension, found {Gs}")
     fac = (Gmin / (Gmin - 1)) * ((N - 1) / (N - K)) if small_sample else 1.0
     meat = np.zeros((k, k))
     for codes, G, sign in ((c1, Gs[0], 1.0), (c2, Gs[1], 1.0), (inter, G12, -1.0)):
@@ -1098,9 +1199,9 @@ def fit(spec: PanelSpec, data: pd.DataFrame) -> PanelResults:
         _cov=_readonly((cv.V + cv.V.T) / 2),
         df_inference=int(cv.df),
         nobs=int(len(f.y)),
-        n_entities=int(len(np.unique(f.unit_codes))) if spec.estimator != "between" or spec.effects == "unit"
+        n_entities=_n_distinct(f.unit_codes) if spec.estimator != "between" or spec.effects == "unit"
         else int(d.n_units_all),
-        n_periods=int(len(np.unique(f.time_codes))) if spec.estimator != "between" or spec.effects == "time"
+        n_periods=_n_distinct(f.time_codes) if spec.estimator != "between" or spec.effects == "time"
         else int(d.n_times_all),
         n_clusters=cv.n_clusters,
         cov_label=cv.label,
@@ -1119,8 +1220,12 @@ def fit(spec: PanelSpec, data: pd.DataFrame) -> PanelResults:
         simulated=bool(data.attrs.get("simulated", False)),
         _residuals=_readonly(f.resid),
         _fitted=_readonly(f.X @ f.b),
-        _resid_index=f.index,
+        _resid_keys=f.keys,
     )
+
+
+def _n_distinct(codes: np.ndarray) -> int:
+    return int(np.count_nonzero(np.bincount(codes))) if len(codes) else 0
 
 
 def _run_bootstrap(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[tuple[Any, ...] | None, str]:
@@ -1276,7 +1381,7 @@ def hausman_test(
         y=f_re.y, X=Xaux, names=f_re.names + tilde_names, b=b, bread=bread, resid=f_re.y - Xaux @ b,
         unit_codes=f_re.unit_codes, time_codes=f_re.time_codes, n_units=f_re.n_units,
         n_times=f_re.n_times, cluster_source=f_re.cluster_source, fes=[], k_fe=0, k_fe_fixest=0,
-        dropped_collinear=[], index=f_re.index, tss=1.0, rsquared_kind="",
+        dropped_collinear=[], keys=f_re.keys, tss=1.0, rsquared_kind="",
     )
     cspec = PanelSpec(formula, "pooled", "none", cov=cov, cluster=cluster if cov == "cluster" else None,
                       bootstrap="never")

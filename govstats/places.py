@@ -53,11 +53,11 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal, get_args
+from typing import get_args
 
 import pandas as pd
 
-from govstats._literals import PlaceLevel, check_literal
+from govstats._literals import MeasureName, PlaceLevel, PopulationKind, check_literal
 from govstats.errors import (
     DataValidationError,
     GovstatsError,
@@ -83,8 +83,6 @@ __all__ = [
 ]
 
 # Options of this module (to be moved to govstats/_literals.py).
-PopulationKind = Literal["resident", "registered"]
-MeasureName = Literal["population", "area"]
 
 REGISTRY_COLUMNS = [
     "place_id",

@@ -51,7 +51,8 @@ Vague numerals
 Units
     Whatever text follows the number, multiplier and qualifiers: ``名``, ``平方公里``,
     ``元/村``, ``种力量``, ``人(次)``; ``""`` if none. Unit words that open with 千
-    (千米, 千克, 千瓦 ...) keep it: ``5千米`` is 5 with unit ``千米``. Normalised spellings:
+    (千米, 千克, 千瓦 ...) keep it: ``5千米`` is 5 with unit ``千米``; so does a
+    closing 点 (``三点要求`` is 3, unit ``点要求``). Normalised spellings:
     ``95.8%`` and ``百分之九十五点八`` -> ``"%"``; a rate per 10,000 people
     (``6.1/万人口``, ``6.1/万人``, ``6.1人/万人``, ``每万人6.1名``) -> ``"/万人口"``;
     per 1,000 people (``6‰``, ``千分之六``, ``每千人6个``, ``6/千人``) -> ``"/千人口"``;
@@ -187,7 +188,10 @@ _KILO_UNITS = ("千米", "千克", "千瓦", "千伏", "千帕", "千焦", "千�
 
 _QUOTES = "\"'“”‘’「」『』"
 _SPACE_NOT_IN_NUMBER = re.compile(r"(?<!\d)\s+|\s+(?!\d)")
-_BAD_UNIT = re.compile(r"^[.,多余几]|(?<![A-Za-z])\d")
+# A unit never opens with a numeral, a decimal point, 多/余/几 or a bare multiplier
+# (八百三十多万万: the 万 after 多 is a misplaced multiplier, not a unit), and never
+# holds a stray digit (m2 is fine), a decimal point or a range dash.
+_BAD_UNIT = re.compile(f"^[.,多余几{_CN_DIGIT_CHARS}]|^[万亿](?!元)|(?<![A-Za-z])\\d|[.~〜\\-–—―‐]")
 
 
 # --------------------------------------------------------------------------- API types
@@ -341,8 +345,10 @@ def _read_end(text: str) -> _End:
         _check_unit(unit)
         return _End(end.low, end.high, end.scale, end.multiplier_written, False, True, unit)
     m = _RUN.match(text)
-    if m and len(m.group()) > 1 and (
-        m.group().endswith("点") or text.startswith(_KILO_UNITS, m.end() - 1)
+    if (
+        m
+        and len(m.group()) > 1
+        and (m.group().endswith("点") or text.startswith(_KILO_UNITS, m.end() - 1))
     ):  # 三点意见 (points), 5千米 (km): the last character opens the unit
         m = _RUN.match(text, 0, m.end() - 1)
     if not m:
@@ -351,7 +357,7 @@ def _read_end(text: str) -> _End:
                 "a vague amount (若干/几/数) with no place word (十/百/千/万) has no order of magnitude",
                 "a definite number, or a range such as 2至9个",
             )
-        raise _Fail("no number found" if text else "a qualifier without a number")
+        raise _Fail("no number found")
     value, scale, written = _read_run(m.group())
     rest = text[m.end() :]
     more = False
@@ -643,7 +649,11 @@ def parse_quantities(
             )
             for i in bad
         ]
-        what = "quantities" + (f" in column {column!r}" if column else "") + (f" of {file}" if file else "")
+        what = (
+            "quantities"
+            + (f" in column {column!r}" if column else "")
+            + (f" of {file}" if file else "")
+        )
         raise DataValidationError(problems, what=what)
     return frame
 

@@ -31,13 +31,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy.special import expit, logit
 
-from govstats._literals import check_literal
+from govstats._literals import SatisfactionLink, check_literal
 
 __all__ = [
     "DGP_TEXT",
@@ -53,7 +52,6 @@ __all__ = [
 PLACES = ("hengyang", "shaoyang", "quzhou", "dongcheng", "futian")
 #: Reforms: 一村一辅警 (one auxiliary officer per village), 城市快警 (rapid police), 网格化 (grid management).
 REFORMS = ("aux_village", "rapid_police", "grid")
-SatisfactionLink = Literal["logit", "linear"]
 
 _UNIT_LEVELS = {"district", "county", "county_city", "subdistrict"}
 _RURAL_LEVELS = {"county", "county_city"}

@@ -73,6 +73,17 @@ def test_spec_validates_cluster_bandwidth_and_formula():
     assert PanelSpec(GF, cov="cluster2").cluster_vars == ("unit", "time")
 
 
+def test_between_rejects_covariances_it_cannot_have(grunfeld):
+    with pytest.raises(ValueError, match="does not go with estimator='between'"):
+        PanelSpec(GF, "between", "unit", cov="driscoll_kraay")
+    with pytest.raises(ValueError, match="cannot cluster by 'unit'"):
+        PanelSpec(GF, "between", "time", cov="cluster")
+    data = grunfeld.copy()
+    data["half"] = np.arange(len(data)) % 2  # varies within firms
+    with pytest.raises(GovstatsError, match="constant within each unit"):
+        fit(PanelSpec(GF, "between", "unit", cov="cluster", cluster="half", bootstrap="never"), data)
+
+
 def test_spec_is_frozen():
     spec = PanelSpec(GF)
     with pytest.raises(dataclasses.FrozenInstanceError):
@@ -168,7 +179,8 @@ def test_covariances_match_pyfixest(crime, cov, pf_vcov, effects, fe):
     if clustered:
         N, k = 630, 5
         expected_K = {("cluster", "unit"): k + 1, ("cluster", "twoway"): k + 1 + (7 - 1),
-                      ("cluster2", "unit"): k + 1, ("cluster2", "twoway"): k + 2}[(cov, effects)]
+                      ("cluster2", "unit"): k + 1, ("cluster2", "twoway"): k + 1}[(cov, effects)]
+        # (both effects nested in one of the two cluster variables: one intercept remains)
         assert r.small_sample["K"] == expected_K
         ref_se = ref_se * np.sqrt((N - k) / (N - expected_K))
     np.testing.assert_allclose(r.params.to_numpy(), ref.coef().to_numpy(), rtol=1e-10)
@@ -232,6 +244,15 @@ def test_first_difference_between_random_equal_linearmodels(crime):
     lm = RandomEffects.from_formula("lcrmrte ~ 1 + " + " + ".join(NC_X), crime).fit()
     np.testing.assert_allclose(r.params.to_numpy(), lm.params.to_numpy(), rtol=1e-9)
     np.testing.assert_allclose(r.std_errors.to_numpy(), lm.std_errors.to_numpy(), rtol=1e-9)
+
+
+def test_first_differences_never_span_a_gap(crime):
+    gap = crime.drop(index=[(1, 1984), (3, 1985)])
+    r = fit(PanelSpec("lcrmrte ~ 0 + lprbarr", "first_difference", "unit", cov="unadjusted"), gap)
+    # 540 differences in the full panel; each missing year removes the two around it
+    assert r.nobs == 540 - 2 - 2
+    keys = set(r.residuals.index)
+    assert (1, 1984) not in keys and (1, 1985) not in keys and (1, 1986) in keys
 
 
 # --------------------------------------------------------------------------- known truth

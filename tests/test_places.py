@@ -230,11 +230,8 @@ def test_resolve_many_uses_given_row_numbers():
     )
 
 
-@pytest.mark.parametrize("name", ["facts.csv", "facts_part_a.csv", "facts_part_b.csv"])
-def test_every_place_in_the_facts_tables_resolves(name):
-    path = raw_dir() / name
-    if not path.exists():
-        pytest.skip(f"{name} not written yet")
+def test_every_place_in_the_facts_table_resolves():
+    path = raw_dir() / "facts.csv"
     facts = pd.read_csv(path, dtype=str, keep_default_na=False)
     place_ids = resolve_many(facts["place_as_written"], file=path, column="place_as_written")
     # the level the facts table records must be the registry's level of that place

@@ -123,7 +123,8 @@ def kernel_identity(name: str) -> KernelIdentity:
     )
 
 
-def ensure_kernel(name: str = GOVSTATS_KERNEL, *, log=None) -> KernelIdentity:
+def ensure_kernel(name: str = GOVSTATS_KERNEL, *, log=None,
+                  prefix: str | None = None) -> KernelIdentity:
     """Make sure kernel ``name`` exists; register the govstats kernel if it is absent.
 
     Only the ``govstats`` kernel is ever installed, into ``sys.prefix``, pointing
@@ -137,6 +138,8 @@ def ensure_kernel(name: str = GOVSTATS_KERNEL, *, log=None) -> KernelIdentity:
         Kernel name.
     log : callable, optional
         Called with one line of text when the kernel is installed.
+    prefix : str, optional
+        Where to install (default ``sys.prefix``, like ``--sys-prefix``).
 
     Returns
     -------
@@ -159,7 +162,7 @@ def ensure_kernel(name: str = GOVSTATS_KERNEL, *, log=None) -> KernelIdentity:
         return identity
     from ipykernel.kernelspec import install
 
-    where = install(kernel_name=name, display_name=_DISPLAY_NAME, prefix=sys.prefix)
+    where = install(kernel_name=name, display_name=_DISPLAY_NAME, prefix=prefix or sys.prefix)
     if log is not None:
         log(f"registered Jupyter kernel {name!r} for {sys.executable} in {where}")
     return kernel_identity(name)

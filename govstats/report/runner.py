@@ -41,6 +41,7 @@ from __future__ import annotations
 import contextlib
 import fnmatch
 import importlib
+import json
 import os
 import signal
 import subprocess
@@ -273,6 +274,47 @@ def build_processed_data(log: Callable[[str], None] = _stderr) -> bool:
     return True
 
 
+def _build_if_needed(log: Callable[[str], None], *, force: bool, versions: dict[str, str],
+                     source_dir: str | Path | None) -> None:
+    """Build the processed data unless its inputs are unchanged since the last build.
+
+    The build reads ``data/raw`` (every file under it), the govstats source and the
+    installed packages; when none changed and every file the last build left in
+    ``data/processed`` is still there, byte for byte, the build is skipped.
+    ``--force`` and ``govstats build-data`` always build.
+    """
+    cache, raw, processed = paths.cache_dir(), paths.raw_dir(), paths.processed_dir()
+    hasher = FileHasher(cache / "file_hashes.json")
+
+    def tree(root: Path) -> dict[str, str]:
+        if not root.is_dir():
+            return {}
+        return {p.relative_to(root).as_posix(): hasher.sha256(p)
+                for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")}
+
+    key = cache_key({
+        "raw": tree(raw),
+        "govstats_source": source_fingerprint(
+            source_dir or Path(govstats.__file__).resolve().parent),
+        "dependencies": _sha256_json(versions),
+    })
+    record_path = cache / "build.json"
+    try:
+        prior = json.loads(record_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        prior = {}
+    if not force and prior.get("key") == key and prior.get("outputs") and (
+        tree(processed) == prior["outputs"]
+    ):
+        log("processed data up to date (data/raw and govstats unchanged): build skipped")
+        hasher.save()
+        return
+    if build_processed_data(log):
+        atomic_write_text(record_path, json.dumps({"key": key, "outputs": tree(processed)},
+                                                  indent=1))
+    hasher.save()
+
+
 # ---------------------------------------------------------------- the batch
 
 
@@ -481,7 +523,9 @@ def run_reports(
     show_code : bool, optional
         Override every run's ``show_code``.
     build : bool
-        Call :func:`build_processed_data` after validation, before any run.
+        Build the processed data after validation, before any run, unless
+        ``data/raw``, the govstats source and the packages are unchanged since
+        the last build (``force`` always builds).
     progress : bool
         Show a tqdm progress bar.
     log : callable, optional
@@ -502,8 +546,6 @@ def run_reports(
     t_start = time.monotonic()
     log = log or _stderr
     config, selected, kernels = _prepare(config, only, log)
-    if build:
-        build_processed_data(log)
     reports, cache = paths.reports_dir(), paths.cache_dir()
     reports.mkdir(parents=True, exist_ok=True)
     cache.mkdir(parents=True, exist_ok=True)
@@ -512,6 +554,8 @@ def run_reports(
             with contextlib.suppress(OSError):
                 stale.unlink()
         versions = dependency_versions()
+        if build:
+            _build_if_needed(log, force=force, versions=versions, source_dir=source_dir)
         plans, warnings = _plan(config, selected, kernels, force=force, show_code=show_code,
                                 source_dir=source_dir, versions=versions)
         for w in warnings:
@@ -554,6 +598,12 @@ def _execute_plans(config: ReportConfig, plans: list[PlannedRun],
         if not p.reasons:
             records[p.run.name] = {**p.prior["ok"], "cache_hit": True, "rerun_reasons": []}
             summary.cached.append(p.run.name)
+            if p.prior.get("latest") != p.prior["ok"]:
+                # The inputs are back to those of the last success (e.g. a failing parameter
+                # was reverted): that report is current, the failure artefacts are not.
+                for suffix in (".failed.html", ".failed.ipynb"):
+                    (reports / f"{p.run.name}{suffix}").unlink(missing_ok=True)
+                store.save(p.run.name, {**p.prior, "latest": p.prior["ok"]})
 
     to_run = [p for p in plans if p.reasons]
     by_name = {p.run.name: p for p in to_run}

@@ -211,15 +211,9 @@ def execute_run(task: RunTask) -> RunOutcome:
     started_at = _now()
     t0 = time.monotonic()
     deadline = t0 + task.timeout
-    timed_out = False
 
     def time_left(cell: Any) -> float:
-        nonlocal timed_out
-        left = deadline - time.monotonic()
-        if left <= _MIN_CELL_TIMEOUT:
-            timed_out = True
-            return _MIN_CELL_TIMEOUT
-        return left
+        return max(deadline - time.monotonic(), _MIN_CELL_TIMEOUT)
 
     status, error, attempts = "ok", None, 0
     started: list[bool] = []  # set by nbclient's on_notebook_start hook once the kernel answers
@@ -254,7 +248,9 @@ def execute_run(task: RunTask) -> RunOutcome:
                 break
             except PapermillExecutionError as exc:
                 status = "failed"
-                kind = "timeout" if timed_out else "cell"
+                # nbclient interrupted the kernel when the time was up: the cell shows a
+                # KeyboardInterrupt, raised at or after the deadline.
+                kind = "timeout" if time.monotonic() >= deadline else "cell"
                 error = {
                     "kind": kind,
                     "ename": exc.ename,

@@ -1,0 +1,103 @@
+"""Time ``govstats report``: cold full run, warm run (nothing changed), and --jobs 1 vs 2.
+
+Usage::
+
+    .venv/bin/python benchmarks/bench_report.py            # fixture notebooks, temp project
+    .venv/bin/python benchmarks/bench_report.py --runs 8 --seconds 2
+    .venv/bin/python benchmarks/bench_report.py --config reports.yml   # the real configuration
+
+Every timing is the wall-clock time of the command a user types
+(``python -m govstats report ...`` in a fresh process), so interpreter start and
+imports are included. In fixture mode the project is a temporary directory
+(``GOVSTATS_ROOT``) holding ``runs`` copies of ``tests/notebooks/slow.ipynb``
+that each keep one core busy for ``seconds`` of CPU time: the speed-up then
+measures the runner on real parallel work, not on sleeping kernels.
+
+Targets (issue 4): warm run under 2 s, speed-up with 2 jobs at least 1.7x.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _fixture_project(root: Path, runs: int, seconds: float) -> Path:
+    (root / "nb").mkdir(parents=True)
+    shutil.copy(REPO / "tests" / "notebooks" / "slow.ipynb", root / "nb" / "slow.ipynb")
+    labels = ", ".join(f"r{i}" for i in range(runs))
+    config = root / "reports.yml"
+    config.write_text(
+        "runs:\n"
+        "  - notebook: nb/slow.ipynb\n"
+        f"    parameters: {{seconds: {seconds}, mode: cpu}}\n"
+        f"    grid: {{label: [{labels}]}}\n"
+    )
+    return config
+
+
+def _timed(config: Path, env: dict[str, str], *extra: str) -> float:
+    cmd = [sys.executable, "-m", "govstats", "report", "--config", str(config), "--no-build",
+           "--no-progress", *extra]
+    t0 = time.perf_counter()
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - t0
+    if done.returncode != 0:
+        sys.exit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
+    print(f"    {done.stdout.strip()}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--config", type=Path, help="benchmark this configuration in place")
+    parser.add_argument("--runs", type=int, default=6, help="fixture runs (default 6)")
+    parser.add_argument("--seconds", type=float, default=2.0,
+                        help="CPU seconds per fixture run (default 2)")
+    args = parser.parse_args()
+
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)
+    tmp = None
+    if args.config is None:
+        tmp = Path(tempfile.mkdtemp(prefix="govstats-bench-"))
+        config = _fixture_project(tmp / "project", args.runs, args.seconds)
+        env["GOVSTATS_ROOT"] = str(config.parent)
+        what = f"{args.runs} fixture runs x {args.seconds:g} CPU s"
+    else:
+        config = args.config.resolve()
+        what = str(config)
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    print(f"govstats report benchmark: {what}; {cores} cores available")
+    try:
+        print("cold full run (default --jobs):")
+        cold = _timed(config, env, "--force")
+        print("warm run (nothing changed):")
+        warm = min(_timed(config, env) for _ in range(3))
+        print("--jobs 1 --force:")
+        serial = _timed(config, env, "--force", "--jobs", "1")
+        print("--jobs 2 --force:")
+        parallel = _timed(config, env, "--force", "--jobs", "2")
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    speedup = serial / parallel
+    print()
+    print(f"cold full run      {cold:7.2f} s")
+    print(f"warm (no change)   {warm:7.2f} s   target < 2 s: {'met' if warm < 2 else 'NOT met'}")
+    print(f"--jobs 1           {serial:7.2f} s")
+    print(f"--jobs 2           {parallel:7.2f} s")
+    print(f"speed-up 2 vs 1    {speedup:7.2f} x  target >= 1.7x: "
+          f"{'met' if speedup >= 1.7 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
