@@ -30,6 +30,16 @@ WeightsKind = Literal["auto", "rademacher", "webb", "mammen", "norm"]
 PValueKind = Literal["symmetric", "equal-tailed"]
 RIStatistic = Literal["t", "coef"]
 SatisfactionLink = Literal["logit", "linear"]
+EffectsKind = Literal["none", "unit", "time", "twoway"]
+EstimatorKind = Literal["pooled", "within", "random", "between", "first_difference"]
+CovKind = Literal["unadjusted", "robust", "cluster", "cluster2", "driscoll_kraay"]
+BootstrapMode = Literal["auto", "always", "never"]
+HausmanMethod = Literal["classic", "aux"]
+PeriodRule = Literal["reject", "start", "end"]
+BalanceMode = Literal["fill", "drop_units", "drop_periods"]
+NonPositiveRule = Literal["raise", "nan"]
+TableFormat = Literal["markdown", "html", "latex"]
+DatasetName = Literal["nc_crime", "grunfeld"]
 
 
 def check_literal(value: object, alias: object, name: str) -> None:

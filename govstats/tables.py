@@ -29,17 +29,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from govstats._literals import check_literal
+from govstats._literals import TableFormat, check_literal
 
 __all__ = ["TableFormat", "coef_plot", "regression_table", "table_frame"]
 
 # Option alias (to be moved to govstats/_literals.py).
-TableFormat = Literal["markdown", "html", "latex"]
 
 SIMULATED_PREFIX = "SIMULATED"
 

@@ -390,3 +390,16 @@ def test_simulated_data_are_labelled(grunfeld):
     r = fit(PanelSpec(GF, cov="unadjusted"), data)
     assert r.simulated
     assert r.summary().startswith("SIMULATED")
+
+
+def test_regression_hausman_accepts_a_cluster_column():
+    """Clustering on a column that copies the unit id gives the same statistic as 'unit'
+    (regression test: the auxiliary design used to drop non-index cluster columns)."""
+    from govstats.datasets import load_grunfeld
+    from govstats.models import hausman_test
+
+    g = load_grunfeld()
+    g = g.assign(firm_copy=g.index.get_level_values(0).astype(str))
+    by_unit = hausman_test("invest ~ value + capital", g, method="aux", cov="cluster", cluster="unit")
+    by_column = hausman_test("invest ~ value + capital", g, method="aux", cov="cluster", cluster="firm_copy")
+    assert by_column.statistic == pytest.approx(by_unit.statistic, rel=1e-12)

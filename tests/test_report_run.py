@@ -271,12 +271,18 @@ def test_invalid_configuration_runs_nothing_and_exits_2(project, capsys):
     assert not paths.reports_dir().exists()
 
 
-def test_build_step_is_called_before_runs(project, monkeypatch):
+def test_build_runs_after_validation_and_only_when_its_inputs_changed(project, monkeypatch):
     import types
 
     calls = []
+
+    def fake_build():
+        calls.append("built")
+        paths.processed_dir().mkdir(parents=True, exist_ok=True)
+        (paths.processed_dir() / "out.csv").write_text(f"n\n{len(calls)}\n")
+
     fake = types.ModuleType("govstats.build")
-    fake.build_processed_data = lambda: calls.append("built")
+    fake.build_processed_data = fake_build
     monkeypatch.setitem(sys.modules, "govstats.build", fake)
     config = _write_config(project, """
         runs:
@@ -285,7 +291,24 @@ def test_build_step_is_called_before_runs(project, monkeypatch):
         """)
     assert main(["report", "--config", str(config), "--no-progress"]) == 2
     assert calls == []  # invalid parameters: not even the build ran
-    assert main(["build-data"]) == 0 and calls == ["built"]
+
+    raw = paths.raw_dir()
+    raw.mkdir(parents=True)
+    (raw / "facts.csv").write_text("a\n1\n")
+    paths.cache_dir().mkdir(parents=True, exist_ok=True)
+
+    def build(force=False):
+        runner_mod._build_if_needed(lambda _m: None, force=force, versions={}, source_dir=None)
+        return len(calls)
+
+    assert build() == 1
+    assert build() == 1  # nothing changed: skipped
+    (raw / "facts.csv").write_text("a\n2\n")
+    assert build() == 2  # raw data changed
+    (paths.processed_dir() / "out.csv").unlink()
+    assert build() == 3  # an output went missing
+    assert build(force=True) == 4
+    assert main(["build-data"]) == 0 and len(calls) == 5  # the subcommand always builds
 
 
 def test_python_dash_m_govstats_help():

@@ -151,7 +151,7 @@ def notebook_parameters(
     Examples
     --------
     >>> import json, tempfile, pathlib
-    >>> nb = {"cells": [{"cell_type": "code", "metadata": {"tags": ["parameters"]},
+    >>> nb = {"cells": [{"cell_type": "code", "id": "p", "metadata": {"tags": ["parameters"]},
     ...        "source": "code = '430400'  # place code\\nyears: list = [2020]\\n",
     ...        "outputs": [], "execution_count": None}],
     ...       "metadata": {"kernelspec": {"name": "python3", "language": "python",
