@@ -5,10 +5,10 @@ import warnings
 import matplotlib
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
+import matplotlib.pyplot as plt
+import pandas as pd
 
-from govstats import plotting  # noqa: E402
+from govstats import plotting
 
 
 def draw_chinese() -> list[str]:
