@@ -17,6 +17,10 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _SUBMODULES = (
+    "network",
+    "multiverse",
+    "mediation",
+    "did",
     "build",
     "datasets",
     "errors",
@@ -42,12 +46,16 @@ if TYPE_CHECKING:  # pragma: no cover
     from govstats import (  # noqa: F401
         build,
         datasets,
+        did,
         errors,
         facts,
         indicators,
         inference,
         ingest,
+        mediation,
         models,
+        multiverse,
+        network,
         panel,
         paths,
         places,

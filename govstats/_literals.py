@@ -40,6 +40,11 @@ BalanceMode = Literal["fill", "drop_units", "drop_periods"]
 NonPositiveRule = Literal["raise", "nan"]
 TableFormat = Literal["markdown", "html", "latex"]
 DatasetName = Literal["nc_crime", "grunfeld"]
+TierKey = Literal["grid", "village", "township", "county", "city"]
+UnitsFrom = Literal["fact", "registry", "self", "not_printed"]
+CountKind = Literal["people", "units", "per_unit"]
+AssumptionParameter = Literal["resolution_rate", "referral_share", "coverage"]
+Language = Literal["zh", "en", "both"]
 
 
 def check_literal(value: object, alias: object, name: str) -> None:

@@ -29,7 +29,12 @@ def _positive_int(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="govstats", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="govstats",
+        description="govstats: rebuild the processed data and regenerate the notebook reports.",
+        epilog="exit codes: 0 ok, 1 a run failed, 2 invalid configuration (nothing ran), "
+        "130 interrupted",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     rep = sub.add_parser("report", help="regenerate the notebook reports in reports/")
@@ -97,9 +102,14 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _build_data() -> int:
+    from govstats.errors import DataValidationError
     from govstats.report import build_processed_data
 
-    return 0 if build_processed_data() else 1
+    try:
+        return 0 if build_processed_data() else 1
+    except DataValidationError as exc:
+        print(f"govstats build-data: {exc}", file=sys.stderr)
+        return 2
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -6,11 +6,10 @@ parameters, calls these and displays the results.
 
 from __future__ import annotations
 
-from typing import Literal
-
 import pandas as pd
 
 from govstats import indicators as indicators_mod
+from govstats._literals import Language
 
 __all__ = [
     "indicator_label",
@@ -20,7 +19,6 @@ __all__ = [
     "provenance",
 ]
 
-Language = Literal["zh", "en", "both"]
 
 
 def place_label(place_id: str, language: Language = "both") -> str:

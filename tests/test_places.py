@@ -392,6 +392,7 @@ def test_every_reference_census_figure_is_in_place_measures():
         assert got["kind"].iloc[0].startswith("resident_census_")
 
 
+@pytest.mark.skipif(not SEEDS.is_dir(), reason="the source documents (../shared/seeds) are not beside this checkout")
 def test_registered_population_is_the_document_figure_not_the_census():
     text = (SEEDS / "001_86b922e5d293e563.txt").read_text(encoding="utf-8")
     printed = re.search(r"(\d+)万人口", text)

@@ -257,3 +257,15 @@ def test_run_name_slug_keeps_chinese_and_drops_path_characters():
     assert run_name_slug("衡阳 / <x>") == "衡阳_x"
     assert run_name_slug("../../etc/passwd") == "etc_passwd"
     assert run_name_slug("...") == "run"
+
+
+def test_non_python_notebooks_are_not_inspected(project):
+    nb = json.loads((project / "nb" / "hello.ipynb").read_text())
+    nb["metadata"]["kernelspec"] = {"name": "ir", "language": "R", "display_name": "R"}
+    nb["metadata"]["language_info"] = {"name": "R"}
+    (project / "nb" / "r.ipynb").write_text(json.dumps(nb))
+    cfg = _write(project, "runs:\n  - notebook: nb/r.ipynb\n    parameters: {anything: 1}\n")
+    validate_parameters(load_config(cfg))  # papermill cannot inspect R cells: nothing to check
+    cfg = _write(project, "runs:\n  - notebook: nb/hello.ipynb\n    parameters: {anything: 1}\n")
+    with pytest.raises(DataValidationError, match="unknown parameter 'anything'"):
+        validate_parameters(load_config(cfg))

@@ -342,6 +342,13 @@ def _yaml_scalar(raw: str) -> Any:
     return yaml.safe_load(raw)
 
 
+def _language(notebook: Path) -> str:
+    meta = json.loads(notebook.read_text(encoding="utf-8")).get("metadata") or {}
+    language = (meta.get("kernelspec") or {}).get("language") or (
+        meta.get("language_info") or {}).get("name") or "python"
+    return str(language).lower()
+
+
 def validate_parameters(config: ReportConfig, *, cache_dir: Path | None = None) -> None:
     """Check every configured parameter against its notebook, before anything runs.
 
@@ -356,6 +363,11 @@ def validate_parameters(config: ReportConfig, *, cache_dir: Path | None = None) 
     DataValidationError
         With one problem per unknown name or type mismatch, each naming the
         configuration file, the line, the run and the parameter.
+
+    Notes
+    -----
+    Only Python notebooks are checked: papermill can inspect no other
+    language's parameters cell.
     """
     problems: list[Problem] = []
     inspected: dict[Path, dict[str, NotebookParameter] | None] = {}
@@ -366,6 +378,11 @@ def validate_parameters(config: ReportConfig, *, cache_dir: Path | None = None) 
         label = os.path.relpath(site.notebook, config.base_dir)
         if site.notebook not in inspected:
             try:
+                if _language(site.notebook) != "python":
+                    # papermill inspects Python parameter cells only; R/Julia notebooks run
+                    # unchecked (papermill itself still injects their parameters).
+                    unreadable.add(site.notebook)
+                    continue
                 inspected[site.notebook] = notebook_parameters(site.notebook, cache_dir=cache_dir)
             except (OSError, ValueError) as exc:
                 problems.append(

@@ -1,0 +1,1017 @@
+"""Reform event studies under staggered adoption: plain two-way FE beside robust estimators.
+
+A reform (一村一辅警, 城市快警, 网格化 ...) is adopted by different units in different
+years. :func:`event_study` estimates the effect of the reform by *event time*
+``e = year - adoption year`` with three estimators side by side, so a reader sees
+when and why they differ:
+
+``"twfe"`` - the plain two-way fixed-effects event study
+    ``y_it = a_i + l_t + sum_{e != -1} b_e 1[E_it = e] + x_it'g + u_it`` with the
+    endpoints binned (``e <= -leads`` and ``e >= lags`` pooled; Schmidheiny &
+    Siegloch 2023), fitted by :func:`govstats.models.fit`. With staggered
+    adoption and effects that differ across adoption cohorts, ``b_e`` mixes the
+    effects of other event times and cohorts (Sun & Abraham 2021), and the
+    *static* TWFE coefficient on the post-reform dummy (the ``att`` table) can
+    even carry negative weights (Goodman-Bacon 2021; de Chaisemartin &
+    D'Haultfoeuille 2020).
+``"sun_abraham"`` - interaction-weighted estimator (Sun & Abraham 2021)
+    One coefficient for every (cohort, event time) cell but ``e = -1``, never-treated
+    units as the control group (if there are none, the last-adopting cohort, with
+    the years from its adoption on left out), then cell estimates averaged within
+    each event time with the cohorts' shares of the observations as weights. The
+    same regression as pyfixest's ``SaturatedEventStudy`` (tests pin the two), plus
+    control variables and the binned endpoints.
+``"did2s"`` - Gardner's two-stage DiD (Gardner 2022; Butts & Gardner 2022)
+    Unit and year effects (and controls) are estimated on untreated observations
+    only, removed from every observation, and the residual is regressed on the
+    event-time dummies: ``pyfixest.did2s`` with its GMM cluster-robust covariance.
+    Its point estimates of the post-reform effects equal the imputation estimator
+    of Borusyak, Jaravel & Spiess (2024).
+
+Callaway & Sant'Anna (2021) is not included: among the Python ports (csdid,
+differences, moderndid) none is yet as widely used and maintained as pyfixest,
+and with never-treated controls and no covariates its group-time ATTs average to
+the same event-time estimand as ``"sun_abraham"``.
+
+Inference. Confidence intervals are cluster-robust (``cluster``, default the unit)
+with Student t critical values on ``G - 1`` degrees of freedom. When ``G`` is below
+``few_clusters`` (30) the results warn, and the TWFE event-time coefficients and the
+static TWFE effect also get the wild cluster restricted bootstrap
+(:func:`govstats.inference.wild_cluster_bootstrap`; Webb weights, enumerated with
+five clusters). The robust estimators' analytic intervals have no bootstrap
+counterpart here and may under-cover with so few clusters; the results say so.
+
+Pre-trend test: joint Wald test that every lead (``e <= -2``) is zero, with the
+estimator's cluster-robust covariance, ``F = W / r`` on ``(r, G - 1)`` degrees of
+freedom, ``r`` the rank of that covariance (at most ``G - 1``: with five clusters at
+most four leads can be tested jointly; the table says when the rank is lower than
+the number of leads).
+
+Examples
+--------
+>>> from govstats.simulate import simulate_panel
+>>> sim = simulate_panel(seed=1)
+>>> spec = EventStudySpec("satisfaction_index", cohort="grid_year", leads=3, lags=3,
+...                       controls=("aux_village_reform", "rapid_police_reform"),
+...                       estimators=("twfe", "did2s"))
+>>> res = event_study(sim.data, spec)
+>>> sorted(res.estimates["estimator"].unique())
+['did2s', 'twfe']
+>>> res.estimates.query("estimator == 'did2s'")["event_time"].tolist()
+[-3, -2, -1, 0, 1, 2, 3]
+>>> res.simulated
+True
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from govstats._literals import check_literal
+from govstats.errors import DataValidationError, GovstatsError, Problem, RowAccounting
+
+__all__ = [
+    "ESTIMATOR_LABELS",
+    "EventEstimator",
+    "EventStudyResults",
+    "EventStudySpec",
+    "event_study",
+    "plot_att",
+    "plot_event_study",
+    "prepare_event_data",
+    "true_effects",
+]
+
+# Option aliases (to be moved to govstats/_literals.py).
+EventEstimator = Literal["twfe", "sun_abraham", "did2s"]
+EventBootstrap = Literal["auto", "always", "never"]
+
+ESTIMATOR_LABELS = {
+    "twfe": "Two-way FE (plain)",
+    "twfe_static": "Two-way FE, one post-reform dummy (plain)",
+    "sun_abraham": "Sun-Abraham interaction-weighted",
+    "did2s": "Gardner two-stage DiD (did2s)",
+}
+_ESTIMATORS = ("twfe", "sun_abraham", "did2s")
+_COLORS = {"twfe": "#d55e00", "twfe_static": "#d55e00", "sun_abraham": "#0072b2", "did2s": "#009e73"}
+
+
+# --------------------------------------------------------------------------- spec
+
+
+@dataclass(frozen=True)
+class EventStudySpec:
+    """Everything that defines one reform event study; immutable.
+
+    Parameters
+    ----------
+    outcome : str
+        Outcome column (e.g. ``"satisfaction_index"``).
+    cohort : str
+        Column with each unit's adoption year (missing = never adopted), constant
+        within a unit (e.g. ``"grid_year"`` of :func:`govstats.simulate.simulate_panel`).
+    unit, time : str
+        Unit and (integer) period columns. A frame indexed by ``(unit, time)`` works too.
+    cluster : str, optional
+        Cluster column for the standard errors (default: ``unit``).
+    treatment : str, optional
+        A 0/1 reform column to check against ``cohort`` (every row must have
+        ``treatment == 1[time >= cohort]``); not used in estimation.
+    leads, lags : int
+        Event window: coefficients for ``e = -leads .. lags`` (``e = -1`` is the
+        reference); ``e < -leads`` is pooled into ``-leads`` and ``e > lags`` into ``lags``.
+    controls : sequence of str
+        Time-varying control columns (e.g. other reforms' dummies; staffing levels
+        when the target is the reform's direct effect).
+    estimators : sequence of {"twfe", "sun_abraham", "did2s"}
+    bootstrap : {"auto", "always", "never"}
+        Wild cluster bootstrap of the TWFE coefficients: ``"auto"`` when there are
+        fewer than ``few_clusters`` clusters.
+    bootstrap_B : int
+    seed : int or None
+    few_clusters : int
+    level : float
+        Confidence level.
+
+    Examples
+    --------
+    >>> EventStudySpec("y", cohort="g").window
+    (-5, -4, -3, -2, -1, 0, 1, 2, 3, 4, 5)
+    """
+
+    outcome: str
+    cohort: str
+    unit: str = "unit_id"
+    time: str = "year"
+    cluster: str | None = None
+    treatment: str | None = None
+    leads: int = 5
+    lags: int = 5
+    controls: tuple[str, ...] = ()
+    estimators: tuple[str, ...] = _ESTIMATORS
+    bootstrap: EventBootstrap = "auto"
+    bootstrap_B: int = 9999
+    seed: int | None = 0
+    few_clusters: int = 30
+    level: float = 0.95
+
+    def __post_init__(self) -> None:
+        for name in ("controls", "estimators"):
+            value = getattr(self, name)
+            if isinstance(value, str):
+                object.__setattr__(self, name, (value,))
+            else:
+                object.__setattr__(self, name, tuple(value))
+        if not self.estimators:
+            raise ValueError("estimators is empty; choose from " + ", ".join(map(repr, _ESTIMATORS)))
+        for est in self.estimators:
+            check_literal(est, EventEstimator, "estimators")
+        check_literal(self.bootstrap, EventBootstrap, "bootstrap")
+        for name in ("leads", "lags"):
+            v = getattr(self, name)
+            if not isinstance(v, int | np.integer) or v < (2 if name == "leads" else 0):
+                raise ValueError(
+                    f"{name}={v!r} must be an integer >= {2 if name == 'leads' else 0} "
+                    "(leads >= 2: e = -1 is the reference, so a pre-trend needs e = -2)"
+                )
+        if not 0.5 <= float(self.level) < 1:
+            raise ValueError(f"level={self.level!r} must be in [0.5, 1)")
+        if not isinstance(self.bootstrap_B, int | np.integer) or self.bootstrap_B < 19:
+            raise ValueError(f"bootstrap_B={self.bootstrap_B!r} must be an integer >= 19")
+        used = [self.outcome, self.cohort, self.unit, self.time, *self.controls]
+        if len(set(used)) != len(used):
+            raise ValueError(f"outcome, cohort, unit, time and controls must be different columns: {used}")
+
+    @property
+    def cluster_column(self) -> str:
+        return self.cluster or self.unit
+
+    @property
+    def window(self) -> tuple[int, ...]:
+        """Event times reported, reference ``-1`` included."""
+        return tuple(range(-self.leads, self.lags + 1))
+
+    @property
+    def leads_tested(self) -> tuple[int, ...]:
+        return tuple(range(-self.leads, -1))
+
+
+# --------------------------------------------------------------------------- data
+
+
+def _event_bin(e: np.ndarray, leads: int, lags: int) -> np.ndarray:
+    """Event time clipped to the window (NaN stays NaN)."""
+    return np.clip(e, -leads, lags)
+
+
+def _rownum(pos) -> int:
+    return int(pos) + 2  # spreadsheet convention: header = row 1
+
+
+def prepare_event_data(data: pd.DataFrame, spec: EventStudySpec) -> tuple[pd.DataFrame, RowAccounting, list[str]]:
+    """Validate the panel and add event-time columns; return (sample, accounting, notes).
+
+    Problems that make the design meaningless (missing columns, a unit whose adoption
+    year changes, non-integer years, duplicate unit-years, a treatment column that
+    disagrees with the adoption year) are collected and raised together as one
+    :class:`~govstats.errors.DataValidationError` naming row (header = row 1, so
+    position + 2), column and raw value. Rows that cannot enter the estimation are
+    *rejected* with a reason, never dropped silently: missing outcome, control or
+    cluster, and units adopting in or before the first observed year (no
+    pre-reform year to compare with).
+
+    Returns
+    -------
+    sample : DataFrame
+        Kept rows with ``_cohort`` (adoption year, 0 = never), ``_event`` (event
+        time, NaN for never-adopters), ``_treated`` (0/1) and ``_bin`` (event time
+        clipped to the window).
+    accounting : RowAccounting
+        Rows in = kept + rejected; ``accounting.rejected`` has a ``reason`` column.
+    notes : list of str
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"unit_id": [1, 1, 2, 2], "year": [2000, 2001, 2000, 2001],
+    ...                    "y": [0.0, 1.0, 0.0, 0.2], "g": [2001, 2001, None, None]})
+    >>> sample, acc, notes = prepare_event_data(df, EventStudySpec("y", cohort="g", leads=2, lags=1))
+    >>> sample["_treated"].tolist(), acc.summary()
+    ([0, 1, 0, 0], 'event-study data: 4 rows in = 4 kept + 0 rejected')
+    """
+    if not isinstance(data, pd.DataFrame):
+        raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
+    df = data
+    if isinstance(df.index, pd.MultiIndex) and {spec.unit, spec.time} <= set(df.index.names):
+        df = df.reset_index()
+    df = df.reset_index(drop=True)
+    needed = [spec.outcome, spec.cohort, spec.unit, spec.time, *spec.controls]
+    if spec.cluster:
+        needed.append(spec.cluster)
+    if spec.treatment:
+        needed.append(spec.treatment)
+    missing_cols = [c for c in dict.fromkeys(needed) if c not in df.columns]
+    DataValidationError.raise_if_any(
+        [
+            Problem("column not found", column=c, hint="columns present: " + ", ".join(map(str, df.columns)))
+            for c in missing_cols
+        ],
+        what="event-study data",
+    )
+    problems: list[Problem] = []
+    numeric = [spec.outcome, spec.cohort, spec.time, *spec.controls]
+    for c in dict.fromkeys(numeric):
+        if not (pd.api.types.is_numeric_dtype(df[c]) and not pd.api.types.is_bool_dtype(df[c])) and not (
+            pd.api.types.is_bool_dtype(df[c]) and c in spec.controls
+        ):
+            bad = df[c][pd.to_numeric(df[c], errors="coerce").isna() & df[c].notna()]
+            for pos in bad.index[:10]:
+                problems.append(Problem("not a number", row=_rownum(pos), column=c, value=df.at[pos, c]))
+            if len(bad) > 10:
+                problems.append(Problem(f"... and {len(bad) - 10} more non-numbers", column=c))
+    DataValidationError.raise_if_any(problems, what="event-study data")
+    time = pd.to_numeric(df[spec.time]).to_numpy(dtype=float, na_value=np.nan)
+    cohort = pd.to_numeric(df[spec.cohort]).to_numpy(dtype=float, na_value=np.nan)
+    for col, vals in ((spec.time, time), (spec.cohort, cohort)):
+        bad = np.flatnonzero(np.isfinite(vals) & (vals != np.round(vals)))
+        problems += [
+            Problem("not a whole year", row=_rownum(p), column=col, value=df.at[p, col],
+                    hint="periods and adoption years must be integers (2016, not 2016.5)")
+            for p in bad[:10]
+        ]
+    for p in np.flatnonzero(~np.isfinite(time))[:10]:
+        problems.append(Problem("missing period", row=_rownum(p), column=spec.time, value=df.at[p, spec.time]))
+    for p in np.flatnonzero(df[spec.unit].isna().to_numpy())[:10]:
+        problems.append(Problem("missing unit", row=_rownum(p), column=spec.unit))
+    dup = df.duplicated([spec.unit, spec.time], keep=False).to_numpy()
+    for p in np.flatnonzero(dup)[:10]:
+        problems.append(
+            Problem("duplicate (unit, period): a panel has one row per unit and period", row=_rownum(p),
+                    column=f"{spec.unit}/{spec.time}", value=(df.at[p, spec.unit], df.at[p, spec.time]))
+        )
+    # the adoption year must be one value per unit
+    units = df[spec.unit]
+    ck = pd.Series(np.where(np.isfinite(cohort), cohort, -1.0), index=df.index)
+    first = ck.groupby(units).transform("first")
+    for p in np.flatnonzero((ck != first).to_numpy())[:25]:
+        problems.append(
+            Problem("adoption year differs from the unit's first row", row=_rownum(p), column=spec.cohort,
+                    value=df.at[p, spec.cohort],
+                    hint=f"unit {units.iat[p]!r}: one adoption year per unit (missing = never adopted)")
+        )
+    if spec.treatment:
+        tr = pd.to_numeric(df[spec.treatment], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        expected = (np.isfinite(cohort) & (time >= cohort)).astype(float)
+        bad = np.flatnonzero(np.isfinite(tr) & np.isfinite(time) & (tr != expected))
+        for p in bad[:25]:
+            problems.append(
+                Problem(f"reform indicator disagrees with the adoption year {df.at[p, spec.cohort]!r}",
+                        row=_rownum(p), column=spec.treatment, value=df.at[p, spec.treatment],
+                        hint="an event study needs a reform that stays on once adopted: "
+                        f"{spec.treatment} = 1 exactly from the adoption year on")
+            )
+        if len(bad) > 25:
+            problems.append(Problem(f"... and {len(bad) - 25} more rows disagree", column=spec.treatment))
+    DataValidationError.raise_if_any(problems, what="event-study data")
+
+    # rows that cannot be used: rejected with a reason
+    reason = pd.Series("", index=df.index, dtype="str")
+    for c in dict.fromkeys([spec.outcome, *spec.controls, spec.cluster_column]):
+        miss = df[c].isna().to_numpy().copy()
+        if pd.api.types.is_float_dtype(df[c]):
+            miss |= ~np.isfinite(df[c].to_numpy(dtype=float, na_value=np.nan))
+        reason[miss & (reason == "")] = f"missing {c}"
+    first_year = np.nanmin(time)
+    last_year = np.nanmax(time)
+    # a unit needs two untreated years: one is the reference e = -1, and pyfixest's did2s
+    # first stage drops units with a single untreated observation (singleton fixed effect)
+    pre_years = pd.Series(np.isfinite(time) & ~(np.isfinite(cohort) & (time >= cohort)), index=df.index)
+    n_pre = pre_years.groupby(units).transform("sum").to_numpy()
+    always = np.isfinite(cohort) & (n_pre < 2)
+    reason[always & (reason == "")] = "fewer than two observed years before the reform"
+    rejected_mask = (reason != "").to_numpy()
+    kept = df.loc[~rejected_mask].copy()
+    rejected = df.loc[rejected_mask].copy()
+    rejected["reason"] = reason[rejected_mask]
+    rejected["row"] = rejected.index.to_numpy() + 2
+    accounting = RowAccounting("event-study data", rows_in=len(df), kept=kept, rejected=rejected)
+    notes = []
+    if always.any():
+        n_units = units[always].nunique()
+        notes.append(
+            f"{n_units} unit(s) with fewer than two observed years before the reform left out "
+            f"({int(always.sum())} rows; accounting.rejected lists them)"
+        )
+    late = np.isfinite(cohort) & (cohort > last_year)
+    if late.any():
+        notes.append(
+            f"{units[late].nunique()} unit(s) adopt after {int(last_year)}, the last observed year: "
+            "never treated within the sample"
+        )
+    kc = pd.to_numeric(kept[spec.cohort]).to_numpy(dtype=float, na_value=np.nan)
+    kt = pd.to_numeric(kept[spec.time]).to_numpy(dtype=float)
+    kc = np.where(np.isfinite(kc) & (kc <= last_year), kc, np.nan)
+    kept["_cohort"] = np.where(np.isfinite(kc), kc, 0).astype(np.int64)
+    kept["_event"] = kt - kc
+    kept["_treated"] = (np.isfinite(kc) & (kt >= kc)).astype(np.int64)
+    kept["_bin"] = _event_bin(kt - kc, spec.leads, spec.lags)
+    kept[spec.time] = kt.astype(np.int64)
+    if kept.empty:
+        raise GovstatsError("no rows left for the event study: " + accounting.summary())
+    if kept["_treated"].sum() == 0:
+        raise GovstatsError(f"no unit adopts the reform ({spec.cohort}) within the observed years")
+    return kept.reset_index(drop=True), accounting, notes
+
+
+def _dummy_name(e: int) -> str:
+    return f"ev_m{-e}" if e < 0 else f"ev_p{e}"
+
+
+def _event_dummies(sample: pd.DataFrame, spec: EventStudySpec) -> pd.DataFrame:
+    """One 0/1 column per binned event time except the reference -1 (0 for never-adopters)."""
+    b = sample["_bin"].to_numpy()
+    cols = {}
+    for e in spec.window:
+        if e == -1:
+            continue
+        cols[_dummy_name(e)] = np.where(np.isfinite(b) & (b == e), 1.0, 0.0)
+    return pd.DataFrame(cols, index=sample.index)
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True, repr=False)
+class EventStudyResults:
+    """Read-only results of :func:`event_study`.
+
+    Attributes
+    ----------
+    spec : EventStudySpec
+    estimates : DataFrame
+        One row per (estimator, event time): ``estimate``, ``std_error``,
+        ``ci_lower``, ``ci_upper``, ``p``, ``n_obs`` (observations at that binned
+        event time among adopters) and, for TWFE when bootstrapped, ``boot_p``,
+        ``boot_ci_lower``, ``boot_ci_upper``. The reference ``e = -1`` is 0 by
+        construction (no standard error).
+    att : DataFrame
+        Average effect over the treated observations: ``twfe_static`` (one
+        post-reform dummy), ``sun_abraham`` (all post cells, weighted by their
+        observations) and ``did2s`` (second stage on the treatment dummy).
+    pretrends : DataFrame
+        Joint Wald test of the leads per estimator.
+    cohorts : DataFrame
+        Adoption cohorts: number of units and observations.
+    accounting : RowAccounting
+    n_clusters : int
+    notes, warnings : tuple of str
+    simulated : bool
+    """
+
+    spec: EventStudySpec
+    _estimates: pd.DataFrame
+    _att: pd.DataFrame
+    _pretrends: pd.DataFrame
+    _cohorts: pd.DataFrame
+    _sample: pd.DataFrame
+    accounting: RowAccounting
+    n_clusters: int
+    notes: tuple[str, ...]
+    warnings: tuple[str, ...]
+    simulated: bool
+    label: str = ""
+    covariances: Mapping[str, pd.DataFrame] = field(default_factory=dict)
+
+    @property
+    def estimates(self) -> pd.DataFrame:
+        return self._estimates.copy()
+
+    @property
+    def att(self) -> pd.DataFrame:
+        return self._att.copy()
+
+    @property
+    def pretrends(self) -> pd.DataFrame:
+        return self._pretrends.copy()
+
+    @property
+    def cohorts(self) -> pd.DataFrame:
+        return self._cohorts.copy()
+
+    @property
+    def sample(self) -> pd.DataFrame:
+        """Keys of the estimation sample: unit, time, cohort, event time, treated, bin."""
+        return self._sample.copy()
+
+    def table(self) -> pd.DataFrame:
+        """Event-time estimates side by side: one row per event time, one column pair per estimator."""
+        wide = self._estimates.pivot(index="event_time", columns="estimator", values=["estimate", "std_error"])
+        wide.columns = [f"{est}_{what}" for what, est in wide.columns]
+        order = [f"{e}_{w}" for e in self.spec.estimators for w in ("estimate", "std_error")]
+        return wide[[c for c in order if c in wide.columns]]
+
+    def summary(self) -> str:
+        lines = []
+        title = ("SIMULATED DATA - " if self.simulated else "") + (
+            f"Event study of {self.spec.cohort} on {self.spec.outcome}"
+        )
+        lines += [title, "=" * max(72, len(title))]
+        if self.label:
+            lines.append(self.label)
+        lines.append(
+            f"Window e = -{self.spec.leads}..{self.spec.lags} (reference e = -1; endpoints binned); "
+            f"controls: {', '.join(self.spec.controls) or 'none'}"
+        )
+        lines.append(f"Clusters: {self.n_clusters} ({self.spec.cluster_column}); {self.accounting.summary()}")
+        lines.append("-" * 72)
+        with pd.option_context("display.width", 200, "display.max_columns", 20):
+            lines.append(self.table().to_string(float_format=lambda v: f"{v:.4g}"))
+            lines.append("-" * 72)
+            lines.append("Average effect on the treated observations:")
+            lines.append(self._att.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+            lines.append("Pre-trend tests (leads jointly zero):")
+            lines.append(self._pretrends.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+        lines += [f"NOTE: {n}" for n in self.notes]
+        lines += [f"WARNING: {w}" for w in self.warnings]
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        import html
+
+        head = ('<b style="color:#a00">SIMULATED DATA</b><br>' if self.simulated else "") + (
+            f"<b>Event study of {html.escape(self.spec.cohort)} on {html.escape(self.spec.outcome)}</b><br>"
+            f"{html.escape(self.accounting.summary())}; clusters: {self.n_clusters}"
+        )
+        fmt = lambda v: f"{v:.4g}"  # noqa: E731
+        body = (
+            self.table().to_html(float_format=fmt, border=0)
+            + "<b>Average effect on the treated observations</b>"
+            + self._att.to_html(index=False, float_format=fmt, border=0)
+            + "<b>Pre-trend tests</b>"
+            + self._pretrends.to_html(index=False, float_format=fmt, border=0)
+        )
+        notes = "".join(f"<div>NOTE: {html.escape(n)}</div>" for n in self.notes)
+        warns = "".join(
+            f'<div style="color:#a00;font-weight:bold">WARNING: {html.escape(w)}</div>' for w in self.warnings
+        )
+        return f"<div>{head}{body}{notes}{warns}</div>"
+
+
+# --------------------------------------------------------------------------- estimation helpers
+
+
+def _t_crit(level: float, G: int) -> float:
+    return float(stats.t.ppf(0.5 + level / 2, max(G - 1, 1)))
+
+
+def _wald(b: np.ndarray, V: np.ndarray, G: int) -> dict:
+    if len(b) == 0:
+        return {"statistic": math.nan, "df1": 0, "df2": G - 1, "p_value": math.nan, "n_leads": 0, "rank": 0}
+    w, U = np.linalg.eigh((V + V.T) / 2)
+    tol = max(w.max(), 0) * len(w) * 1e-10
+    keep = w > tol
+    r = int(keep.sum())
+    if r == 0:
+        return {"statistic": math.nan, "df1": 0, "df2": G - 1, "p_value": math.nan, "n_leads": len(b), "rank": 0}
+    z = U[:, keep].T @ b
+    W = float(np.sum(z * z / w[keep]))
+    F = W / r
+    return {
+        "statistic": F,
+        "df1": r,
+        "df2": G - 1,
+        "p_value": float(stats.f.sf(F, r, max(G - 1, 1))),
+        "n_leads": len(b),
+        "rank": r,
+    }
+
+
+def _row(estimator, e, est, se, level, G, n_obs):
+    q = _t_crit(level, G)
+    p = float(2 * stats.t.sf(abs(est / se), max(G - 1, 1))) if se and np.isfinite(se) and se > 0 else math.nan
+    return {
+        "estimator": estimator,
+        "event_time": int(e),
+        "estimate": float(est),
+        "std_error": float(se) if se is not None else math.nan,
+        "ci_lower": float(est - q * se) if se is not None else math.nan,
+        "ci_upper": float(est + q * se) if se is not None else math.nan,
+        "p": p,
+        "n_obs": int(n_obs),
+    }
+
+
+def _reference_row(estimator, n_obs):
+    return {
+        "estimator": estimator, "event_time": -1, "estimate": 0.0, "std_error": math.nan,
+        "ci_lower": 0.0, "ci_upper": 0.0, "p": math.nan, "n_obs": int(n_obs),
+    }
+
+
+def _panel_frame(frame: pd.DataFrame, spec: EventStudySpec) -> pd.DataFrame:
+    out = frame.set_index([spec.unit, spec.time])
+    return out
+
+
+def _models_cluster(spec: EventStudySpec) -> str:
+    return "unit" if spec.cluster_column == spec.unit else spec.cluster_column
+
+
+def _fit_twfe(frame: pd.DataFrame, regressors: list[str], spec: EventStudySpec):
+    from govstats.models import PanelSpec, fit
+
+    pspec = PanelSpec(
+        f"_y ~ {' + '.join(regressors)}",
+        estimator="within",
+        effects="twoway",
+        cov="cluster",
+        cluster=_models_cluster(spec),
+        bootstrap="never",
+        level=spec.level,
+        few_clusters=spec.few_clusters,
+    )
+    cols = ["_y", *regressors] + ([spec.cluster_column] if spec.cluster_column != spec.unit else [])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the few-clusters warning is raised once, by event_study
+        return fit(pspec, _panel_frame(frame[[spec.unit, spec.time, *dict.fromkeys(cols)]], spec))
+
+
+def _bootstrap(frame: pd.DataFrame, regressors: list[str], params: list[str], spec: EventStudySpec) -> dict:
+    """Wild cluster restricted bootstrap p-value and CI for each coefficient in ``params``."""
+    from govstats.inference import wild_cluster_bootstrap
+
+    X = frame[regressors].astype(float)
+    fe = frame[[spec.unit, spec.time]]
+    y = frame["_y"].to_numpy(dtype=float)
+    cluster = frame[spec.cluster_column].to_numpy()
+    out = {}
+    for name in params:
+        r = wild_cluster_bootstrap(y, X, cluster, param=name, fe=fe, B=spec.bootstrap_B, seed=spec.seed,
+                                   ci_level=spec.level)
+        out[name] = (r.p_value, r.ci_low, r.ci_high)
+    return out
+
+
+# --------------------------------------------------------------------------- estimators
+
+
+def _twfe(sample, spec, G, do_boot, controls):
+    dummies = _event_dummies(sample, spec)
+    frame = pd.concat([sample, dummies], axis=1)
+    names = list(dummies.columns)
+    res = _fit_twfe(frame, names + controls, spec)
+    b, V = res.params, res.cov
+    counts = sample.loc[sample["_cohort"] > 0].groupby("_bin").size()
+    boot = _bootstrap(frame, names + controls, names, spec) if do_boot else {}
+    rows = []
+    for e in spec.window:
+        n = int(counts.get(e, 0))
+        if e == -1:
+            rows.append(_reference_row("twfe", n))
+            continue
+        nm = _dummy_name(e)
+        row = _row("twfe", e, b[nm], math.sqrt(V.loc[nm, nm]), spec.level, G, n)
+        if nm in boot:
+            row["boot_p"], row["boot_ci_lower"], row["boot_ci_upper"] = boot[nm]
+        rows.append(row)
+    leads = [_dummy_name(e) for e in spec.leads_tested]
+    pre = _wald(b[leads].to_numpy(), V.loc[leads, leads].to_numpy(), G)
+    ev_names = [_dummy_name(e) for e in spec.window if e != -1]
+    cov = V.loc[ev_names, ev_names].copy()
+    cov.index = cov.columns = [e for e in spec.window if e != -1]
+    # static TWFE: one post-reform dummy
+    frame["post"] = sample["_treated"].astype(float)
+    st = _fit_twfe(frame, ["post", *controls], spec)
+    att = _row("twfe_static", 0, st.params["post"], st.std_errors["post"], spec.level, G,
+               int(sample["_treated"].sum()))
+    att.pop("event_time")
+    if do_boot:
+        att["boot_p"], att["boot_ci_lower"], att["boot_ci_upper"] = _bootstrap(frame, ["post", *controls],
+                                                                              ["post"], spec)["post"]
+    return rows, pre, att, cov
+
+
+def _sun_abraham(sample, spec, G, controls, notes):
+    data = sample
+    never = data["_cohort"] == 0
+    if not never.any():
+        last = int(data["_cohort"].max())
+        data = data[data[spec.time] < last].copy()
+        notes.append(
+            f"sun_abraham: no never-adopting unit; the last cohort ({last}) is the control group and the "
+            f"years from {last} on are left out ({len(sample) - len(data)} rows)"
+        )
+        never = data["_cohort"] == last
+    treated_cells = data.loc[~never & data["_event"].notna()]
+    cells = (
+        treated_cells.groupby(["_cohort", "_event"]).size().rename("n").reset_index()
+    )
+    cells = cells[cells["_event"] != -1]
+    cells["name"] = [f"sa_g{int(g)}_{_dummy_name(int(e))}" for g, e in zip(cells["_cohort"], cells["_event"],
+                                                                              strict=True)]
+    cohort_v = data["_cohort"].to_numpy()
+    event_v = data["_event"].to_numpy()
+    never_v = never.to_numpy()
+    cols = {}
+    for g, e, nm in zip(cells["_cohort"], cells["_event"], cells["name"], strict=True):
+        cols[nm] = ((cohort_v == g) & (event_v == e) & ~never_v).astype(float)
+    frame = pd.concat([data, pd.DataFrame(cols, index=data.index)], axis=1)
+    res = _fit_twfe(frame, list(cells["name"]) + controls, spec)
+    b = res.params
+    V = res.cov
+    cells["bin"] = _event_bin(cells["_event"].to_numpy(dtype=float), spec.leads, spec.lags)
+    rows = []
+    W = np.zeros((len(spec.window), len(cells)))
+    names = list(cells["name"])
+    bvec = b[names].to_numpy()
+    Vm = V.loc[names, names].to_numpy()
+    counts = sample.loc[sample["_cohort"] > 0].groupby("_bin").size()
+    for i, e in enumerate(spec.window):
+        if e == -1:
+            rows.append(_reference_row("sun_abraham", int(counts.get(-1, 0))))
+            continue
+        m = (cells["bin"] == e).to_numpy()
+        if not m.any():
+            continue
+        w = np.where(m, cells["n"].to_numpy(dtype=float), 0.0)
+        w /= w.sum()
+        W[i] = w
+        rows.append(_row("sun_abraham", e, float(w @ bvec), math.sqrt(float(w @ Vm @ w)), spec.level, G,
+                         int(cells.loc[m, "n"].sum())))
+    leads = [i for i, e in enumerate(spec.window) if e in spec.leads_tested and W[i].any()]
+    pre = _wald(W[leads] @ bvec, W[leads] @ Vm @ W[leads].T, G)
+    post = (cells["_event"] >= 0).to_numpy()
+    w = np.where(post, cells["n"].to_numpy(dtype=float), 0.0)
+    w /= w.sum()
+    att = _row("sun_abraham", 0, float(w @ bvec), math.sqrt(float(w @ Vm @ w)), spec.level, G, int(cells.loc[post, "n"].sum()))
+    att.pop("event_time")
+    ok = [i for i, e in enumerate(spec.window) if e != -1 and W[i].any()]
+    cov = pd.DataFrame(W[ok] @ Vm @ W[ok].T, index=[spec.window[i] for i in ok], columns=[spec.window[i] for i in ok])
+    return rows, pre, att, cov
+
+
+def _did2s(sample, spec, G, controls):
+    import pyfixest as pf
+
+    dummies = _event_dummies(sample, spec)
+    names = list(dummies.columns)
+    frame = pd.concat([sample, dummies], axis=1)
+    frame["post"] = frame["_treated"].astype(float)
+    frame["_d"] = frame["_treated"].astype(bool)
+    keep = ["_y", spec.unit, spec.time, "_d", "post", *names, *controls, spec.cluster_column]
+    frame = frame[list(dict.fromkeys(keep))].copy()
+    first = f"~ {' + '.join(controls) if controls else '0'} | {spec.unit} + {spec.time}"
+    counts = sample.loc[sample["_cohort"] > 0].groupby("_bin").size()
+    present = [nm for nm in names if frame[nm].any()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fit_es = pf.did2s(frame, yname="_y", first_stage=first, second_stage="~ " + " + ".join(present),
+                          treatment="_d", cluster=spec.cluster_column)
+        fit_att = pf.did2s(frame, yname="_y", first_stage=first, second_stage="~ post", treatment="_d",
+                           cluster=spec.cluster_column)
+    b = fit_es.coef()
+    V = pd.DataFrame(np.asarray(fit_es._vcov), index=b.index, columns=b.index)
+    rows = []
+    for e in spec.window:
+        n = int(counts.get(e, 0))
+        if e == -1:
+            rows.append(_reference_row("did2s", n))
+            continue
+        nm = _dummy_name(e)
+        if nm not in b.index:
+            continue
+        rows.append(_row("did2s", e, b[nm], math.sqrt(V.loc[nm, nm]), spec.level, G, n))
+    leads = [_dummy_name(e) for e in spec.leads_tested if _dummy_name(e) in b.index]
+    pre = _wald(b[leads].to_numpy(), V.loc[leads, leads].to_numpy(), G)
+    att = _row("did2s", 0, float(fit_att.coef()["post"]), math.sqrt(float(np.asarray(fit_att._vcov)[0, 0])),
+               spec.level, G, int(sample["_treated"].sum()))
+    att.pop("event_time")
+    ev = [nm for nm in b.index]
+    cov = V.loc[ev, ev].copy()
+    inv = {_dummy_name(e): e for e in spec.window}
+    cov.index = cov.columns = [inv[n] for n in ev]
+    return rows, pre, att, cov
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def event_study(data: pd.DataFrame, spec: EventStudySpec) -> EventStudyResults:
+    """Estimate a reform event study with every estimator in ``spec.estimators``.
+
+    Parameters
+    ----------
+    data : DataFrame
+        Long panel (one row per unit and period), or indexed by ``(unit, time)``.
+        ``data.attrs["simulated"]`` (set by :mod:`govstats.simulate`) marks the
+        results SIMULATED.
+    spec : EventStudySpec
+
+    Returns
+    -------
+    EventStudyResults
+
+    Examples
+    --------
+    >>> from govstats.simulate import simulate_panel
+    >>> sim = simulate_panel(seed=2)
+    >>> res = event_study(sim.data, EventStudySpec("satisfaction_index", cohort="grid_year",
+    ...                   leads=3, lags=3, controls=("aux_village_reform", "rapid_police_reform"),
+    ...                   estimators=("sun_abraham",)))
+    >>> list(res.att["estimator"])
+    ['twfe_static', 'sun_abraham']
+    """
+    sample, accounting, notes = prepare_event_data(data, spec)
+    sample = sample.copy()
+    sample["_y"] = pd.to_numeric(sample[spec.outcome]).astype(float)
+    controls = []
+    for c in spec.controls:
+        sample[f"ctl_{len(controls)}"] = pd.to_numeric(sample[c]).astype(float)
+        controls.append(f"ctl_{len(controls)}")
+    G = int(sample[spec.cluster_column].nunique())
+    if G < 2:
+        raise GovstatsError(f"cluster column {spec.cluster_column!r} has one value: need at least 2 clusters")
+    few = G < spec.few_clusters
+    do_boot = spec.bootstrap == "always" or (spec.bootstrap == "auto" and few)
+    warns = []
+    if few:
+        from govstats.inference import few_clusters_message
+
+        warns.append(
+            few_clusters_message(G)
+            + (" The TWFE rows carry wild cluster bootstrap intervals (boot_ci_*)." if do_boot else "")
+            + " The robust estimators' intervals are analytic and may be too narrow."
+        )
+        warnings.warn(warns[-1], UserWarning, stacklevel=2)
+    rows: list[dict] = []
+    pre_rows: list[dict] = []
+    att_rows: list[dict] = []
+    covs: dict[str, pd.DataFrame] = {}
+    for est in spec.estimators:
+        if est == "twfe":
+            r, pre, att, cov = _twfe(sample, spec, G, do_boot, controls)
+            att_rows.insert(0, att)
+        elif est == "sun_abraham":
+            r, pre, att, cov = _sun_abraham(sample, spec, G, controls, notes)
+            att_rows.append(att)
+        else:
+            r, pre, att, cov = _did2s(sample, spec, G, controls)
+            att_rows.append(att)
+        rows += r
+        pre_rows.append({"estimator": est, **pre})
+        covs[est] = cov
+    if "twfe" not in spec.estimators:  # the plain static TWFE is always shown beside the robust ATTs
+        dummies_free = sample.assign(post=sample["_treated"].astype(float))
+        st = _fit_twfe(dummies_free, ["post", *controls], spec)
+        att = _row("twfe_static", 0, st.params["post"], st.std_errors["post"], spec.level, G,
+                   int(sample["_treated"].sum()))
+        att.pop("event_time")
+        att_rows.insert(0, att)
+    for p in pre_rows:
+        if p["n_leads"] and p["rank"] < p["n_leads"]:
+            p["note"] = f"covariance of the {p['n_leads']} leads has rank {p['rank']} (G - 1 = {G - 1}): tested {p['rank']}"
+        else:
+            p["note"] = ""
+    estimates = pd.DataFrame(rows)
+    for c in ("boot_p", "boot_ci_lower", "boot_ci_upper"):
+        if c not in estimates.columns and do_boot:
+            estimates[c] = math.nan
+    att_df = pd.DataFrame(att_rows)
+    att_df.insert(1, "label", att_df["estimator"].map(ESTIMATOR_LABELS))
+    cohorts = (
+        sample.groupby("_cohort")
+        .agg(units=(spec.unit, "nunique"), observations=(spec.unit, "size"))
+        .rename_axis("cohort")
+        .reset_index()
+    )
+    cohorts["cohort"] = cohorts["cohort"].astype("Int64")
+    cohorts.loc[cohorts["cohort"] == 0, "cohort"] = pd.NA
+    keys = sample[[spec.unit, spec.time, spec.cluster_column, "_cohort", "_event", "_treated", "_bin"]].rename(
+        columns={"_cohort": "cohort", "_event": "event_time", "_treated": "treated", "_bin": "bin"}
+    )
+    keys = keys.loc[:, ~keys.columns.duplicated()]
+    simulated = bool(getattr(data, "attrs", {}).get("simulated", False))
+    return EventStudyResults(
+        spec=spec,
+        _estimates=estimates,
+        _att=att_df,
+        _pretrends=pd.DataFrame(pre_rows),
+        _cohorts=cohorts,
+        _sample=keys,
+        accounting=accounting,
+        n_clusters=G,
+        notes=tuple(notes),
+        warnings=tuple(warns),
+        simulated=simulated,
+        label=str(getattr(data, "attrs", {}).get("label", "")),
+        covariances=covs,
+    )
+
+
+# --------------------------------------------------------------------------- truth (simulated panels)
+
+
+def true_effects(sim, reform: str, results: EventStudyResults) -> tuple[pd.DataFrame, float]:
+    """The true direct effects of a simulated reform on the estimation sample of ``results``.
+
+    For :func:`govstats.simulate.simulate_panel` output: each adopting unit's
+    direct effect at event time ``e`` is ``tau_r(e) * m_ir`` (the DGP); averaged
+    over the sample's adopter observations in each binned event time (the same
+    binning and weights as the estimates), and over all treated observations for
+    the ATT. This is the estimand of an event study that controls for the staffing
+    levels (the reform's channel through staffing is then held fixed) and for the
+    other reforms.
+
+    Returns
+    -------
+    by_event_time : DataFrame
+        ``event_time``, ``true_effect``.
+    att : float
+        Mean true effect over the treated observations.
+
+    Examples
+    --------
+    >>> from govstats.simulate import simulate_panel
+    >>> sim = simulate_panel(seed=2)
+    >>> res = event_study(sim.data, EventStudySpec("satisfaction_index", cohort="grid_year", leads=2,
+    ...                   lags=2, estimators=("did2s",), controls=("aux_village_reform",)))
+    >>> truth, att = true_effects(sim, "grid", res)
+    >>> truth["true_effect"].round(3).tolist(), round(att, 3)
+    ([0.0, 0.0, 0.1, 0.1, 0.1], 0.1)
+    """
+    spec = results.spec
+    s = results.sample
+    adoption = sim.truth.adoption.set_index("unit_id")
+    mult = adoption[f"{reform}_multiplier"].reindex(s[spec.unit]).to_numpy(dtype=float)
+    e = s["event_time"].to_numpy(dtype=float)
+    eff = np.where(s["treated"].to_numpy() == 1, sim.truth.effects.effect(reform, np.nan_to_num(e, nan=-1)) * mult, 0.0)
+    s = s.assign(_effect=eff)
+    adopters = s[s["cohort"] > 0]
+    by = adopters.groupby("bin")["_effect"].mean()
+    table = pd.DataFrame({"event_time": list(spec.window)})
+    table["true_effect"] = [float(by.get(k, math.nan)) if k != -1 else 0.0 for k in spec.window]
+    att = float(s.loc[s["treated"] == 1, "_effect"].mean())
+    return table, att
+
+
+# --------------------------------------------------------------------------- plots
+
+
+def plot_event_study(results: EventStudyResults, truth: pd.DataFrame | None = None, *, title: str | None = None,
+                     band: Literal["analytic", "bootstrap"] = "analytic"):
+    """One panel per estimator: estimates with a confidence band, the truth if known.
+
+    Parameters
+    ----------
+    results : EventStudyResults
+    truth : DataFrame, optional
+        ``event_time`` and ``true_effect`` (e.g. from :func:`true_effects`), drawn
+        as a black step line in every panel.
+    title : str, optional
+        Figure title; SIMULATED is added (and stamped across the figure) when the
+        data were simulated.
+    band : {"analytic", "bootstrap"}
+        TWFE panel: the cluster-robust band, or the wild-bootstrap band when it was run.
+
+    Returns
+    -------
+    matplotlib Figure
+
+    Examples
+    --------
+    >>> from govstats.simulate import simulate_panel
+    >>> sim = simulate_panel(seed=2)
+    >>> res = event_study(sim.data, EventStudySpec("satisfaction_index", cohort="grid_year", leads=2,
+    ...                   lags=2, estimators=("did2s",), controls=("aux_village_reform",)))
+    >>> fig = plot_event_study(res, true_effects(sim, "grid", res)[0])
+    >>> fig._suptitle.get_text().startswith("SIMULATED")
+    True
+    """
+    import matplotlib.pyplot as plt
+
+    from govstats.plotting import mark_simulated, set_theme
+
+    set_theme(style="whitegrid")
+    est = results.estimates
+    names = list(results.spec.estimators)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names) + 0.6, 4.2), sharey=True, squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        d = est[est["estimator"] == name].sort_values("event_time")
+        x = d["event_time"].to_numpy()
+        lo, hi = d["ci_lower"].to_numpy(), d["ci_upper"].to_numpy()
+        if name == "twfe" and band == "bootstrap" and "boot_ci_lower" in d:
+            lo = np.where(d["event_time"] == -1, 0.0, d["boot_ci_lower"].to_numpy())
+            hi = np.where(d["event_time"] == -1, 0.0, d["boot_ci_upper"].to_numpy())
+        color = _COLORS[name]
+        ax.fill_between(x, lo, hi, color=color, alpha=0.2, linewidth=0, label=f"{results.spec.level:.0%} CI")
+        ax.plot(x, d["estimate"], "o-", color=color, label="estimate", markersize=5)
+        if truth is not None:
+            t = truth.sort_values("event_time")
+            ax.step(t["event_time"], t["true_effect"], where="mid", color="black", linestyle="--", linewidth=1.4,
+                    label="true effect")
+        ax.axhline(0, color="grey", linewidth=0.8)
+        ax.axvline(-0.5, color="grey", linewidth=0.8, linestyle=":")
+        ax.set_title(ESTIMATOR_LABELS[name], fontsize=10)
+        ax.set_xlabel("years since the reform (e = -1 is the reference)")
+        ax.set_xticks(list(results.spec.window))
+        ax.set_xticklabels([f"≤{k}" if k == -results.spec.leads else f"≥{k}" if k == results.spec.lags else str(k)
+                            for k in results.spec.window], fontsize=8)
+    axes[0][0].set_ylabel(f"effect on {results.spec.outcome}")
+    axes[0][0].legend(loc="upper left", fontsize=8, frameon=True)
+    fig.suptitle(title or f"Event study: {results.spec.cohort} on {results.spec.outcome}")
+    mark_simulated(fig, simulated=results.simulated)
+    fig.tight_layout()
+    return fig
+
+
+def plot_att(results: EventStudyResults, true_att: float | None = None, *, title: str | None = None):
+    """The average effect on the treated by estimator, with confidence intervals and the truth.
+
+    The plain static TWFE row comes first; under staggered adoption with effects
+    that change over event time or differ across cohorts it is the one pulled away
+    from the truth.
+
+    Examples
+    --------
+    >>> from govstats.simulate import simulate_panel
+    >>> sim = simulate_panel(seed=2)
+    >>> res = event_study(sim.data, EventStudySpec("satisfaction_index", cohort="grid_year", leads=2,
+    ...                   lags=2, estimators=("did2s",), controls=("aux_village_reform",)))
+    >>> fig = plot_att(res, true_effects(sim, "grid", res)[1])
+    """
+    import matplotlib.pyplot as plt
+
+    from govstats.plotting import mark_simulated, set_theme
+
+    set_theme(style="whitegrid")
+    att = results.att.iloc[::-1].reset_index(drop=True)
+    fig, ax = plt.subplots(figsize=(8, 0.7 * len(att) + 1.6))
+    for i, r in att.iterrows():
+        color = _COLORS[r["estimator"]]
+        ax.plot([r["ci_lower"], r["ci_upper"]], [i, i], color=color, linewidth=3, alpha=0.6)
+        ax.plot(r["estimate"], i, "o", color=color, markersize=8)
+        if "boot_ci_lower" in att and pd.notna(r.get("boot_ci_lower")):
+            ax.plot([r["boot_ci_lower"], r["boot_ci_upper"]], [i - 0.18, i - 0.18], color=color, linewidth=1,
+                    linestyle="--")
+    if true_att is not None:
+        ax.axvline(true_att, color="black", linestyle="--", linewidth=1.4, label=f"true ATT = {true_att:.3g}")
+        ax.legend(loc="lower right", fontsize=8)
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_yticks(range(len(att)), att["label"], fontsize=9)
+    ax.set_xlabel(f"average effect on the treated observations ({results.spec.outcome}); "
+                  f"bars {results.spec.level:.0%} CI")
+    fig.suptitle(title or "Average reform effect: plain two-way FE against robust estimators")
+    mark_simulated(fig, simulated=results.simulated)
+    fig.tight_layout()
+    return fig
+
