@@ -7,13 +7,12 @@ every report downstream would silently miss those facts.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from govstats import paths
+from govstats._io import atomic_write_text
 from govstats.errors import DataValidationError
 
 __all__ = ["build_processed_data"]
@@ -21,15 +20,7 @@ __all__ = ["build_processed_data"]
 
 def _write_csv(df: pd.DataFrame, path: Path) -> None:
     """Write atomically: a reader never sees a half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        df.to_csv(tmp, index=False, lineterminator="\n")
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    atomic_write_text(path, df.to_csv(index=False, lineterminator="\n"))
 
 
 def build_processed_data(out_dir: str | Path | None = None, *, verbose: bool = True) -> dict[str, int]:

@@ -240,11 +240,11 @@ def prepare_event_data(data: pd.DataFrame, spec: EventStudySpec) -> tuple[pd.Dat
 
     Examples
     --------
-    >>> df = pd.DataFrame({"unit_id": [1, 1, 2, 2], "year": [2000, 2001, 2000, 2001],
-    ...                    "y": [0.0, 1.0, 0.0, 0.2], "g": [2001, 2001, None, None]})
+    >>> df = pd.DataFrame({"unit_id": [1, 1, 1, 2, 2, 2], "year": [2000, 2001, 2002] * 2,
+    ...                    "y": [0.0, 0.1, 1.0, 0.0, 0.2, 0.1], "g": [2002] * 3 + [None] * 3})
     >>> sample, acc, notes = prepare_event_data(df, EventStudySpec("y", cohort="g", leads=2, lags=1))
-    >>> sample["_treated"].tolist(), acc.summary()
-    ([0, 1, 0, 0], 'event-study data: 4 rows in = 4 kept + 0 rejected')
+    >>> sample["_treated"].tolist(), sample["_event"].tolist()[:3], acc.summary()
+    ([0, 0, 1, 0, 0, 0], [-2.0, -1.0, 0.0], 'event-study data: 6 rows in = 6 kept + 0 rejected')
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
@@ -328,7 +328,6 @@ def prepare_event_data(data: pd.DataFrame, spec: EventStudySpec) -> tuple[pd.Dat
         if pd.api.types.is_float_dtype(df[c]):
             miss |= ~np.isfinite(df[c].to_numpy(dtype=float, na_value=np.nan))
         reason[miss & (reason == "")] = f"missing {c}"
-    first_year = np.nanmin(time)
     last_year = np.nanmax(time)
     # a unit needs two untreated years: one is the reference e = -1, and pyfixest's did2s
     # first stage drops units with a single untreated observation (singleton fixed effect)
@@ -336,6 +335,15 @@ def prepare_event_data(data: pd.DataFrame, spec: EventStudySpec) -> tuple[pd.Dat
     n_pre = pre_years.groupby(units).transform("sum").to_numpy()
     always = np.isfinite(cohort) & (n_pre < 2)
     reason[always & (reason == "")] = "fewer than two observed years before the reform"
+    # a year in which every unit is already treated has no untreated outcome for its year effect
+    treated_now = np.isfinite(cohort) & (time >= cohort)
+    usable = (reason == "").to_numpy()
+    untreated_by_year = pd.Series(usable & ~treated_now).groupby(time).sum()
+    no_control = np.isin(time, untreated_by_year.index[untreated_by_year == 0].to_numpy()) & usable
+    reason[no_control] = "every unit already treated in this year (no untreated comparison)"
+    if no_control.any():
+        years_out = sorted({int(t) for t in time[no_control]})
+        last_year = min(years_out) - 1
     rejected_mask = (reason != "").to_numpy()
     kept = df.loc[~rejected_mask].copy()
     rejected = df.loc[rejected_mask].copy()
@@ -349,10 +357,15 @@ def prepare_event_data(data: pd.DataFrame, spec: EventStudySpec) -> tuple[pd.Dat
             f"{n_units} unit(s) with fewer than two observed years before the reform left out "
             f"({int(always.sum())} rows; accounting.rejected lists them)"
         )
-    late = np.isfinite(cohort) & (cohort > last_year)
+    if no_control.any():
+        notes.append(
+            f"years {years_out[0]}-{years_out[-1]} left out: every unit had adopted, so no untreated unit "
+            "identifies their year effects"
+        )
+    late = np.isfinite(cohort) & (cohort > last_year) & ~rejected_mask
     if late.any():
         notes.append(
-            f"{units[late].nunique()} unit(s) adopt after {int(last_year)}, the last observed year: "
+            f"{units[late].nunique()} unit(s) adopt after {int(last_year)}, the last year kept: "
             "never treated within the sample"
         )
     kc = pd.to_numeric(kept[spec.cohort]).to_numpy(dtype=float, na_value=np.nan)

@@ -14,8 +14,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:  # pandas is imported lazily: the report CLI imports this module on every run
+    import pandas as pd
 
 __all__ = [
     "DataValidationError",
@@ -70,7 +72,7 @@ class Problem:
 
     def __str__(self) -> str:
         text = f"{self.location()}: {self.message}"
-        if self.value is not None and not (isinstance(self.value, float) and pd.isna(self.value)):
+        if self.value is not None and not (isinstance(self.value, float) and self.value != self.value):
             text += f" (raw value: {self.value!r})"
         if self.hint:
             text += f"; {self.hint}"
@@ -107,6 +109,8 @@ class DataValidationError(GovstatsError, ValueError):
 
     def table(self) -> pd.DataFrame:
         """The problems as a DataFrame, one row each."""
+        import pandas as pd
+
         return pd.DataFrame(
             [
                 {
@@ -150,6 +154,12 @@ class UnknownPlaceError(GovstatsError, KeyError):
         return self.args[0]
 
 
+def _empty_frame() -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame()
+
+
 @dataclass
 class RowAccounting:
     """Rows in = rows kept + rows rejected, with the rejected rows kept.
@@ -161,7 +171,7 @@ class RowAccounting:
     source: str
     rows_in: int
     kept: pd.DataFrame
-    rejected: pd.DataFrame = field(default_factory=pd.DataFrame)
+    rejected: pd.DataFrame = field(default_factory=_empty_frame)
     problems: list[Problem] = field(default_factory=list)
 
     def __post_init__(self) -> None:

@@ -178,7 +178,14 @@ def _labelled(value: Any, what: str, default_label: Callable[[Any], str]) -> tup
     elif isinstance(value, Mapping):
         items = [(str(k), v) for k, v in value.items()]
     elif isinstance(value, Sequence):
-        items = [(default_label(v), v) for v in value]
+        items = []
+        for v in value:
+            if isinstance(v, tuple) and len(v) == 2 and isinstance(v[0], str):
+                items.append(v)  # (label, option): the normalised form (dataclasses.replace)
+            elif isinstance(v, _FixedEffects | _ClusterChoice):
+                items.append((v.label, v))
+            else:
+                items.append((default_label(v), v))
     else:
         raise TypeError(
             f"{what} must be a list of options or a dict label -> option, got {type(value).__name__}"
@@ -199,6 +206,8 @@ def _column_name(value: Any, what: str) -> str:
 
 
 def _parse_fixed_effects(label: str, text: Any) -> _FixedEffects:
+    if isinstance(text, _FixedEffects):
+        return _FixedEffects(label, text.terms)
     if text is None:
         return _FixedEffects(label, ())
     if not isinstance(text, str):
@@ -223,6 +232,8 @@ def _parse_fixed_effects(label: str, text: Any) -> _FixedEffects:
 
 
 def _parse_cluster(label: str, text: Any) -> _ClusterChoice:
+    if isinstance(text, _ClusterChoice):
+        return _ClusterChoice(label, text.kind, text.columns)
     if not isinstance(text, str) or not text.strip():
         raise ValueError(
             f"clusters option {label!r}: give 'iid', 'hetero', a cluster column or two columns "
@@ -324,6 +335,10 @@ class MultiverseSpec:
             controls = ()
         if isinstance(controls, str):
             controls = (controls,)
+        if not isinstance(controls, Mapping) and len(controls) and all(
+            isinstance(c, tuple) and len(c) == 2 and isinstance(c[1], tuple) for c in controls
+        ):
+            controls = dict(controls)  # named sets in the normalised form (dataclasses.replace)
         if isinstance(controls, Mapping):
             sets = []
             for name, cols in controls.items():
@@ -1028,7 +1043,11 @@ def _fit_pyfixest(prep: _Prepared, plan: _Plan, positions: np.ndarray, reason: n
                 coef = fit.coef()
                 se = fit.se()
             except Exception as exc:  # pyfixest raises many types (all collinear, no rows...)
-                out.note[n] = prefix + f"not estimated: pyfixest failed ({type(exc).__name__}: {exc})"
+                if "all variables are collinear" in " ".join(str(exc).lower().split()):
+                    out.note[n] = prefix + "not estimated: pyfixest dropped the treatment (collinear)"
+                else:
+                    msg = " ".join(str(exc).split())
+                    out.note[n] = prefix + f"not estimated: pyfixest failed ({type(exc).__name__}: {msg})"
                 continue
         if treat not in coef.index:
             out.note[n] = prefix + "not estimated: pyfixest dropped the treatment (collinear)"

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from html import escape
 from typing import Any
 
 import numpy as np
@@ -224,10 +225,16 @@ def regression_table(
         if title:
             tex = f"% {title}\n\\textbf{{{_latex_escape(title)}}}\n\n" + tex
         return tex
-    gt = et.make(type="gt")
+    html = et.make(type="gt").as_raw_html()
     if title:
-        gt = gt.tab_header(title=title)
-    return gt.as_raw_html()
+        # great_tables drops a tab_header() title from this maketables table, so the
+        # caption (which carries SIMULATED) is written above the table ourselves.
+        colour = "#b00020" if SIMULATED_PREFIX in title.upper() else "inherit"
+        html = (
+            f'<p class="govstats-table-title" style="font-weight:bold;color:{colour}">'
+            f"{escape(title)}</p>\n{html}"
+        )
+    return html
 
 
 def _latex_escape(text: str) -> str:

@@ -9,8 +9,8 @@ from html.parser import HTMLParser
 
 import pytest
 
+from govstats import _io
 from govstats.provenance import PROVENANCE_MIME, declare, read_declarations
-from govstats.report import _io
 from govstats.report.index_html import render_index
 from govstats.report.manifest import build_manifest, git_info
 

@@ -54,6 +54,9 @@ def test_simulated_results_say_so_in_the_title(results):
     data.attrs["simulated"] = True
     r = fit(PanelSpec(GF, cov="unadjusted"), data)
     assert tables.regression_table(r, title="Staffing").startswith("**SIMULATED: Staffing**")
+    assert "SIMULATED: Staffing" in tables.regression_table(r, title="Staffing", format="html")
+    assert "SIMULATED" in tables.regression_table(r, format="html")  # a title is made
+    assert "SIMULATED: Staffing" in tables.regression_table(r, title="Staffing", format="latex")
     ax = tables.coef_plot(r, title="Staffing")
     assert ax.get_title() == "SIMULATED: Staffing"
     assert any(t.get_text() == "SIMULATED" for t in ax.figure.texts)  # watermark

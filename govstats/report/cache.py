@@ -41,7 +41,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from govstats.report._io import atomic_write_text
+from govstats._io import atomic_write_text
 
 __all__ = [
     "CACHE_FORMAT",

@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from govstats.report._io import atomic_write_text
+from govstats._io import atomic_write_text
 from govstats.report.cache import _sha256_json
 
 __all__ = ["KEY_PACKAGES", "MANIFEST_FORMAT", "build_manifest", "environment_info", "git_info",

@@ -177,7 +177,7 @@ def notebook_parameters(
             pass
     result = _inspect(notebook)
     if cached is not None:
-        from govstats.report._io import atomic_write_text
+        from govstats._io import atomic_write_text
 
         payload = {
             "version": _CACHE_VERSION,

@@ -58,8 +58,8 @@ from typing import Any
 
 import govstats
 from govstats import paths
+from govstats._io import atomic_write_text
 from govstats.errors import DataValidationError, Problem
-from govstats.report._io import atomic_write_text
 from govstats.report.cache import (
     CACHE_FORMAT,
     CacheStore,

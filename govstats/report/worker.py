@@ -345,7 +345,7 @@ def main(argv: list[str] | None = None) -> int:
             task, started_at, round(time.monotonic() - t0, 3),
             "the run worker failed: " + traceback.format_exc(limit=5),
         )
-    from govstats.report._io import atomic_write_text
+    from govstats._io import atomic_write_text
 
     atomic_write_text(outcome_path, outcome.to_json())
     return 0
