@@ -45,6 +45,9 @@ UnitsFrom = Literal["fact", "registry", "self", "not_printed"]
 CountKind = Literal["people", "units", "per_unit"]
 AssumptionParameter = Literal["resolution_rate", "referral_share", "coverage"]
 Language = Literal["zh", "en", "both"]
+EventEstimator = Literal["twfe", "sun_abraham", "did2s"]
+EventBootstrap = BootstrapMode  # the same three choices as for models.fit
+MediationEffects = Literal["twoway", "unit", "none"]
 
 
 def check_literal(value: object, alias: object, name: str) -> None:

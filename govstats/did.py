@@ -75,7 +75,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from govstats._literals import check_literal
+from govstats._literals import EventBootstrap, EventEstimator, check_literal
 from govstats.errors import DataValidationError, GovstatsError, Problem, RowAccounting
 
 __all__ = [
@@ -91,8 +91,6 @@ __all__ = [
 ]
 
 # Option aliases (to be moved to govstats/_literals.py).
-EventEstimator = Literal["twfe", "sun_abraham", "did2s"]
-EventBootstrap = Literal["auto", "always", "never"]
 
 ESTIMATOR_LABELS = {
     "twfe": "Two-way FE (plain)",
@@ -225,8 +223,9 @@ def prepare_event_data(data: pd.DataFrame, spec: EventStudySpec) -> tuple[pd.Dat
     :class:`~govstats.errors.DataValidationError` naming row (header = row 1, so
     position + 2), column and raw value. Rows that cannot enter the estimation are
     *rejected* with a reason, never dropped silently: missing outcome, control or
-    cluster, and units adopting in or before the first observed year (no
-    pre-reform year to compare with).
+    cluster; units with fewer than two untreated years (one is the reference
+    ``e = -1``) and years with fewer than two untreated units (their year effect is
+    estimated from untreated outcomes), repeatedly until every kept unit and year has two.
 
     Returns
     -------
@@ -240,11 +239,12 @@ def prepare_event_data(data: pd.DataFrame, spec: EventStudySpec) -> tuple[pd.Dat
 
     Examples
     --------
-    >>> df = pd.DataFrame({"unit_id": [1, 1, 1, 2, 2, 2], "year": [2000, 2001, 2002] * 2,
-    ...                    "y": [0.0, 0.1, 1.0, 0.0, 0.2, 0.1], "g": [2002] * 3 + [None] * 3})
+    >>> df = pd.DataFrame({"unit_id": [1, 1, 1, 2, 2, 2, 3, 3, 3], "year": [2000, 2001, 2002] * 3,
+    ...                    "y": [0.0, 0.1, 1.0, 0.0, 0.2, 0.1, 0.1, 0.1, 0.2],
+    ...                    "g": [2002] * 3 + [None] * 6})
     >>> sample, acc, notes = prepare_event_data(df, EventStudySpec("y", cohort="g", leads=2, lags=1))
-    >>> sample["_treated"].tolist(), sample["_event"].tolist()[:3], acc.summary()
-    ([0, 0, 1, 0, 0, 0], [-2.0, -1.0, 0.0], 'event-study data: 6 rows in = 6 kept + 0 rejected')
+    >>> sample["_treated"].tolist()[:3], sample["_event"].tolist()[:3], acc.summary()
+    ([0, 0, 1], [-2.0, -1.0, 0.0], 'event-study data: 9 rows in = 9 kept + 0 rejected')
     """
     if not isinstance(data, pd.DataFrame):
         raise TypeError(f"data must be a pandas DataFrame, not {type(data).__name__}")
@@ -328,22 +328,31 @@ def prepare_event_data(data: pd.DataFrame, spec: EventStudySpec) -> tuple[pd.Dat
         if pd.api.types.is_float_dtype(df[c]):
             miss |= ~np.isfinite(df[c].to_numpy(dtype=float, na_value=np.nan))
         reason[miss & (reason == "")] = f"missing {c}"
-    last_year = np.nanmax(time)
-    # a unit needs two untreated years: one is the reference e = -1, and pyfixest's did2s
-    # first stage drops units with a single untreated observation (singleton fixed effect)
-    pre_years = pd.Series(np.isfinite(time) & ~(np.isfinite(cohort) & (time >= cohort)), index=df.index)
-    n_pre = pre_years.groupby(units).transform("sum").to_numpy()
-    always = np.isfinite(cohort) & (n_pre < 2)
-    reason[always & (reason == "")] = "fewer than two observed years before the reform"
-    # a year in which every unit is already treated has no untreated outcome for its year effect
+    # Every unit and every year needs two usable untreated observations: a unit's one is
+    # its reference year e = -1, and pyfixest's did2s first stage (fitted on untreated rows)
+    # drops singleton fixed effects. Years late in the panel where (almost) every unit has
+    # adopted go first, then units left with fewer than two untreated years; repeat until stable.
     treated_now = np.isfinite(cohort) & (time >= cohort)
-    usable = (reason == "").to_numpy()
-    untreated_by_year = pd.Series(usable & ~treated_now).groupby(time).sum()
-    no_control = np.isin(time, untreated_by_year.index[untreated_by_year == 0].to_numpy()) & usable
-    reason[no_control] = "every unit already treated in this year (no untreated comparison)"
+    unit_reason = "fewer than two observed years before the reform"
+    year_reason = "fewer than two untreated units in this year (its year effect needs them)"
+    for _ in range(10):
+        usable = (reason == "").to_numpy()
+        untreated = pd.Series(usable & ~treated_now)
+        per_year = untreated.groupby(time).sum()
+        thin_years = np.isin(time, per_year.index[per_year < 2].to_numpy()) & usable
+        reason[thin_years] = year_reason
+        usable = (reason == "").to_numpy()
+        per_unit = pd.Series(usable & ~treated_now).groupby(units.to_numpy()).transform("sum").to_numpy()
+        thin_units = (per_unit < 2) & usable
+        reason[thin_units] = unit_reason
+        if not (thin_years.any() or thin_units.any()):
+            break
+    always = (reason == unit_reason).to_numpy()
+    no_control = (reason == year_reason).to_numpy()
+    kept_time = time[(reason == "").to_numpy()]
+    last_year = np.nanmax(kept_time) if len(kept_time) else np.nanmax(time)
     if no_control.any():
         years_out = sorted({int(t) for t in time[no_control]})
-        last_year = min(years_out) - 1
     rejected_mask = (reason != "").to_numpy()
     kept = df.loc[~rejected_mask].copy()
     rejected = df.loc[rejected_mask].copy()
@@ -359,8 +368,8 @@ def prepare_event_data(data: pd.DataFrame, spec: EventStudySpec) -> tuple[pd.Dat
         )
     if no_control.any():
         notes.append(
-            f"years {years_out[0]}-{years_out[-1]} left out: every unit had adopted, so no untreated unit "
-            "identifies their year effects"
+            f"year(s) {', '.join(map(str, years_out))} left out: fewer than two units had not yet adopted, "
+            "too few to identify their year effects from untreated outcomes"
         )
     late = np.isfinite(cohort) & (cohort > last_year) & ~rejected_mask
     if late.any():
@@ -394,7 +403,9 @@ def _event_dummies(sample: pd.DataFrame, spec: EventStudySpec) -> pd.DataFrame:
     for e in spec.window:
         if e == -1:
             continue
-        cols[_dummy_name(e)] = np.where(np.isfinite(b) & (b == e), 1.0, 0.0)
+        col = np.where(np.isfinite(b) & (b == e), 1.0, 0.0)
+        if col.any():  # an event time nobody reaches in the sample has no coefficient
+            cols[_dummy_name(e)] = col
     return pd.DataFrame(cols, index=sample.index)
 
 
@@ -549,16 +560,23 @@ def _wald(b: np.ndarray, V: np.ndarray, G: int) -> dict:
     }
 
 
+def _degenerate(est: float, se: float | None) -> bool:
+    """A standard error that is zero up to rounding: the coefficient rests on one cluster's data."""
+    return se is None or not np.isfinite(se) or se <= 1e-7 * max(abs(est), 1e-7)
+
+
 def _row(estimator, e, est, se, level, G, n_obs):
+    if _degenerate(est, se):
+        se = math.nan  # identified within a single cluster: the clustered variance is 0, not small
     q = _t_crit(level, G)
-    p = float(2 * stats.t.sf(abs(est / se), max(G - 1, 1))) if se and np.isfinite(se) and se > 0 else math.nan
+    p = float(2 * stats.t.sf(abs(est / se), max(G - 1, 1))) if np.isfinite(se) else math.nan
     return {
         "estimator": estimator,
         "event_time": int(e),
         "estimate": float(est),
-        "std_error": float(se) if se is not None else math.nan,
-        "ci_lower": float(est - q * se) if se is not None else math.nan,
-        "ci_upper": float(est + q * se) if se is not None else math.nan,
+        "std_error": float(se),
+        "ci_lower": float(est - q * se),
+        "ci_upper": float(est + q * se),
         "p": p,
         "n_obs": int(n_obs),
     }
@@ -618,14 +636,22 @@ def _bootstrap(frame: pd.DataFrame, regressors: list[str], params: list[str], sp
 # --------------------------------------------------------------------------- estimators
 
 
-def _twfe(sample, spec, G, do_boot, controls):
+def _twfe(sample, spec, G, do_boot, controls, notes):
     dummies = _event_dummies(sample, spec)
     frame = pd.concat([sample, dummies], axis=1)
     names = list(dummies.columns)
     res = _fit_twfe(frame, names + controls, spec)
     b, V = res.params, res.cov
+    if res.dropped_collinear:
+        notes.append("twfe: collinear with the fixed effects, left out: " + ", ".join(res.dropped_collinear))
     counts = sample.loc[sample["_cohort"] > 0].groupby("_bin").size()
-    boot = _bootstrap(frame, names + controls, names, spec) if do_boot else {}
+    kept_regs = [r for r in names + controls if r in b.index]
+    se_all = res.std_errors
+    testable = [n for n in names if n in b.index and not _degenerate(b[n], se_all[n])]
+    boot = _bootstrap(frame, kept_regs, testable, spec) if do_boot else {}
+    if len(testable) < len([n for n in names if n in b.index]):
+        notes.append("twfe: some event times are observed in one cluster only; their clustered standard "
+                     "error is zero by construction and is shown as missing (no interval)")
     rows = []
     for e in spec.window:
         n = int(counts.get(e, 0))
@@ -633,24 +659,26 @@ def _twfe(sample, spec, G, do_boot, controls):
             rows.append(_reference_row("twfe", n))
             continue
         nm = _dummy_name(e)
+        if nm not in b.index:
+            continue
         row = _row("twfe", e, b[nm], math.sqrt(V.loc[nm, nm]), spec.level, G, n)
         if nm in boot:
             row["boot_p"], row["boot_ci_lower"], row["boot_ci_upper"] = boot[nm]
         rows.append(row)
-    leads = [_dummy_name(e) for e in spec.leads_tested]
+    leads = [_dummy_name(e) for e in spec.leads_tested if _dummy_name(e) in b.index]
     pre = _wald(b[leads].to_numpy(), V.loc[leads, leads].to_numpy(), G)
-    ev_names = [_dummy_name(e) for e in spec.window if e != -1]
-    cov = V.loc[ev_names, ev_names].copy()
-    cov.index = cov.columns = [e for e in spec.window if e != -1]
+    present = [e for e in spec.window if e != -1 and _dummy_name(e) in b.index]
+    cov = V.loc[[_dummy_name(e) for e in present], [_dummy_name(e) for e in present]].copy()
+    cov.index = cov.columns = present
     # static TWFE: one post-reform dummy
     frame["post"] = sample["_treated"].astype(float)
     st = _fit_twfe(frame, ["post", *controls], spec)
     att = _row("twfe_static", 0, st.params["post"], st.std_errors["post"], spec.level, G,
                int(sample["_treated"].sum()))
     att.pop("event_time")
-    if do_boot:
-        att["boot_p"], att["boot_ci_lower"], att["boot_ci_upper"] = _bootstrap(frame, ["post", *controls],
-                                                                              ["post"], spec)["post"]
+    if do_boot and not _degenerate(st.params["post"], st.std_errors["post"]):
+        regs = [r for r in ["post", *controls] if r in st.params.index]
+        att["boot_p"], att["boot_ci_lower"], att["boot_ci_upper"] = _bootstrap(frame, regs, ["post"], spec)["post"]
     return rows, pre, att, cov
 
 
@@ -682,6 +710,13 @@ def _sun_abraham(sample, spec, G, controls, notes):
     res = _fit_twfe(frame, list(cells["name"]) + controls, spec)
     b = res.params
     V = res.cov
+    lost = cells.loc[~cells["name"].isin(b.index)]
+    if len(lost):
+        notes.append(
+            f"sun_abraham: {len(lost)} (cohort, event time) cell(s) collinear with the fixed effects and "
+            f"controls, left out of the averages: {', '.join(lost['name'])}"
+        )
+        cells = cells.loc[cells["name"].isin(b.index)].copy()
     cells["bin"] = _event_bin(cells["_event"].to_numpy(dtype=float), spec.leads, spec.lags)
     rows = []
     W = np.zeros((len(spec.window), len(cells)))
@@ -811,30 +846,46 @@ def event_study(data: pd.DataFrame, spec: EventStudySpec) -> EventStudyResults:
     att_rows: list[dict] = []
     covs: dict[str, pd.DataFrame] = {}
     for est in spec.estimators:
+        try:
+            if est == "twfe":
+                r, pre, att, cov = _twfe(sample, spec, G, do_boot, controls, notes)
+            elif est == "sun_abraham":
+                r, pre, att, cov = _sun_abraham(sample, spec, G, controls, notes)
+            else:
+                r, pre, att, cov = _did2s(sample, spec, G, controls)
+        except (ValueError, RuntimeError, np.linalg.LinAlgError, GovstatsError) as exc:
+            # too little data for this estimator (collinear design, singular matrix): say so, go on
+            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            warns.append(f"{ESTIMATOR_LABELS[est]} could not be computed on this sample: {first_line}")
+            warnings.warn(warns[-1], UserWarning, stacklevel=2)
+            continue
         if est == "twfe":
-            r, pre, att, cov = _twfe(sample, spec, G, do_boot, controls)
             att_rows.insert(0, att)
-        elif est == "sun_abraham":
-            r, pre, att, cov = _sun_abraham(sample, spec, G, controls, notes)
-            att_rows.append(att)
         else:
-            r, pre, att, cov = _did2s(sample, spec, G, controls)
             att_rows.append(att)
         rows += r
         pre_rows.append({"estimator": est, **pre})
         covs[est] = cov
     if "twfe" not in spec.estimators:  # the plain static TWFE is always shown beside the robust ATTs
-        dummies_free = sample.assign(post=sample["_treated"].astype(float))
-        st = _fit_twfe(dummies_free, ["post", *controls], spec)
-        att = _row("twfe_static", 0, st.params["post"], st.std_errors["post"], spec.level, G,
-                   int(sample["_treated"].sum()))
-        att.pop("event_time")
-        att_rows.insert(0, att)
+        try:
+            st = _fit_twfe(sample.assign(post=sample["_treated"].astype(float)), ["post", *controls], spec)
+            att = _row("twfe_static", 0, st.params["post"], st.std_errors["post"], spec.level, G,
+                       int(sample["_treated"].sum()))
+            att.pop("event_time")
+            att_rows.insert(0, att)
+        except (ValueError, RuntimeError, np.linalg.LinAlgError, GovstatsError) as exc:
+            warns.append(f"{ESTIMATOR_LABELS['twfe_static']} could not be computed on this sample: {exc}")
+    if not rows:
+        raise GovstatsError("no estimator could be computed on this sample:\n" + "\n".join(warns))
     for p in pre_rows:
+        parts = []
         if p["n_leads"] and p["rank"] < p["n_leads"]:
-            p["note"] = f"covariance of the {p['n_leads']} leads has rank {p['rank']} (G - 1 = {G - 1}): tested {p['rank']}"
-        else:
-            p["note"] = ""
+            parts.append(f"covariance of the {p['n_leads']} leads has rank {p['rank']} (G - 1 = {G - 1}): "
+                         f"tested {p['rank']}")
+        if few:
+            parts.append(f"only {G} clusters: this clustered Wald test over-rejects"
+                         + ("; read the TWFE leads' bootstrap p-values" if do_boot else ""))
+        p["note"] = "; ".join(parts)
     estimates = pd.DataFrame(rows)
     for c in ("boot_p", "boot_ci_lower", "boot_ci_upper"):
         if c not in estimates.columns and do_boot:
@@ -956,7 +1007,7 @@ def plot_event_study(results: EventStudyResults, truth: pd.DataFrame | None = No
 
     set_theme(style="whitegrid")
     est = results.estimates
-    names = list(results.spec.estimators)
+    names = [e for e in results.spec.estimators if (est["estimator"] == e).any()]
     fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names) + 0.6, 4.2), sharey=True, squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         d = est[est["estimator"] == name].sort_values("event_time")
@@ -1017,8 +1068,9 @@ def plot_att(results: EventStudyResults, true_att: float | None = None, *, title
             ax.plot([r["boot_ci_lower"], r["boot_ci_upper"]], [i - 0.18, i - 0.18], color=color, linewidth=1,
                     linestyle="--")
     if true_att is not None:
-        ax.axvline(true_att, color="black", linestyle="--", linewidth=1.4, label=f"true ATT = {true_att:.3g}")
-        ax.legend(loc="lower right", fontsize=8)
+        ax.axvline(true_att, color="black", linestyle="--", linewidth=1.4)
+        ax.annotate(f"true ATT = {true_att:.3g}", xy=(true_att, 1.0), xycoords=("data", "axes fraction"),
+                    xytext=(4, -2), textcoords="offset points", va="top", fontsize=8)
     ax.axvline(0, color="grey", linewidth=0.8)
     ax.set_yticks(range(len(att)), att["label"], fontsize=9)
     ax.set_xlabel(f"average effect on the treated observations ({results.spec.outcome}); "

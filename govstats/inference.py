@@ -505,8 +505,13 @@ class BootstrapDraws:
             if math.isinf(outer):
                 bounds.append(outer)
                 continue
-            xtol = 1e-10 * se
-            while abs(outer - inner) > xtol:
+            # bisection; the tolerance never drops below the spacing of floats near the
+            # bound (a tiny SE would otherwise ask for more precision than exists), and
+            # 200 halvings bound the loop whatever happens
+            xtol = max(1e-10 * se, 4 * np.spacing(max(abs(inner), abs(outer))))
+            for _ in range(200):
+                if abs(outer - inner) <= xtol:
+                    break
                 mid = 0.5 * (inner + outer)
                 if self.p_value(mid, p_value_type) > alpha:
                     inner = mid

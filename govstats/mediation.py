@@ -65,12 +65,11 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 
-from govstats._literals import check_literal
+from govstats._literals import MediationEffects, check_literal
 from govstats.errors import DataValidationError, GovstatsError, Problem, RowAccounting
 
 __all__ = [
@@ -85,7 +84,6 @@ __all__ = [
 ]
 
 # Option alias (to be moved to govstats/_literals.py).
-MediationEffects = Literal["twoway", "unit", "none"]
 
 #: Effect names, as statsmodels' MediationResults.summary() labels them.
 EFFECT_NAMES = (
@@ -662,11 +660,12 @@ def plot_mediation(results: MediationResults, truth: dict | None = None, *, titl
     return fig
 
 
-def plot_sensitivity(results: MediationResults, *, title: str | None = None):
+def plot_sensitivity(results: MediationResults, *, rho_max: float = 0.9, title: str | None = None):
     """The ACME against the mediator-outcome error correlation rho, with its bootstrap band.
 
     Sequential ignorability is ``rho = 0``; the dashed line marks the ``rho`` at which
-    the indirect effect would vanish.
+    the indirect effect would vanish. ``rho`` runs over ``[-rho_max, rho_max]`` (the
+    curve diverges towards +-1).
 
     Examples
     --------
@@ -681,7 +680,7 @@ def plot_sensitivity(results: MediationResults, *, title: str | None = None):
     from govstats.plotting import mark_simulated, set_theme
 
     set_theme(style="whitegrid")
-    s = results.sensitivity()
+    s = results.sensitivity(np.linspace(-rho_max, rho_max, 181))
     fig, ax = plt.subplots(figsize=(7.5, 4.2))
     ax.fill_between(s["rho"], s["ci_lower"], s["ci_upper"], color="#d55e00", alpha=0.2, linewidth=0,
                     label=f"{results.spec.level:.0%} cluster-bootstrap band")

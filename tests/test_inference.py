@@ -443,3 +443,17 @@ def test_wcr_size_near_nominal_cr1_over_rejects(G):
     wcr, cr1 = _rejection_rates(G=G, reps=1000, seed=2024 + G)
     assert 0.02 <= wcr <= 0.09
     assert cr1 > 0.12
+
+
+def test_ci_terminates_when_the_se_is_below_float_precision_of_the_estimate():
+    """Regression: bisection used a tolerance of 1e-10*SE, finer than the float spacing
+    near a large estimate, and looped forever."""
+    rng = np.random.default_rng(3)
+    G, n = 6, 120
+    cluster = np.repeat(np.arange(G), n // G)
+    x = rng.normal(size=n)
+    y = 1e6 * x + 1e-9 * rng.normal(size=n)
+    X = pd.DataFrame({"const": 1.0, "x": x})
+    res = wild_cluster_bootstrap(y, X, cluster, param="x", h0=1e6, B=999, seed=1)
+    assert np.isfinite(res.ci_low) and np.isfinite(res.ci_high)
+    assert res.ci_low <= 1e6 <= res.ci_high or abs(res.ci_high - res.ci_low) < 1e-3
