@@ -205,7 +205,7 @@ def test_few_clusters_get_the_wild_bootstrap_and_a_warning():
     # five leads, but a clustered covariance with 5 clusters has rank <= 4
     pre = res.pretrends.set_index("estimator")
     assert (pre["n_leads"] == 5).all() and (pre["rank"] <= 4).all() and (pre["df2"] == 4).all()
-    assert "rank" in pre.loc["twfe", "note"]
+    assert "rank" in pre.loc["twfe", "note"] and "over-rejects" in pre.loc["did2s", "note"]
     static = res.att.set_index("estimator").loc["twfe_static"]
     assert static["boot_ci_lower"] <= static["estimate"] <= static["boot_ci_upper"]
 
@@ -270,3 +270,23 @@ def test_plots_say_simulated_and_show_the_truth():
     fig3 = did.plot_event_study(res_real)
     assert "SIMULATED" not in fig3._suptitle.get_text()
     plt.close("all")
+
+
+def test_years_in_which_everyone_has_adopted_are_left_out():
+    df = staggered_panel(seed=8, n_units=60)
+    late = df["cohort"].isna()
+    df.loc[late, "cohort"] = 2013  # no never-adopter: from 2013 on every unit is treated
+    df["treat"] = (df["year"] >= df["cohort"]).astype(int)
+    res = did.event_study(df, did.EventStudySpec("y", cohort="cohort", unit="unit", leads=3, lags=4,
+                                                 treatment="treat"))
+    rej = res.accounting.rejected
+    assert set(rej["year"]) == {2013, 2014, 2015}
+    assert set(rej["reason"]) == {"fewer than two untreated units in this year (its year effect needs them)"}
+    assert any("2013, 2014, 2015" in n for n in res.notes)
+    # the 2013 adopters are the not-yet-treated comparison within the kept years
+    assert res.cohorts["cohort"].isna().sum() == 1 and res.cohorts["units"].sum() == 60
+    assert set(res.estimates["estimator"]) == {"twfe", "sun_abraham", "did2s"}
+    truth, att = truth_of(df[df["year"] < 2013], res.spec)
+    a = res.att.set_index("estimator")
+    for est in ("sun_abraham", "did2s"):
+        assert a.loc[est, "ci_lower"] <= att <= a.loc[est, "ci_upper"]
