@@ -37,12 +37,18 @@ The fast path (Frisch-Waugh-Lovell)
     cost is a few microseconds. Every fast-path result equals pyfixest's within
     ``1e-10`` (``tests/test_multiverse.py`` checks random specifications).
 
+Collinearity
+    A control absorbed by the fixed effects (e.g. a time-invariant one with unit
+    effects) or collinear with the others is dropped exactly as pyfixest drops it
+    (its rule: a sequential Cholesky of ``X'X``, pivots below ``collin_tol = 1e-9``
+    dropped), and ``note`` says how many were; a treatment that would be dropped is
+    not estimated (``engine = "none"``, with a note).
+
 What the fast path does not cover (``engine="auto"`` hands these to pyfixest, one
 ``feols`` call each; the ``engine`` column of the table says which was used)
     * two-way clustering (``"a + b"`` as a cluster option);
-    * specifications whose regressors are collinear, or absorbed by the fixed
-      effects (pyfixest then drops a regressor; if it drops the treatment the
-      estimate is missing and ``note`` says why);
+    * borderline collinearity: a Cholesky pivot within a factor of 100 of
+      pyfixest's threshold, where rounding could tip its decision;
     * fixed effects whose alternating projections do not converge.
     Variables must be numeric columns: transform (logs, interactions, lags) into
     columns first. Weights, IV and non-linear models are not offered.
@@ -52,7 +58,15 @@ Scale-out
     ``distributed.Client``) runs the same computation on a Dask cluster: one task
     per (fixed effects, sample) demeaning, then tasks of ``chunk_size``
     specifications each, so hundreds of thousands of specifications make a few
-    dozen tasks. :func:`joint_test` distributes its bootstrap draws the same way.
+    dozen tasks; results are identical to the in-process run. :func:`joint_test`
+    distributes its bootstrap draws the same way. In process, one core already
+    solves tens of thousands of specifications per second (BLAS is held to one
+    thread while solving: the problems are small, and spinning BLAS threads slow
+    them on a busy machine); Dask pays when there are more cores than one machine's.
+    Dask's nanny starts workers with ``MALLOC_TRIM_THRESHOLD_=65536``, which makes
+    numpy's large temporaries page-fault (about 1.4 times slower here); setting
+    ``distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_`` to ``None`` in the
+    Dask configuration restores glibc's default.
 
 Few clusters
     Clustering by place gives five clusters; CR1 t-tests over-reject badly with
@@ -92,6 +106,7 @@ Examples
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import math
 import time
@@ -138,6 +153,7 @@ _DEMEAN_TOL = 1e-13
 # goes to pyfixest, which decides what to drop.
 _REL_PIVOT_TOL = 1e-9
 _ABS_PIVOT_TOL = 1e-7
+_PYFIXEST_COLLIN_TOL = 1e-9  # pyfixest feols(collin_tol=) default
 # Largest number of array cells built at once when batching specifications.
 _MAX_CELLS = 2_000_000
 # Progress bars appear by default above these sizes.
@@ -913,16 +929,90 @@ _NOTE_COLLINEAR = "collinear or absorbed regressor"
 _NOTE_TWOWAY = "two-way clustering"
 
 
+def _scatter(li: np.ndarray, values: np.ndarray, p: int) -> np.ndarray:
+    """(b, k+1) values at block-local positions li -> dense (b, p) rows (zeros elsewhere)."""
+    out = np.zeros((len(li), p))
+    out[np.arange(len(li))[:, None], li] = values
+    return out
+
+
+def _pyfixest_drops(A: np.ndarray, tol: float = _PYFIXEST_COLLIN_TOL) -> tuple[np.ndarray, bool]:
+    """Which regressors pyfixest drops as collinear, and whether every decision is clear.
+
+    pyfixest's rule (``find_collinear_variables(X'X, collin_tol)``): a Cholesky
+    factorisation of ``X'X`` in column order; a column whose squared residual norm,
+    after projection on the kept columns before it, is below ``tol`` is dropped.
+    ``clear`` is False when a kept pivot is below 100 ``tol`` or a dropped one above
+    ``tol / 100`` (then rounding could tip the decision, and pyfixest itself decides).
+    """
+    k = A.shape[0]
+    R = np.zeros((k, k))
+    dropped = np.zeros(k, dtype=bool)
+    clear = True
+    for j in range(k):
+        kept = np.flatnonzero(~dropped[:j])
+        v = A[j, j] - float(R[kept, j] @ R[kept, j])
+        if v < tol:
+            dropped[j] = True
+            clear &= v < tol / 100
+            continue
+        clear &= v >= tol * 100
+        R[j, j] = math.sqrt(v)
+        R[j, j + 1:] = (A[j, j + 1:] - R[kept, j] @ R[kept, j + 1:]) / R[j, j]
+    return dropped, bool(clear)
+
+
 def _solve_piece(bd: _BlockData, piece: _Piece) -> tuple[_Estimates, np.ndarray]:
-    """Estimates for one piece; second value: True where the fast path could not solve."""
+    """Estimates for one piece; second value: True where the fast path could not solve.
+
+    Specifications with collinear regressors get pyfixest's treatment when its decision
+    is clear: the controls it would drop are dropped and the rest solved here; if it
+    would drop the treatment, the specification is not estimated.
+    """
+    est, todo, collinear = _solve_clear(bd, piece)
+    if not collinear.any():
+        return est, todo
+    reduced: dict[int, list[tuple[int, np.ndarray]]] = {}
+    lidx = piece.lidx
+    for i in np.flatnonzero(collinear):
+        A = bd.C[lidx[i, 1:, None], lidx[i, None, 1:]]
+        dropped, clear = _pyfixest_drops(A)
+        if not clear:
+            todo[i] = True
+        elif dropped[0]:
+            est.note[i] = "not estimated: the treatment is collinear with the fixed effects or controls"
+            est.nobs[i] = bd.N
+        else:
+            keep = np.concatenate([[0], 1 + np.flatnonzero(~dropped)])
+            reduced.setdefault(len(keep), []).append((i, lidx[i, keep]))
+            est.note[i] = f"{int(dropped.sum())} control(s) dropped as collinear"
+    for rows in reduced.values():
+        which = np.array([i for i, _ in rows])
+        sub = _Piece(piece.spec_ids[which], np.array([li for _, li in rows]), piece.lcl[which])
+        e, t, col = _solve_clear(bd, sub)
+        notes = est.note[which]
+        est.put(which, e)
+        est.note[which] = notes
+        todo[which[t | col]] = True
+    return est, todo
+
+
+def _solve_clear(bd: _BlockData, piece: _Piece) -> tuple[_Estimates, np.ndarray, np.ndarray]:
+    """Solve the specifications whose regressors are clearly not collinear.
+
+    Returns the estimates, ``todo`` (not solved for another reason: no residual degrees
+    of freedom, fixed effects that failed) and ``collinear`` (not solved: a pivot check failed).
+    """
     B = len(piece.spec_ids)
     est = _Estimates.empty(B)
     todo = np.zeros(B, dtype=bool)
+    collinear = np.zeros(B, dtype=bool)
     if bd.failed:
         todo[:] = True
-        return est, todo
+        return est, todo, collinear
     lidx = piece.lidx
     k = lidx.shape[1] - 1
+    p = bd.C.shape[0]
     Cfull = bd.C[lidx[:, :, None], lidx[:, None, :]]  # (B, k+1, k+1): (y, X) x (y, X)
     A = Cfull[:, 1:, 1:]
     c = Cfull[:, 1:, 0]
@@ -941,11 +1031,12 @@ def _solve_piece(bd: _BlockData, piece: _Piece) -> tuple[_Estimates, np.ndarray]
             except np.linalg.LinAlgError:
                 piv[i] = 0.0
     ok &= (piv >= _REL_PIVOT_TOL).all(axis=1) & (piv * d2 >= _ABS_PIVOT_TOL).all(axis=1)
+    collinear[~ok] = True
     df_k = k + np.array([c.offset for c in bd.clusters], dtype=np.int64)[piece.lcl]
+    todo[ok & (bd.N - df_k <= 0)] = True
     ok &= bd.N - df_k > 0
-    todo[~ok] = True
     if not ok.any():
-        return est, todo
+        return est, todo, collinear
     pos = np.flatnonzero(ok)
     rhs = np.zeros((len(pos), k, 2))
     rhs[:, :, 0] = c[pos]
@@ -969,27 +1060,33 @@ def _solve_piece(bd: _BlockData, piece: _Piece) -> tuple[_Estimates, np.ndarray]
             var[sel] = rss / (N - dk[sel]) * w[sel, 0]
             dfs[sel] = N - dk[sel]
         elif cd.kind == "hetero":
-            step = max(1, _MAX_CELLS // (N * (k + 1)))
+            # residual and w-weighted regressor of every observation: Z @ (scattered r, w)
+            step = max(1, _MAX_CELLS // (3 * N + 2 * p))
             for a in range(0, len(sel), step):
                 ss = sel[a: a + step]
-                Zs = bd.Z[:, lidx[pos[ss]]]  # (N, b, k+1)
-                e = np.einsum("nbj,bj->nb", Zs, r[ss])
-                h = np.einsum("nbj,bj->nb", Zs, wv[ss])
-                var[ss] = N / (N - dk[ss]) * ((e * h) ** 2).sum(axis=0)
+                R, W = _scatter(lidx[pos[ss]], r[ss], p), _scatter(lidx[pos[ss]], wv[ss], p)
+                eh = (bd.Z @ R.T) * (bd.Z @ W.T)  # (N, b)
+                var[ss] = N / (N - dk[ss]) * np.einsum("nb,nb->b", eh, eh)
             dfs[sel] = N - dk[sel]
         else:
             Gj = cd.G
             if Gj < 2:
                 continue
-            step = max(1, _MAX_CELLS // (Gj * (k + 1) ** 2))
+            # w' C_g r for every cluster g: vec(w r') (scattered to p x p) times the stacked C_g
+            Cg2 = cd.Cg.reshape(Gj, p * p)
+            step = max(1, _MAX_CELLS // (p * p + Gj))
+            rows = None
             for a in range(0, len(sel), step):
                 ss = sel[a: a + step]
                 li = lidx[pos[ss]]
-                CgG = cd.Cg[:, li[:, :, None], li[:, None, :]]  # (G, b, k+1, k+1)
-                tg = np.einsum("gbij,bj->gbi", CgG, r[ss])
-                tg = np.einsum("gbi,bi->gb", tg, wv[ss])
+                b = len(ss)
+                M = np.zeros((b, p, p))
+                if rows is None or len(rows) != b:
+                    rows = np.arange(b)[:, None, None]
+                M[rows, li[:, :, None], li[:, None, :]] = wv[ss][:, :, None] * r[ss][:, None, :]
+                T = M.reshape(b, p * p) @ Cg2.T  # (b, G)
                 fac = Gj / (Gj - 1) * (N - 1) / (N - dk[ss])
-                var[ss] = fac * (tg**2).sum(axis=0)
+                var[ss] = fac * np.einsum("bg,bg->b", T, T)
             dfs[sel] = Gj - 1
             G[sel] = Gj
     est.estimate[pos] = beta[:, 0]
@@ -998,19 +1095,41 @@ def _solve_piece(bd: _BlockData, piece: _Piece) -> tuple[_Estimates, np.ndarray]
     est.nobs[pos] = N
     est.n_clusters[pos] = G
     est.engine[pos] = 0
-    return est, todo
+    return est, todo, collinear
 
 
 # =========================================================================== pyfixest
 
 
-def _formula(prep: _Prepared, plan: _Plan, i: int) -> tuple[str, Any]:
-    idx = plan.idx[i, : plan.k[i] + 1]
+@dataclass
+class _SpecRows:
+    """What pyfixest needs to know about some specifications (global variable/choice indices)."""
+
+    idx: np.ndarray  # (n, kmax + 1): outcome, treatment, controls; -1 padded
+    k: np.ndarray
+    fe: np.ndarray
+    cluster: np.ndarray
+    sample: np.ndarray
+
+    @classmethod
+    def from_plan(cls, plan: _Plan, positions: np.ndarray) -> _SpecRows:
+        return cls(plan.idx[positions], plan.k[positions], plan.fe[positions], plan.cluster[positions],
+                   plan.sample[positions])
+
+    @classmethod
+    def from_piece(cls, bp: _BlockPlan, piece: _Piece, which: np.ndarray) -> _SpecRows:
+        n = len(which)
+        return cls(bp.vars[piece.lidx[which]], np.full(n, piece.lidx.shape[1] - 1), np.full(n, bp.fe),
+                   np.asarray(bp.clusters, dtype=np.int64)[piece.lcl[which]], np.full(n, bp.sample))
+
+
+def _formula(plan: _Plan, rows: _SpecRows, i: int) -> tuple[str, Any]:
+    idx = rows.idx[i, : rows.k[i] + 1]
     fml = f"v{idx[0]} ~ " + " + ".join(f"v{v}" for v in idx[1:])
-    terms = plan.fe_terms[plan.fe[i]]
+    terms = plan.fe_terms[rows.fe[i]]
     if terms:
         fml += " | " + " + ".join("^".join(f"g{j}" for j in t) for t in terms)
-    c = plan.cluster[i]
+    c = rows.cluster[i]
     kind = plan.cluster_kind[c]
     if kind in ("iid", "hetero"):
         vcov: Any = kind
@@ -1019,17 +1138,17 @@ def _formula(prep: _Prepared, plan: _Plan, i: int) -> tuple[str, Any]:
     return fml, vcov
 
 
-def _fit_pyfixest(prep: _Prepared, plan: _Plan, positions: np.ndarray, reason: np.ndarray | None = None
-                  ) -> _Estimates:
+def _fit_pyfixest(prep: _Prepared, plan: _Plan, rows: _SpecRows, reason: str = "") -> _Estimates:
     """One pyfixest.feols call per specification (the reference and the fallback)."""
     import pyfixest as pf
 
-    out = _Estimates.empty(len(positions))
-    for n, i in enumerate(positions):
-        fml, vcov = _formula(prep, plan, int(i))
-        data = prep.sample_frame(int(plan.sample[i]))
-        treat = f"v{plan.idx[i, 1]}"
-        prefix = "" if reason is None or not reason[n] else reason[n] + ": "
+    n_rows = len(rows.k)
+    out = _Estimates.empty(n_rows)
+    for n in range(n_rows):
+        fml, vcov = _formula(plan, rows, n)
+        data = prep.sample_frame(int(rows.sample[n]))
+        treat = f"v{rows.idx[n, 1]}"
+        prefix = reason + ": " if reason else ""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # pyfixest warns about singletons, collinearity...
             try:
@@ -1071,27 +1190,24 @@ def _fit_pyfixest(prep: _Prepared, plan: _Plan, positions: np.ndarray, reason: n
 # =========================================================================== runner
 
 
-def _solve_block_pieces(prep: _Prepared, plan: _Plan, bd: _BlockData, pieces: Sequence[_Piece],
-                        engine: str) -> tuple[np.ndarray, _Estimates]:
+def _solve_block_pieces(prep: _Prepared, plan: _Plan, bd: _BlockData, bp: _BlockPlan,
+                        pieces: Sequence[_Piece], engine: str) -> tuple[np.ndarray, _Estimates]:
     """Solve pieces of one block; returns (plan positions, estimates)."""
     positions = np.concatenate([p.spec_ids for p in pieces]) if pieces else np.zeros(0, np.int64)
     est = _Estimates.empty(len(positions))
     start = 0
-    todo_pos = []
+    reason = _NOTE_COLLINEAR if not bd.failed else f"fixed effects: {bd.failed}"
     for piece in pieces:
         e, todo = _solve_piece(bd, piece)
         sl = np.arange(start, start + len(piece.spec_ids))
-        est.put(sl, e)
-        todo_pos.append(sl[todo])
         start += len(piece.spec_ids)
-    todo_all = np.concatenate(todo_pos) if todo_pos else np.zeros(0, np.int64)
-    if len(todo_all):
-        reason = _NOTE_COLLINEAR if not bd.failed else f"fixed effects: {bd.failed}"
-        if engine == "fast":
-            est.note[todo_all] = f"not estimated by the fast path ({reason}; engine='fast')"
-        else:
-            fb = _fit_pyfixest(prep, plan, positions[todo_all], np.full(len(todo_all), reason, dtype=object))
-            est.put(todo_all, fb)
+        if todo.any():
+            which = np.flatnonzero(todo)
+            if engine == "fast":
+                e.note[which] = f"not estimated by the fast path ({reason}; engine='fast')"
+            else:
+                e.put(which, _fit_pyfixest(prep, plan, _SpecRows.from_piece(bp, piece, which), reason))
+        est.put(sl, e)
     return positions, est
 
 
@@ -1115,8 +1231,25 @@ def _chunks(plan: _Plan, chunk_size: int) -> list[tuple[int, list[_Piece]]]:
     return out
 
 
+def _one_blas_thread():
+    """Keep BLAS to one thread while solving: the problems are small and many, and BLAS threads
+    that spin between calls slow them several-fold on a busy machine (parallelism comes from
+    Dask instead). No-op without threadpoolctl."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:  # pragma: no cover - threadpoolctl is a dependency
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=1, user_api="blas")
+
+
 def _run_local(prep: _Prepared, plan: _Plan, engine: str, chunk_size: int, progress: bool,
-               desc: str = "multiverse") -> tuple[_Estimates, dict[int, _BlockData]]:
+               desc: str = "multiverse") -> _Estimates:
+    with _one_blas_thread():
+        return _run_local_inner(prep, plan, engine, chunk_size, progress, desc)
+
+
+def _run_local_inner(prep: _Prepared, plan: _Plan, engine: str, chunk_size: int, progress: bool,
+                     desc: str) -> _Estimates:
     n = len(plan.spec_ids)
     est = _Estimates.empty(n)
     blocks: dict[int, _BlockData] = {}
@@ -1126,30 +1259,30 @@ def _run_local(prep: _Prepared, plan: _Plan, engine: str, chunk_size: int, progr
             step = max(1, min(chunk_size, 200))
             for a in range(0, n, step):
                 pos = np.arange(a, min(n, a + step))
-                est.put(pos, _fit_pyfixest(prep, plan, pos))
+                est.put(pos, _fit_pyfixest(prep, plan, _SpecRows.from_plan(plan, pos)))
                 bar.update(len(pos))
-            return est, blocks
+            return est
         for j, pieces in _chunks(plan, chunk_size):
             if j not in blocks:
                 blocks[j] = _block_data(prep, plan, plan.blocks[j])
-            pos, e = _solve_block_pieces(prep, plan, blocks[j], pieces, engine)
+            pos, e = _solve_block_pieces(prep, plan, blocks[j], plan.blocks[j], pieces, engine)
             est.put(pos, e)
             bar.update(len(pos))
-        _run_fallback_twoway(prep, plan, est, engine)
-        bar.update(len(plan.fallback))
+        pos = plan.fallback
+        if len(pos):
+            est.put(pos, _fallback_twoway(prep, plan, _SpecRows.from_plan(plan, pos), engine))
+            bar.update(len(pos))
     finally:
         bar.close()
-    return est, blocks
+    return est
 
 
-def _run_fallback_twoway(prep: _Prepared, plan: _Plan, est: _Estimates, engine: str) -> None:
-    pos = plan.fallback
-    if not len(pos):
-        return
+def _fallback_twoway(prep: _Prepared, plan: _Plan, rows: _SpecRows, engine: str) -> _Estimates:
     if engine == "fast":
-        est.note[pos] = f"not estimated by the fast path ({_NOTE_TWOWAY}; engine='fast')"
-        return
-    est.put(pos, _fit_pyfixest(prep, plan, pos, np.full(len(pos), _NOTE_TWOWAY, dtype=object)))
+        est = _Estimates.empty(len(rows.k))
+        est.note[:] = f"not estimated by the fast path ({_NOTE_TWOWAY}; engine='fast')"
+        return est
+    return _fit_pyfixest(prep, plan, rows, _NOTE_TWOWAY)
 
 
 def _progress(total: int, show: bool, desc: str):
@@ -1172,19 +1305,36 @@ def _client(scheduler: Any):
     )
 
 
-def _dask_chunk(prep, plan, bd, pieces, engine):
-    return _solve_block_pieces(prep, plan, bd, pieces, engine)
+def _light(plan: _Plan) -> _Plan:
+    """The plan without its per-specification arrays: what every task needs (choice -> ids)."""
+    empty = np.zeros(0, dtype=np.int64)
+    return _Plan(spec_ids=empty, idx=empty.reshape(0, 0), k=empty, fe=empty, cluster=empty, sample=empty,
+                 fe_terms=plan.fe_terms, cluster_kind=plan.cluster_kind, cluster_ids=plan.cluster_ids,
+                 blocks=[], fallback=empty)
 
 
-def _dask_fallback(prep, plan, engine):
-    est = _Estimates.empty(len(plan.spec_ids))
-    _run_fallback_twoway(prep, plan, est, engine)
-    return plan.fallback, _Estimates(*(getattr(est, f)[plan.fallback] for f in (
-        "estimate", "std_error", "df", "nobs", "n_clusters", "engine", "note")))
+def _bare(bp: _BlockPlan) -> _BlockPlan:
+    return _BlockPlan(bp.fe, bp.sample, bp.miss_vars, bp.vars, bp.clusters, [])
+
+
+def _dask_block(prep, plan, bp):
+    with _one_blas_thread():
+        return _block_data(prep, plan, bp)
+
+
+def _dask_chunk(prep, plan, bd, bp, pieces, engine):
+    with _one_blas_thread():
+        return _solve_block_pieces(prep, plan, bd, bp, pieces, engine)
+
+
+def _dask_rows(prep, plan, positions, rows, engine, kind):
+    if kind == "pyfixest":
+        return positions, _fit_pyfixest(prep, plan, rows)
+    return positions, _fallback_twoway(prep, plan, rows, engine)
 
 
 def _run_dask(prep: _Prepared, plan: _Plan, engine: str, chunk_size: int, progress: bool,
-              scheduler: Any) -> tuple[_Estimates, dict]:
+              scheduler: Any) -> _Estimates:
     from distributed import as_completed
 
     client, own = _client(scheduler)
@@ -1192,21 +1342,24 @@ def _run_dask(prep: _Prepared, plan: _Plan, engine: str, chunk_size: int, progre
     est = _Estimates.empty(n)
     futures = []
     try:
-        prep_f, plan_f = client.scatter([prep, plan], broadcast=True)
+        prep_f, plan_f = client.scatter([prep, _light(plan)], broadcast=True, hash=False)
         if engine == "pyfixest":
             for a in range(0, n, chunk_size):
                 pos = np.arange(a, min(n, a + chunk_size))
-                futures.append(client.submit(lambda pr, pl, p: (p, _fit_pyfixest(pr, pl, p)), prep_f, plan_f,
-                                             pos, pure=False))
+                futures.append(client.submit(_dask_rows, prep_f, plan_f, pos, _SpecRows.from_plan(plan, pos),
+                                             engine, "pyfixest", pure=False))
         else:
             block_f = {}
             for j, pieces in _chunks(plan, chunk_size):
+                bp = _bare(plan.blocks[j])
                 if j not in block_f:
-                    block_f[j] = client.submit(_block_data, prep_f, plan_f, plan.blocks[j], pure=False)
-                futures.append(client.submit(_dask_chunk, prep_f, plan_f, block_f[j], pieces, engine,
+                    block_f[j] = client.submit(_dask_block, prep_f, plan_f, bp, pure=False)
+                futures.append(client.submit(_dask_chunk, prep_f, plan_f, block_f[j], bp, pieces, engine,
                                              pure=False))
             if len(plan.fallback):
-                futures.append(client.submit(_dask_fallback, prep_f, plan_f, engine, pure=False))
+                pos = plan.fallback
+                futures.append(client.submit(_dask_rows, prep_f, plan_f, pos, _SpecRows.from_plan(plan, pos),
+                                             engine, "twoway", pure=False))
         bar = _progress(n, progress, "multiverse (dask)")
         try:
             for fut in as_completed(futures):
@@ -1221,7 +1374,7 @@ def _run_dask(prep: _Prepared, plan: _Plan, engine: str, chunk_size: int, progre
     finally:
         if own:
             client.close()
-    return est, {}
+    return est
 
 
 # =========================================================================== results
@@ -1448,9 +1601,9 @@ def run_multiverse(
     n = len(plan.spec_ids)
     show = n > _PROGRESS_SPECS if progress is None else bool(progress)
     if scheduler is None:
-        est, _ = _run_local(prep, plan, engine, int(chunk_size), show)
+        est = _run_local(prep, plan, engine, int(chunk_size), show)
     else:
-        est, _ = _run_dask(prep, plan, engine, int(chunk_size), show, scheduler)
+        est = _run_dask(prep, plan, engine, int(chunk_size), show, scheduler)
     seconds = time.perf_counter() - t0
     table = _results_table(spec, plan, est)
     timing = {
@@ -1563,7 +1716,7 @@ def _draw_statistics(prep: _Prepared, plan: _Plan, b_obs: np.ndarray, r: int, ne
         draw = _resample(prep, r, nested, np.random.default_rng(ss))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            est, _ = _run_local(draw, plan, engine, 10**9, False)
+            est = _run_local(draw, plan, engine, 10**9, False)
         e0 = est.estimate - b_obs  # the null imposed: y* = y - b x  =>  b* = b(draw) - b
         out[i] = _curve_statistics(e0, e0 / est.std_error, est.df, alpha)
     return out
@@ -1662,7 +1815,7 @@ def joint_test(
     plan = _make_plan(spec, prep, spec_ids)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        obs, _ = _run_local(prep, plan, engine, 10**9, False)
+        obs = _run_local(prep, plan, engine, 10**9, False)
     b_given = table["estimate"].to_numpy(dtype=float)
     both = np.isfinite(obs.estimate) & np.isfinite(b_given)
     same = np.isclose(obs.estimate[both], b_given[both], rtol=1e-8, atol=1e-12)
@@ -1692,7 +1845,7 @@ def joint_test(
 
             client, own = _client(scheduler)
             try:
-                prep_f, plan_f = client.scatter([prep, plan], broadcast=True)
+                prep_f, plan_f = client.scatter([prep, plan], broadcast=True, hash=False)
                 futs = {client.submit(_draw_statistics, prep_f, plan_f, b_obs, r, nested, batch, engine, alpha,
                                       pure=False): i for i, batch in enumerate(batches)}
                 parts_d: dict[int, np.ndarray] = {}
@@ -1805,10 +1958,24 @@ def plot_specification_curve(
     if n <= 400:
         ax1.vlines(x, lo, hi, colors=colour, alpha=0.45, linewidth=1.2)
         ax1.scatter(x, est, c=colour, s=12, zorder=3)
+    elif n <= 5000:
+        ax1.vlines(x, lo, hi, colors=colour, alpha=0.12, linewidth=0.6)
+        ax1.scatter(x, est, c=colour, s=3, zorder=3, linewidths=0)
     else:
-        ax1.fill_between(x, lo, hi, color="#8c8c8c", alpha=0.25, linewidth=0, step="mid",
-                         label=f"{results.level:.0%} confidence intervals")
-        ax1.scatter(x, est, c=colour, s=2, zorder=3, linewidths=0)
+        ax1.fill_between(x, lo, hi, color="#8c8c8c", alpha=0.25, linewidth=0, step="mid")
+        ax1.scatter(x, est, c=colour, s=1, zorder=3, linewidths=0)
+    # a few very wide intervals (few clusters) would flatten the curve: the axis shows every
+    # estimate and the middle 90% of interval ends; wider intervals run off the panel
+    ends = np.concatenate([lo, hi])
+    ends = ends[np.isfinite(ends)]
+    if len(ends):
+        low = min(float(est.min()), float(np.quantile(ends, 0.05)), 0.0)
+        high = max(float(est.max()), float(np.quantile(ends, 0.95)), 0.0)
+        pad = 0.05 * (high - low or 1.0)
+        ax1.set_ylim(low - pad, high + pad)
+        if (lo < low - pad).any() or (hi > high + pad).any():
+            ax1.text(0.99, 0.02, "some intervals run off the panel", transform=ax1.transAxes,
+                     ha="right", va="bottom", fontsize=7, color="#666666")
     ax1.axhline(0, color="black", linewidth=0.8)
     med = float(np.median(est))
     ax1.axhline(med, color="#444444", linewidth=0.8, linestyle="--")
@@ -1822,13 +1989,16 @@ def plot_specification_curve(
     ax1.legend(handles=handles, loc="upper left", fontsize=8, frameon=True)
     if rows:
         M = np.array([f for _, f in rows])
-        if n <= 2000:
+        if n <= 400:
             for i, (_, flags) in enumerate(rows):
                 xs = np.flatnonzero(flags)
-                ax2.scatter(xs, np.full(len(xs), i), c=colour[xs], s=10 if n <= 400 else 3, marker="s"
-                            if n > 400 else "o", linewidths=0)
+                ax2.scatter(xs, np.full(len(xs), i), c=colour[xs], s=10, marker="o", linewidths=0)
+        elif n <= 5000:
+            for i, (_, flags) in enumerate(rows):
+                xs = np.flatnonzero(flags)
+                ax2.vlines(xs, i - 0.35, i + 0.35, colors=colour[xs], linewidth=0.5)
         else:
-            ax2.imshow(M, aspect="auto", interpolation="nearest", cmap="Greys",
+            ax2.imshow(M, aspect="auto", interpolation="nearest", cmap="Greys", vmin=0, vmax=1.6,
                        extent=(-0.5, n - 0.5, n_rows - 0.5, -0.5))
         ax2.set_yticks(range(len(rows)), [lab for lab, _ in rows], fontsize=8)
         ax2.set_ylim(len(rows) - 0.5, -0.5)
@@ -1848,5 +2018,6 @@ def plot_specification_curve(
     if family is None:
         fig.text(0.01, 0.01, "note: no CJK font found; Chinese labels may not render", fontsize=8)
     mark_simulated(fig, simulated=results.simulated)
-    fig.subplots_adjust(left=0.25, right=0.98, top=0.92, bottom=0.08)
+    height = fig.get_size_inches()[1]
+    fig.subplots_adjust(left=0.25, right=0.98, top=1 - 0.6 / height, bottom=0.62 / height)
     return fig

@@ -247,11 +247,41 @@ def test_two_way_clustering_and_absorbed_treatments_go_to_pyfixest(panel):
     np.testing.assert_allclose(two["std_error"], ref.se()["police_per_10k"], rtol=1e-10)
     absorbed = tab.loc[("rural", "unit", "unit")]  # time-invariant: absorbed by unit effects
     assert absorbed["engine"] == "none" and np.isnan(absorbed["estimate"])
-    assert "dropped the treatment" in absorbed["note"]
+    assert "treatment is collinear" in absorbed["note"]
     assert tab.loc[("rural", "year", "unit"), "engine"] == "fast"
     fast_only = run_multiverse(spec, panel, engine="fast").table
     assert (fast_only["engine"] != "pyfixest").all()
-    assert fast_only["note"].str.contains("engine='fast'").sum() == 4 + 1  # two-way, absorbed
+    assert fast_only["note"].str.contains("engine='fast'").sum() == 4  # the two-way ones
+
+
+def test_controls_absorbed_by_the_fixed_effects_are_dropped_as_pyfixest_drops_them(panel):
+    """'rural' is constant within units: with unit effects pyfixest drops it, and so does the fast path."""
+    spec = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"],
+                          controls=["rural", "grid_density"], fixed_effects=["unit_id", "year"],
+                          clusters=["place_id"])
+    tab = run_multiverse(spec, panel).table
+    assert (tab["engine"] == "fast").all()
+    dropped = tab["control: rural"] & (tab["fixed_effects"] == "unit_id")
+    assert tab.loc[dropped, "note"].eq("1 control(s) dropped as collinear").all()
+    for i, row in tab.iterrows():
+        fit, t, coef, se, _p = pyfixest_reference(row, spec, panel)
+        assert ("rural" in fit._collin_vars) == bool(dropped[i])
+        np.testing.assert_allclose([row["estimate"], row["std_error"]], [coef[t], se[t]], rtol=1e-10)
+        assert row["df"] == fit._df_t
+
+
+def test_collinearity_rule_is_pyfixest_s():
+    from pyfixest.core.collinear import find_collinear_variables
+
+    rng = np.random.default_rng(3)
+    for trial in range(200):
+        X = rng.normal(size=(50, 5)) * rng.choice([1e-6, 1e-3, 1, 10], 5)
+        if trial % 2:
+            X[:, rng.integers(1, 5)] = X[:, :2] @ rng.normal(size=2)  # an exact combination
+        A = np.ascontiguousarray(X.T @ X)
+        dropped, clear = mv._pyfixest_drops(A)
+        if clear:
+            np.testing.assert_array_equal(dropped, find_collinear_variables(A, 1e-9)[0])
 
 
 # --------------------------------------------------------------------------- input errors
@@ -430,10 +460,11 @@ def test_work_units_survive_pickling(panel, joint_spec):
     prep.frame()  # cached frames are not shipped
     plan = mv._make_plan(joint_spec, prep)
     bd = mv._block_data(prep, plan, plan.blocks[0])
-    prep2, plan2, bd2 = pickle.loads(cloudpickle.dumps((prep, plan, bd)))
+    light, bare = mv._light(plan), mv._bare(plan.blocks[0])
+    prep2, light2, bd2, bare2 = pickle.loads(cloudpickle.dumps((prep, light, bd, bare)))
     assert prep2._frame is None
-    _, e1 = mv._solve_block_pieces(prep, plan, bd, plan.blocks[0].pieces, "fast")
-    _, e2 = mv._solve_block_pieces(prep2, plan2, bd2, plan2.blocks[0].pieces, "fast")
+    _, e1 = mv._solve_block_pieces(prep, plan, bd, plan.blocks[0], plan.blocks[0].pieces, "fast")
+    _, e2 = mv._solve_block_pieces(prep2, light2, bd2, bare2, plan.blocks[0].pieces, "fast")
     np.testing.assert_array_equal(e1.estimate, e2.estimate)
 
 
