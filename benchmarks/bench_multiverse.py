@@ -172,6 +172,7 @@ def main() -> None:
     t_local = time.perf_counter() - t0
     from distributed import Client, LocalCluster
 
+    logging.getLogger("distributed").setLevel(logging.WARNING)  # start/stop chatter
     rows_out = [("fast path, this process", t_local)]
     for label, environ in (("Dask LocalCluster, 2 workers", {}),
                            ("  same, glibc malloc defaults", {"MALLOC_TRIM_THRESHOLD_": None})):

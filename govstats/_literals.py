@@ -48,6 +48,8 @@ Language = Literal["zh", "en", "both"]
 EventEstimator = Literal["twfe", "sun_abraham", "did2s"]
 EventBootstrap = BootstrapMode  # the same three choices as for models.fit
 MediationEffects = Literal["twoway", "unit", "none"]
+EngineKind = Literal["auto", "fast", "pyfixest"]
+JointAlternative = Literal["two-sided", "greater", "less"]
 
 
 def check_literal(value: object, alias: object, name: str) -> None:

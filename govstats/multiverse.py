@@ -120,8 +120,9 @@ import pandas as pd
 import scipy.sparse
 from scipy import special, stats
 
-from govstats._literals import check_literal
+from govstats._literals import EngineKind, JointAlternative, check_literal
 from govstats.errors import DataValidationError, GovstatsError, Problem
+from govstats.inference import FEW_CLUSTERS
 
 __all__ = [
     "EngineKind",
@@ -135,11 +136,7 @@ __all__ = [
 ]
 
 # Option aliases (to be moved to govstats/_literals.py).
-EngineKind = Literal["auto", "fast", "pyfixest"]
-JointAlternative = Literal["two-sided", "greater", "less"]
 
-#: Below this many clusters a clustered p-value is unreliable (as govstats.inference).
-FEW_CLUSTERS = 30
 #: pyfixest's ``fixef_tol`` in the fallback and in ``engine="pyfixest"`` (its default,
 #: 1e-6, leaves errors of that order on unbalanced panels with several fixed effects).
 PYFIXEST_FIXEF_TOL = 1e-12
@@ -1421,12 +1418,9 @@ class MultiverseResults:
         return len(self._table)
 
     def subset(self, query: str) -> MultiverseResults:
-        """The specifications selected by a :meth:`pandas.DataFrame.query` on the table.
-
-        Examples
-        --------
-        >>> # res.subset("outcome == 'satisfaction_index' and cluster != 'place'")
-        """
+        """The specifications selected by a :meth:`pandas.DataFrame.query` on the table,
+        e.g. ``res.subset("outcome == 'satisfaction_index' and cluster != 'place'")``;
+        summaries, the figure and :func:`joint_test` then use only those."""
         tab = self._table.query(query)
         if tab.empty:
             raise GovstatsError(f"no specification matches {query!r}")
@@ -1916,6 +1910,16 @@ def plot_specification_curve(
     Returns
     -------
     matplotlib.figure.Figure
+
+    Examples
+    --------
+    >>> from govstats import datasets
+    >>> from govstats.multiverse import MultiverseSpec, run_multiverse
+    >>> res = run_multiverse(MultiverseSpec(outcomes=["lcrmrte"], treatments=["lpolpc"],
+    ...                                     controls=["lprbarr", "ldensity"]), datasets.load_nc_crime())
+    >>> fig = plot_specification_curve(res)
+    >>> fig.axes[1].get_yticklabels()[0].get_text()
+    'controls: lprbarr'
     """
     import matplotlib.pyplot as plt
 

@@ -332,6 +332,19 @@ def test_enumeration_counts_and_control_rules():
     assert not row["control: b"] and row["control: c"]
 
 
+def test_a_sample_can_be_a_query_a_mask_or_a_callable(panel):
+    late = panel.eval("year >= 2016").to_numpy()
+    spec = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"],
+                          fixed_effects=["unit_id + year"], clusters=["unit_id"],
+                          samples={"query": "year >= 2016", "mask": late, "callable": lambda d: d["year"] >= 2016})
+    tab = run_multiverse(spec, panel).table
+    assert tab["estimate"].nunique() == 1 and tab["nobs"].tolist() == [int(late.sum())] * 3
+    with pytest.raises(DataValidationError, match="one True/False per row"):
+        run_multiverse(MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"],
+                                      fixed_effects=["unit_id"], clusters=["unit_id"],
+                                      samples={"short": late[:10]}), panel)
+
+
 # --------------------------------------------------------------------------- results object
 
 
