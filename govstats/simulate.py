@@ -27,6 +27,7 @@ True
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field, fields
 from functools import cache
@@ -79,9 +80,14 @@ Staffing (per 10,000 people); u^x_it are AR(1): u_it = rho u_i,t-1 + sqrt(1 - rh
   J^V = 3299 village officers spread by population (rural weight 1, urban 0.2).
 Satisfaction (link scale: logit of the share, or percentage points when link = "linear")
   eta_it = c + alpha_i + lambda_t + b_P police_it + b_A aux_it + b_M med_it + b_G grid_it
-           + sum_r tau_r(e_irt) m_ir D_irt + eps_it
+           + sum_r tau_r(e_irt) m_ir D_irt + b_S mu_it + eps_it
   tau_r(e) = tau_r (1 - phase_in^(e + 1)) for e >= 0 (phase_in = 0: a step)
-  m_ir = 1 + h z_ir (effect heterogeneity, h = 0 by default)
+  m_ir = (1 + h z_ir) k_r(A_ir)   (effect heterogeneity across units, h = 0 by default)
+  k_r(A) = (1 - cohort_decay)^(A - A_r,first) / mean over the units adopting r of the same
+           (cohort heterogeneity: each later adoption year shrinks the effect by the share
+           cohort_decay; A_r,first the earliest adoption year of r in the panel; the mean of k
+           over adopting units is 1, so tau_r stays their average; cohort_decay = 0: k = 1)
+  b_S = beta_mediation_success (mediation success -> satisfaction; 0 by default: no arrow)
   alpha_i = sd_unit (corr d_i + sqrt(1 - corr^2) z_i)   (correlated with police staffing)
   lambda_t = 0.05 (t - 2021) + sd_year z_t
   eps_it = rho eps_i,t-1 + sd_noise z_it  (stationary start)
@@ -90,7 +96,11 @@ Satisfaction (link scale: logit of the share, or percentage points when link = "
   satisfaction_index = eta_it  (exactly linear in the parameters: FE OLS recovers b and tau)
 Mediation success (a mediator outcome for issue 5)
   mu_it = c_m + alpha^m_i + lambda^m_t + g_M med_it + g_G grid_it + eps^m_it
+  alpha^m_i = 0.3 z_i,  lambda^m_t = 0.05 z_t,  eps^m_it = rho eps^m_i,t-1 + 0.15 z_it (stationary)
   mediation_success_pct = 100 expit(mu_it),  c_m sets the mean to logit(0.95) (assumption)
+  mediation_success_index = mu_it  (the latent mediator: linear in the parameters)
+  Treatment x (x = med or grid) -> mu -> eta, per unit of x (b_x, g_x the slopes above):
+    indirect (ACME) = g_x b_S,  direct (ADE) = b_x,  total = b_x + g_x b_S
 """
 
 
@@ -102,12 +112,31 @@ class TrueEffects:
     the satisfaction share when ``link="logit"``, percentage points when
     ``link="linear"``. ``satisfaction_index`` is always exactly linear in them.
 
+    Two options are off by default (0), so that a given seed gives the panel it
+    always gave:
+
+    ``cohort_decay``
+        Cohort-heterogeneous effects: a unit adopting a reform one year later
+        than another gets an effect smaller by this share (negative: larger),
+        ``k_r(A) = (1 - cohort_decay)^(A - A_first)`` scaled to mean 1 over the
+        adopting units (so ``tau_r`` stays the adopters' average). With
+        ``phase_in > 0`` the effect then differs by cohort *and* event time,
+        the setting in which plain two-way FE event studies are biased.
+    ``beta_mediation_success``
+        The arrow mediation success -> satisfaction: the slope of the
+        satisfaction index on the latent mediation-success index ``mu``
+        (column ``mediation_success_index``, the logit of the success share).
+        Mediators per 10k and grid density then act on satisfaction also
+        through mediation success (indirect effect ``gamma * beta_mediation_success``).
+
     Examples
     --------
     >>> TrueEffects().effect("aux_village", 0)
     0.15
     >>> TrueEffects(phase_in=0.5).effect("aux_village", [-1, 0, 1])
     array([0.    , 0.075 , 0.1125])
+    >>> TrueEffects(beta_mediation_success=0.5).mediation_paths("mediators_per_10k")
+    {'a': 0.08, 'b': 0.5, 'c': 0.03}
     """
 
     beta_police: float = 0.05
@@ -119,6 +148,7 @@ class TrueEffects:
     tau_grid: float = 0.10
     phase_in: float = 0.0
     effect_heterogeneity: float = 0.0
+    cohort_decay: float = 0.0
     sd_unit: float = 0.30
     sd_year: float = 0.10
     sd_noise: float = 0.15
@@ -127,6 +157,7 @@ class TrueEffects:
     corr_unit_staffing: float = 0.6
     gamma_mediators: float = 0.08
     gamma_grid: float = 0.05
+    beta_mediation_success: float = 0.0
     link: SatisfactionLink = "logit"
 
     def __post_init__(self) -> None:
@@ -137,6 +168,8 @@ class TrueEffects:
             raise ValueError(f"rho must be in (-1, 1), got {self.rho}")
         if not -1 <= self.corr_unit_staffing <= 1:
             raise ValueError("corr_unit_staffing must be in [-1, 1]")
+        if not -1 < self.cohort_decay < 1:
+            raise ValueError(f"cohort_decay must be in (-1, 1), got {self.cohort_decay}")
 
     @property
     def coefficients(self) -> dict[str, float]:
@@ -146,6 +179,39 @@ class TrueEffects:
             "auxiliary_per_10k": self.beta_aux,
             "mediators_per_10k": self.beta_mediators,
             "grid_density": self.beta_grid,
+        }
+
+    @property
+    def mediation_slopes(self) -> dict[str, float]:
+        """True slopes of the latent mediation-success index ``mu`` on the staffing columns."""
+        return {
+            "police_per_10k": 0.0,
+            "auxiliary_per_10k": 0.0,
+            "mediators_per_10k": self.gamma_mediators,
+            "grid_density": self.gamma_grid,
+        }
+
+    @property
+    def total_coefficients(self) -> dict[str, float]:
+        """Slopes of the satisfaction index on staffing when mediation success is NOT held fixed.
+
+        ``b_x + gamma_x * beta_mediation_success``; equal to :attr:`coefficients`
+        when there is no mediator arrow.
+        """
+        return {k: b + self.mediation_slopes[k] * self.beta_mediation_success for k, b in self.coefficients.items()}
+
+    def mediation_paths(self, treatment: str) -> dict[str, float]:
+        """True paths for ``treatment -> mediation_success_index -> satisfaction_index``.
+
+        ``a`` (treatment -> mediator), ``b`` (mediator -> outcome), ``c`` (direct),
+        per unit of each, as :func:`govstats.mediation.mediation_analysis` names them.
+        """
+        if treatment not in self.coefficients:
+            raise KeyError(f"unknown treatment {treatment!r}; staffing columns are {list(self.coefficients)}")
+        return {
+            "a": self.mediation_slopes[treatment],
+            "b": self.beta_mediation_success,
+            "c": self.coefficients[treatment],
         }
 
     def tau(self, reform: str) -> float:
@@ -169,7 +235,8 @@ class SimulationTruth:
     ----------
     effects : TrueEffects
     coefficients : dict
-        True slopes of ``satisfaction_index`` on the staffing columns.
+        True slopes of ``satisfaction_index`` on the staffing columns, holding
+        mediation success fixed (direct slopes).
     intercept : float
         ``c`` in the DGP.
     unit_effects : Series
@@ -177,18 +244,39 @@ class SimulationTruth:
     year_effects : Series
         ``lambda_t`` by year.
     adoption : DataFrame
-        One row per unit: adoption year of each reform (``<NA>`` = never) and the
-        unit's effect multiplier ``m`` for each reform.
+        One row per unit: adoption year of each reform (``<NA>`` = never), the
+        unit's effect multiplier ``m`` for each reform (``{reform}_multiplier``,
+        cohort factor included) and its cohort factor ``k`` alone
+        (``{reform}_cohort_multiplier``; 1 unless ``cohort_decay != 0``).
     event_effects : DataFrame
-        reform, event_time, direct_effect (mean over adopting units, multiplier
-        included), channel_effect (mean effect through the staffing jumps the
-        reform causes, ``b`` times the jumps) and total_effect = direct + channel,
-        over the event times observed in the panel. An event study that controls
-        for staffing targets ``direct_effect``; one that does not targets
-        ``total_effect``.
+        reform, event_time, n_units, direct_effect (mean over adopting units,
+        multiplier included), channel_effect (mean effect through the staffing
+        jumps the reform causes, ``b`` times the jumps, through mediation success
+        too when ``beta_mediation_success != 0``) and total_effect = direct +
+        channel, over the event times observed in the panel. An event study that
+        controls for staffing targets ``direct_effect``; one that does not targets
+        ``total_effect``. The mean over adopting units at each event time weights
+        the cohorts by their number of units observed there: the weights of the
+        Sun-Abraham interaction-weighted estimator (cohort shares of the cell)
+        and the estimand of did2s / imputation (every treated observation
+        counts once). :meth:`att` averages over all treated observations.
+        The estimation sample of an event study may leave rows out (years in
+        which every unit has adopted, units without two pre-reform years) and
+        bins the endpoints: :func:`govstats.did.true_effects` averages the same
+        unit-level effects over that sample.
+    cohort_effects : DataFrame
+        The same by reform, adoption ``cohort`` and event_time: n_units,
+        ``weight`` (the cohort's share of the adopters observed at that event
+        time, i.e. its weight in ``event_effects``), cohort_multiplier (``k``),
+        direct_effect, channel_effect, total_effect.
     rho, sd_unit, sd_year, sd_noise : float
     link : str
     outcome_scale : str
+    total_coefficients : dict
+        Slopes of ``satisfaction_index`` on staffing with mediation success not
+        held fixed (``b_x + gamma_x beta_mediation_success``).
+    mediation_slopes : dict
+        True slopes of ``mediation_success_index`` on the staffing columns.
     """
 
     effects: TrueEffects
@@ -204,6 +292,9 @@ class SimulationTruth:
     sd_noise: float
     link: str
     outcome_scale: str
+    cohort_effects: pd.DataFrame = field(default_factory=pd.DataFrame)
+    total_coefficients: dict = field(default_factory=dict)
+    mediation_slopes: dict = field(default_factory=dict)
 
     def event_effect(self, reform: str, event_time: int, *, kind: str = "direct") -> float:
         """True mean effect of ``reform`` at ``event_time`` (kind: direct, channel, total)."""
@@ -212,6 +303,80 @@ class SimulationTruth:
         if row.empty:
             raise KeyError(f"no units observed at event time {event_time} of {reform!r}")
         return float(row[f"{kind}_effect"].iloc[0])
+
+    def cohort_effect(self, reform: str, cohort: int, event_time: int, *, kind: str = "direct") -> float:
+        """True mean effect of ``reform`` in adoption ``cohort`` at ``event_time``.
+
+        Examples
+        --------
+        >>> sim = simulate_panel(places=["quzhou"], seed=0, effects=TrueEffects(cohort_decay=0.5))
+        >>> cohorts = sorted(sim.truth.cohort_effects.query("reform == 'grid'")["cohort"].unique())
+        >>> early, late = (sim.truth.cohort_effect("grid", g, 0) for g in (cohorts[0], cohorts[-1]))
+        >>> bool(round(late / early, 6) == 0.5 ** (cohorts[-1] - cohorts[0]))
+        True
+        """
+        tab = self.cohort_effects
+        row = tab[(tab["reform"] == reform) & (tab["cohort"] == cohort) & (tab["event_time"] == event_time)]
+        if row.empty:
+            raise KeyError(f"cohort {cohort} of {reform!r} is not observed at event time {event_time}")
+        return float(row[f"{kind}_effect"].iloc[0])
+
+    def att(self, reform: str, *, kind: str = "direct") -> float:
+        """True average effect over every treated (unit, year) of ``reform`` in the panel.
+
+        The estimand of the ATT rows of :func:`govstats.did.event_study` (did2s and
+        Sun-Abraham both weight every treated observation equally) on the full
+        panel; :func:`govstats.did.true_effects` gives it on an estimation sample.
+
+        Examples
+        --------
+        >>> sim = simulate_panel(seed=0)
+        >>> round(sim.truth.att("grid"), 12)  # a step of tau_grid, the same in every cohort
+        0.1
+        """
+        tab = self.event_effects
+        post = tab[(tab["reform"] == reform) & (tab["event_time"] >= 0)]
+        if post.empty:
+            raise KeyError(f"no unit adopts {reform!r} within the panel")
+        return float(np.average(post[f"{kind}_effect"], weights=post["n_units"]))
+
+    def mediation_effects(self, treatment: str = "mediators_per_10k", *, change: float = 1.0) -> dict[str, float]:
+        """True direct and indirect effects, keyed as :data:`govstats.mediation.EFFECT_NAMES`.
+
+        For ``treatment -> mediation_success_index -> satisfaction_index`` and a
+        change of the treatment by ``change`` (``t1 - t0`` of the analysis'
+        contrast; 1 by default, as :func:`govstats.mediation.mediation_analysis`
+        uses for a continuous treatment). The DGP is linear in these columns with
+        additive unit and year effects, so the effects are the same for every
+        contrast of that size and whatever fixed effects are partialled out:
+        ACME = a b change, ADE = c change (``a``, ``b``, ``c`` from
+        :meth:`TrueEffects.mediation_paths`). The analysis' linear models are
+        correctly specified with ``mediation_success_index`` as the mediator
+        and the other staffing column that moves mediation success (grid
+        density for mediators, and vice versa; a mediator-outcome confounder)
+        among the controls. With ``mediation_success_pct`` (``100 expit(mu)``)
+        the effects are the same, but the linear models only approximate them.
+
+        Examples
+        --------
+        >>> sim = simulate_panel(seed=0, effects=TrueEffects(beta_mediation_success=0.5))
+        >>> {k: round(v, 3) for k, v in sim.truth.mediation_effects().items() if "average" in k}
+        {'Prop. mediated (average)': 0.571, 'ACME (average)': 0.04, 'ADE (average)': 0.03}
+        """
+        p = self.effects.mediation_paths(treatment)
+        acme = p["a"] * p["b"] * change
+        ade = p["c"] * change
+        total = acme + ade
+        return {
+            "ACME (control)": acme,
+            "ACME (treated)": acme,
+            "ADE (control)": ade,
+            "ADE (treated)": ade,
+            "Total effect": total,
+            "Prop. mediated (average)": acme / total if total != 0 else math.nan,
+            "ACME (average)": acme,
+            "ADE (average)": ade,
+        }
 
 
 @dataclass(frozen=True)
@@ -339,6 +504,17 @@ def _ar1(rng: np.random.Generator, shape: tuple[int, int], rho: float) -> np.nda
     for t in range(1, shape[1]):
         out[:, t] = rho * out[:, t - 1] + scale * z[:, t]
     return out
+
+
+def _cohort_multiplier(adoption_year: np.ndarray, decay: float) -> np.ndarray:
+    """Cohort factor k of each unit: (1 - decay)^(A - A_first), mean 1 over adopters; 1 for never-adopters."""
+    k = np.ones(len(adoption_year))
+    adopters = adoption_year >= 0
+    if decay != 0 and adopters.any():
+        a = adoption_year[adopters]
+        raw = (1.0 - decay) ** (a - a.min()).astype(float)
+        k[adopters] = raw / raw.mean()
+    return k
 
 
 def _centred(rng: np.random.Generator, place_codes: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -496,7 +672,18 @@ def simulate_panel(
     alpha = eff.sd_unit * (c * dev_police / max(dev_police.std(), 1e-12) + np.sqrt(1 - c * c) * rng.standard_normal(U))
     lam = 0.05 * (years - 2021) + eff.sd_year * rng.standard_normal(T)
     mult = {r: 1 + eff.effect_heterogeneity * rng.standard_normal(U) for r in REFORMS}
+    cohort_mult = {r: _cohort_multiplier(adoption[r], eff.cohort_decay) for r in REFORMS}
+    if eff.cohort_decay != 0:
+        mult = {r: mult[r] * cohort_mult[r] for r in REFORMS}
     eps = eff.sd_noise / np.sqrt(1 - eff.rho**2) * _ar1(rng, (U, T), eff.rho)
+
+    # mediation success (issue 5's mediator), before satisfaction, which it may feed
+    alpha_m = 0.3 * rng.standard_normal(U)
+    lam_m = 0.05 * rng.standard_normal(T)
+    eps_m = 0.15 / np.sqrt(1 - eff.rho**2) * _ar1(rng, (U, T), eff.rho)
+    mu_wo_c = alpha_m[:, None] + lam_m[None, :] + eff.gamma_mediators * mediators + eff.gamma_grid * grid + eps_m
+    mu = logit(0.95) - mu_wo_c.mean() + mu_wo_c
+
     coef = eff.coefficients
     staffing = {"police_per_10k": police, "auxiliary_per_10k": aux, "mediators_per_10k": mediators, "grid_density": grid}
     event = {r: np.where(D[r], years[None, :] - adoption[r][:, None], -(10**6)) for r in REFORMS}
@@ -505,23 +692,18 @@ def simulate_panel(
         "aux_village": coef["auxiliary_per_10k"] * jump_village[:, None] * D["aux_village"],
         "rapid_police": (coef["police_per_10k"] * jump_police[:, None] + coef["auxiliary_per_10k"] * jump_rapid_aux[:, None])
         * D["rapid_police"],
-        "grid": coef["grid_density"] * (grid - grid_base) * D["grid"],
+        "grid": eff.total_coefficients["grid_density"] * (grid - grid_base) * D["grid"],
     }
     eta_wo_c = alpha[:, None] + lam[None, :] + eps
     eta_wo_c = eta_wo_c + sum(coef[k] * v for k, v in staffing.items()) + sum(direct.values())
+    if eff.beta_mediation_success != 0:
+        eta_wo_c = eta_wo_c + eff.beta_mediation_success * mu
     ref_col = int(np.argmin(np.abs(years - 2021)))
     target = _num(cal, "satisfaction_pct_2021", "china")
     target = logit(target / 100) if eff.link == "logit" else target
     intercept = float(target - eta_wo_c[:, ref_col].mean())
     eta = intercept + eta_wo_c
     satisfaction = 100 * expit(eta) if eff.link == "logit" else eta
-
-    # mediation success (issue 5's mediator outcome)
-    alpha_m = 0.3 * rng.standard_normal(U)
-    lam_m = 0.05 * rng.standard_normal(T)
-    eps_m = 0.15 / np.sqrt(1 - eff.rho**2) * _ar1(rng, (U, T), eff.rho)
-    mu_wo_c = alpha_m[:, None] + lam_m[None, :] + eff.gamma_mediators * mediators + eff.gamma_grid * grid + eps_m
-    mu = logit(0.95) - mu_wo_c.mean() + mu_wo_c
 
     label = (
         "SIMULATED panel (not real data): "
@@ -556,6 +738,7 @@ def simulate_panel(
     cols["satisfaction_pct"] = flat(satisfaction)
     cols["satisfaction_index"] = flat(eta)
     cols["mediation_success_pct"] = flat(100 * expit(mu))
+    cols["mediation_success_index"] = flat(mu)
     data = pd.DataFrame(cols)
     data.attrs["simulated"] = True
     data.attrs["label"] = label
@@ -566,7 +749,9 @@ def simulate_panel(
         adoption_tab[f"{r}_year"] = pd.array(np.where(adoption[r] >= 0, adoption[r], -1), dtype="Int64")
         adoption_tab.loc[adoption[r] < 0, f"{r}_year"] = pd.NA
         adoption_tab[f"{r}_multiplier"] = mult[r]
+        adoption_tab[f"{r}_cohort_multiplier"] = cohort_mult[r]
     ev_rows = []
+    cohort_rows = []
     for r in REFORMS:
         treated = adoption[r] >= 0
         if not treated.any():
@@ -586,6 +771,26 @@ def simulate_panel(
                     "total_effect": float(d_e + ch_e),
                 }
             )
+        g_all = np.broadcast_to(adoption[r][treated][:, None], e_all.shape)
+        for g in np.unique(adoption[r][treated]):
+            in_g = adoption[r][treated] == g
+            for e in np.unique(e_all[in_g]):
+                sel = (g_all == g) & (e_all == e)
+                d_e = direct[r][treated][sel].mean() if e >= 0 else 0.0
+                ch_e = channel[r][treated][sel].mean() if e >= 0 else 0.0
+                cohort_rows.append(
+                    {
+                        "reform": r,
+                        "cohort": int(g),
+                        "event_time": int(e),
+                        "n_units": int(sel.sum()),
+                        "weight": float(sel.sum() / (e_all == e).sum()),
+                        "cohort_multiplier": float(cohort_mult[r][treated][in_g][0]),
+                        "direct_effect": float(d_e),
+                        "channel_effect": float(ch_e),
+                        "total_effect": float(d_e + ch_e),
+                    }
+                )
     truth = SimulationTruth(
         effects=eff,
         coefficients=dict(coef),
@@ -600,6 +805,9 @@ def simulate_panel(
         sd_noise=eff.sd_noise,
         link=eff.link,
         outcome_scale="logit of the satisfaction share" if eff.link == "logit" else "percentage points",
+        cohort_effects=pd.DataFrame(cohort_rows),
+        total_coefficients=eff.total_coefficients,
+        mediation_slopes=eff.mediation_slopes,
     )
     return SimulatedPanel(
         data=data,

@@ -290,3 +290,29 @@ def test_years_in_which_everyone_has_adopted_are_left_out():
     a = res.att.set_index("estimator")
     for est in ("sun_abraham", "did2s"):
         assert a.loc[est, "ci_lower"] <= att <= a.loc[est, "ci_upper"]
+
+
+def test_simulated_cohort_heterogeneity_biases_twfe_but_not_the_robust_estimators():
+    # the SIMULATED panel with effects that differ by adoption cohort (cohort_decay: early, pilot
+    # adopters gain most) and build up over event time (phase_in); years from 2004 give the
+    # 2008-2012 grid adopters of Quzhou and Dongcheng pre-reform years. The truth is the DGP's.
+    sim = simulate_panel(places=["hengyang", "quzhou", "dongcheng"], units_per_place=100, seed=0,
+                         years=range(2004, 2024), effects=TrueEffects(cohort_decay=0.25, phase_in=0.5, tau_grid=0.5))
+    spec = did.EventStudySpec("satisfaction_index", cohort="grid_year", treatment="grid_reform", leads=4, lags=8,
+                              controls=("aux_village_reform", "rapid_police_reform", "grid_density"))
+    res = did.event_study(sim.data, spec)
+    truth, att = did.true_effects(sim, "grid", res)
+    t = truth.set_index("event_time")["true_effect"]
+    ce = sim.truth.cohort_effects.query("reform == 'grid' and event_time == 3").set_index("cohort")["direct_effect"]
+    assert ce.max() > 3 * ce.min()  # the effect does differ by cohort
+    post = range(0, spec.lags + 1)
+    a = res.att.set_index("estimator")
+    for est in ("sun_abraham", "did2s"):
+        assert wald_against_truth(res, est, t, post) > 0.01, est
+        assert a.loc[est, "ci_lower"] <= att <= a.loc[est, "ci_upper"], (est, a.loc[est], att)
+    # plain two-way FE: the static coefficient is far from the truth, the event-time curve rejected
+    static = a.loc["twfe_static"]
+    assert static["ci_upper"] < att
+    robust_error = (a.loc[["sun_abraham", "did2s"], "estimate"] - att).abs()
+    assert (robust_error < (att - static["estimate"]) / 3).all()
+    assert wald_against_truth(res, "twfe", t, post) < 0.001

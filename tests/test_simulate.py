@@ -153,3 +153,114 @@ def test_written_dgp_document_matches_the_code():
     assert DGP_TEXT in doc
     for name, value in TrueEffects().__dict__.items():
         assert f"| `{name}` | {value} |" in doc
+
+
+# --------------------------------------------------------------------------- the two options (off by default)
+
+SATISFACTION = ["satisfaction_pct", "satisfaction_index"]
+
+
+def test_new_options_are_off_by_default_and_touch_only_satisfaction():
+    base = simulate_panel(seed=9, units_per_place=8)
+    assert TrueEffects().cohort_decay == 0.0 and TrueEffects().beta_mediation_success == 0.0
+    for eff in (TrueEffects(cohort_decay=0.3), TrueEffects(beta_mediation_success=0.7)):
+        on = simulate_panel(seed=9, units_per_place=8, effects=eff)
+        rest = [c for c in base.data.columns if c not in SATISFACTION]
+        pd.testing.assert_frame_equal(on.data[rest], base.data[rest])  # no extra random draws
+        assert not np.allclose(on.data["satisfaction_index"], base.data["satisfaction_index"])
+    # the latent mediator is the logit of the success share
+    s = base.data["mediation_success_pct"] / 100
+    np.testing.assert_allclose(np.log(s / (1 - s)), base.data["mediation_success_index"], atol=1e-9)
+
+
+def test_cohort_effects_follow_the_written_formula():
+    decay, phase, tau = 0.25, 0.5, 0.4
+    sim = simulate_panel(places=["hengyang", "quzhou", "dongcheng"], units_per_place=20, seed=4,
+                         effects=TrueEffects(cohort_decay=decay, phase_in=phase, tau_grid=tau))
+    adopt = sim.truth.adoption.dropna(subset=["grid_year"])
+    years = adopt["grid_year"].astype(int)
+    # k = (1 - d)^(A - A_first), scaled to mean 1 over the adopting units (independent computation)
+    raw = (1 - decay) ** (years - years.min())
+    np.testing.assert_allclose(adopt["grid_cohort_multiplier"], raw / raw.mean(), rtol=1e-12)
+    assert adopt["grid_cohort_multiplier"].mean() == pytest.approx(1.0)
+    assert adopt["grid_multiplier"].equals(adopt["grid_cohort_multiplier"])  # no unit heterogeneity here
+    ce = sim.truth.cohort_effects.query("reform == 'grid'")
+    first, last = years.min(), years.max()
+    k = dict(zip(years, adopt["grid_cohort_multiplier"], strict=True))
+    for g, e in [(first, 0), (first, 3), (last, 2)]:
+        assert sim.truth.cohort_effect("grid", g, e) == pytest.approx(tau * (1 - phase ** (e + 1)) * k[g])
+    assert sim.truth.cohort_effect("grid", last, -2) == 0.0
+    assert sim.truth.cohort_effect("grid", first, 2) > 2 * sim.truth.cohort_effect("grid", last, 2)
+    # event-time truth = cohort truths weighted by the cohorts' shares of the adopters observed there
+    agg = ce.assign(w=ce["weight"] * ce["direct_effect"]).groupby("event_time")["w"].sum()
+    ev = sim.truth.event_effects.query("reform == 'grid'").set_index("event_time")
+    np.testing.assert_allclose(agg.loc[ev.index], ev["direct_effect"], atol=1e-12)
+    np.testing.assert_allclose(ce.groupby("event_time")["weight"].sum(), 1.0)
+    # the ATT: every treated observation once
+    d = sim.data
+    treated = d[d["grid_reform"] == 1]
+    mult = sim.truth.adoption.set_index("unit_id")["grid_multiplier"]
+    effect = tau * (1 - phase ** (treated["grid_event_time"].astype(float) + 1)) * mult.loc[treated["unit_id"]].to_numpy()
+    assert sim.truth.att("grid") == pytest.approx(effect.mean())
+
+
+def test_satisfaction_minus_the_known_truth_is_the_ar1_noise():
+    eff = TrueEffects(cohort_decay=0.25, phase_in=0.5, effect_heterogeneity=0.2, beta_mediation_success=0.5)
+    sim = simulate_panel(units_per_place=40, seed=6, effects=eff)
+    d, tr = sim.data, sim.truth
+    explained = tr.intercept + tr.unit_effects.loc[d["unit_id"]].to_numpy() + tr.year_effects.loc[d["year"]].to_numpy()
+    explained = explained + sum(b * d[k] for k, b in tr.coefficients.items())
+    explained = explained + eff.beta_mediation_success * d["mediation_success_index"]
+    adoption = tr.adoption.set_index("unit_id")
+    for r in REFORMS:
+        e = d[f"{r}_event_time"].astype(float).fillna(-1).to_numpy()
+        m = adoption[f"{r}_multiplier"].loc[d["unit_id"]].to_numpy()
+        explained = explained + np.where(d[f"{r}_reform"] == 1, eff.effect(r, e) * m, 0.0)
+    noise = (d["satisfaction_index"] - explained).to_numpy()
+    # eps = rho eps_{t-1} + sd_noise z: stationary sd sd_noise / sqrt(1 - rho^2), lag-1 autocorrelation rho
+    assert noise.std() == pytest.approx(eff.sd_noise / np.sqrt(1 - eff.rho**2), rel=0.05)
+    lagged = pd.Series(noise).groupby(d["unit_id"].to_numpy()).shift()
+    assert np.corrcoef(noise[lagged.notna()], lagged.dropna())[0, 1] == pytest.approx(eff.rho, abs=0.05)
+    assert abs(np.corrcoef(noise, d["grid_reform"])[0, 1]) < 0.05
+
+
+def test_two_way_fe_recovers_the_mediator_paths():
+    pf = pytest.importorskip("pyfixest")
+    eff = TrueEffects(beta_mediation_success=0.5)
+    sim = simulate_panel(units_per_place=60, seed=8, effects=eff)
+    reforms = " + aux_village_reform + rapid_police_reform + grid_reform"
+    staffing = " + ".join(SLOPES)
+    fits = {
+        "mediator": pf.feols(f"mediation_success_index ~ {staffing} | unit_id + year", sim.data,
+                             vcov={"CRV1": "unit_id"}),
+        "outcome": pf.feols(f"satisfaction_index ~ {staffing} + mediation_success_index{reforms} | unit_id + year",
+                            sim.data, vcov={"CRV1": "unit_id"}),
+        "total": pf.feols(f"satisfaction_index ~ {staffing}{reforms} | unit_id + year", sim.data,
+                          vcov={"CRV1": "unit_id"}),
+    }
+    truth = {
+        "mediator": pd.Series(sim.truth.mediation_slopes),
+        "outcome": pd.Series(sim.truth.coefficients | {"mediation_success_index": 0.5}),
+        "total": pd.Series(sim.truth.total_coefficients),
+    }
+    for name, fit in fits.items():
+        t = truth[name]
+        z = (fit.coef().loc[t.index] - t) / fit.se().loc[t.index]
+        assert (z.abs() < 3).all(), (name, z)
+    assert sim.truth.total_coefficients["mediators_per_10k"] == pytest.approx(0.03 + 0.08 * 0.5)
+    m = sim.truth.mediation_effects("mediators_per_10k", change=2.0)
+    assert m["ACME (average)"] == pytest.approx(2 * 0.08 * 0.5) and m["ADE (average)"] == pytest.approx(2 * 0.03)
+    assert m["Total effect"] == pytest.approx(m["ACME (average)"] + m["ADE (average)"])
+    assert simulate_panel(seed=1).truth.mediation_effects()["ACME (average)"] == 0.0  # no arrow by default
+    # the grid reform now also acts through mediation success: channel = (b_G + g_G b_S) x the density jump
+    jump = sim.truth.event_effects.query("reform == 'grid' and event_time == 1")["channel_effect"].item()
+    base = simulate_panel(units_per_place=60, seed=8).truth.event_effects
+    jump0 = base.query("reform == 'grid' and event_time == 1")["channel_effect"].item()
+    assert jump == pytest.approx(jump0 * (0.02 + 0.05 * 0.5) / 0.02)
+
+
+def test_new_options_are_checked():
+    with pytest.raises(ValueError, match="cohort_decay"):
+        TrueEffects(cohort_decay=1.0)
+    with pytest.raises(KeyError, match="treatment"):
+        TrueEffects().mediation_paths("satisfaction_index")
