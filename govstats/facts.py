@@ -25,7 +25,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from govstats import paths
-from govstats.errors import DataValidationError, Problem, RowAccounting, UnknownPlaceError
+from govstats.errors import DataValidationError, Problem, RowAccounting
 from govstats.schemas import (
     RAW_FACT_COLUMNS,
     CleanFacts,
@@ -150,33 +150,22 @@ def _year_bounds(year: pd.Series) -> tuple[pd.Series, pd.Series]:
 
 
 def _resolve_places(names: pd.Series, rows: pd.Series, file: str) -> tuple[pd.Series, list[Problem]]:
+    """Place ids for every name (None where unknown) and the problems of the unknown ones.
+
+    :func:`govstats.places.resolve_many` raises one error for all unplaceable rows; its
+    problems are kept and the remaining rows resolved, so facts and ingest report unknown
+    places the same way.
+    """
     from govstats import places
 
-    resolved: dict[str, str | None] = {}
-    problems: list[Problem] = []
-    for name in names.unique():
-        try:
-            resolved[name] = places.resolve(name)
-        except UnknownPlaceError as exc:
-            resolved[name] = None
-            hint = (
-                "did you mean " + ", ".join(map(repr, exc.suggestions)) + "?"
-                if exc.suggestions
-                else ""
-            )
-            hint += " Add it (or an alias) to data/raw/places.csv if it is a real place."
-            for idx in names.index[names.eq(name)]:
-                problems.append(
-                    Problem(
-                        "unknown place",
-                        file=file,
-                        row=int(rows[idx]),
-                        column="place_as_written",
-                        value=name,
-                        hint=hint.strip(),
-                    )
-                )
-    return names.map(resolved), problems
+    try:
+        return places.resolve_many(names, file=file, column="place_as_written", rows=rows), []
+    except DataValidationError as exc:
+        bad = rows.isin({p.row for p in exc.problems})
+        ids = pd.Series(None, index=names.index, dtype=object, name="place_id")
+        if (~bad).any():
+            ids[~bad] = places.resolve_many(names[~bad], rows=rows[~bad])
+        return ids, list(exc.problems)
 
 
 def check_facts(

@@ -48,7 +48,9 @@ __all__ = [
     "RatioSpec",
     "consistency_checks",
     "document_periods",
+    "document_reference_year",
     "per_10k",
+    "period_reference_year",
     "ratios",
 ]
 
@@ -166,19 +168,41 @@ def document_periods(path=None) -> pd.DataFrame:
     return read_csv_text(path or paths.raw_dir() / "document_periods.csv", what="document periods")
 
 
+def period_reference_year(period: str) -> int | None:
+    """The middle year of ``'2016'`` or ``'2006-2010'`` (rounded up); None for 'not stated'."""
+    if not period or period == "not stated":
+        return None
+    lo, _, hi = period.partition("-")
+    return int(math.floor((int(lo) + int(hi or lo)) / 2 + 0.5))
+
+
+def document_reference_year(
+    place_id: str, source_doc: str | None = None, periods: pd.DataFrame | None = None
+) -> tuple[int | None, str]:
+    """The year a place's document describes, for choosing the closest census.
+
+    Looks up ``data/raw/document_periods.csv`` by place (and document, when given; a
+    document with a single period applies to every place in it). Returns the year and
+    the basis in words; ``(None, ...)`` when the period is unknown (callers then use the
+    latest census and say so).
+    """
+    periods = document_periods() if periods is None else periods
+    match = periods[periods["place_id"].eq(place_id)]
+    if source_doc is not None:
+        match = match[match["source_doc"].eq(source_doc)]
+        if match.empty:
+            in_doc = periods[periods["source_doc"].eq(source_doc)]
+            match = in_doc if len(in_doc) == 1 else in_doc.iloc[0:0]
+    year = period_reference_year(match["period"].iloc[0]) if len(match) else None
+    if year is None:
+        return None, "no year printed and the document's period is unknown: latest census"
+    return year, f"the document's period ({match['period'].iloc[0]})"
+
+
 def _reference_year(fact: pd.Series, periods: pd.DataFrame) -> tuple[int | None, str]:
     if not pd.isna(fact["year_start"]):
-        mid = (int(fact["year_start"]) + int(fact["year_end"])) / 2
-        return int(math.floor(mid + 0.5)), f"the fact's year ({fact['year']})"
-    match = periods[periods["source_doc"].eq(fact["source_file"]) & periods["place_id"].eq(fact["place_id"])]
-    if match.empty:
-        match = periods[periods["source_doc"].eq(fact["source_file"])]
-        match = match if len(match) == 1 else match.iloc[0:0]
-    if not match.empty and match["period"].iloc[0] != "not stated":
-        lo, _, hi = match["period"].iloc[0].partition("-")
-        mid = (int(lo) + int(hi or lo)) / 2
-        return int(math.floor(mid + 0.5)), f"the document's period ({match['period'].iloc[0]})"
-    return None, "no year printed and the document's period is unknown: latest census"
+        return period_reference_year(fact["year"]), f"the fact's year ({fact['year']})"
+    return document_reference_year(fact["place_id"], fact["source_file"], periods)
 
 
 def _bounds(fact: pd.Series) -> tuple[float, float]:

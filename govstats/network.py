@@ -699,14 +699,7 @@ def _document_population(place_id: str) -> _Num:
     """Resident census population closest to the period the place's document describes."""
     from govstats import indicators, places
 
-    periods = indicators.document_periods()
-    period = periods.loc[periods["place_id"].eq(place_id), "period"]
-    year = None
-    basis = "no document period on record: latest census"
-    if len(period) and period.iloc[0] != "not stated":
-        lo, _, hi = period.iloc[0].partition("-")
-        year = math.floor((int(lo) + int(hi or lo)) / 2 + 0.5)
-        basis = f"the document's period {period.iloc[0]}"
+    year, basis = indicators.document_reference_year(place_id)
     try:
         fig = places.population(place_id, year=year)
     except (GovstatsError, LookupError) as exc:
