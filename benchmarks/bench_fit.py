@@ -63,11 +63,11 @@ def bench(name: str, data: pd.DataFrame, formula: str, repeat: int) -> dict[str,
     unit, year = data.index.names
     flat = data.reset_index()
     rhs = formula.split("~")[1]
-    spec = PanelSpec(formula, "within", "twoway", cov="cluster", bootstrap="never")
+    spec = PanelSpec(f"{formula} | {unit} + {year}", vcov={"CRV1": unit}, bootstrap="never")
 
     def run_govstats():
         r = fit(spec, data)
-        return r.params.to_numpy(), r.std_errors.to_numpy()
+        return r.coef().to_numpy(), r.se().to_numpy()
 
     def run_pyfixest():
         r = pf.feols(f"{formula} | {unit} + {year}", flat, vcov={"CRV1": unit})

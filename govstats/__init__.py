@@ -2,6 +2,7 @@
 
 ``import govstats as gs`` is cheap: submodules load on first use (``gs.facts``,
 ``gs.models``...), so a notebook that only reads facts never imports the estimation stack.
+``gs.fit("y ~ x | unit + year", data, vcov=...)`` is :func:`govstats.models.fit`.
 
 Data flow, one module per stage::
 
@@ -17,6 +18,8 @@ from typing import TYPE_CHECKING
 __version__ = "0.1.0"
 
 _SUBMODULES = (
+    "covariance",
+    "fixed_effects",
     "network",
     "multiverse",
     "mediation",
@@ -40,15 +43,18 @@ _SUBMODULES = (
     "simulate",
     "tables",
 )
-__all__ = [*_SUBMODULES, "__version__"]
+_FUNCTIONS = {"fit": "models"}  # gs.fit: the estimation entry point
+__all__ = [*_SUBMODULES, *_FUNCTIONS, "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
     from govstats import (  # noqa: F401
         build,
+        covariance,
         datasets,
         did,
         errors,
         facts,
+        fixed_effects,
         indicators,
         inference,
         ingest,
@@ -74,6 +80,10 @@ def __getattr__(name: str):
         module = importlib.import_module(f"govstats.{name}")
         globals()[name] = module
         return module
+    if name in _FUNCTIONS:
+        func = getattr(importlib.import_module(f"govstats.{_FUNCTIONS[name]}"), name)
+        globals()[name] = func
+        return func
     raise AttributeError(f"module 'govstats' has no attribute {name!r}")
 
 

@@ -66,7 +66,7 @@ __all__ = [
     "singletons",
 ]
 
-DEMEAN_TOL = 1e-10  # relative: largest group mean removed, over the column's scale
+DEMEAN_TOL = 1e-12  # relative: largest group mean removed, over the column's scale
 DEMEAN_MAXITER = 100_000
 
 

@@ -1,78 +1,54 @@
-"""Panel regressions: one frozen spec, one fit, one read-only results object.
+"""Panel regressions: a formula, one frozen spec, one fit, one read-only results object.
 
-A :class:`PanelSpec` says everything about an estimation (formula, effects,
-estimator, covariance, cluster variable, bootstrap settings); :func:`fit` applies
-it to a DataFrame indexed by ``(unit, time)`` and returns a :class:`PanelResults`,
-which cannot be modified. :func:`hausman_test` and :func:`effects_f_test` are the
-specification tests; :func:`reproduce_published` puts published numbers beside
-recomputed ones.
+``gs.fit("lcrmrte ~ lpolpc + lprbarr | county + year", crime, vcov={"CRV1": "county"})``
+parses the formula into a frozen :class:`PanelSpec`, estimates it on a DataFrame indexed by
+``(unit, time)`` and returns a :class:`PanelResults` that cannot be modified
+(``.coef()``, ``.se()``, ``.tstat()``, ``.pvalue()``, ``.confint()``, ``.tidy()``,
+``.summary()``, ``.vcov``). The vocabulary is pyfixest's (``docs/api.md``).
+:func:`hausman_test` and :func:`effects_f_test` are the specification tests.
 
-Estimators (``estimator=``)
-    ``"pooled"`` OLS; ``"within"`` fixed effects (``effects`` = ``"unit"``,
-    ``"time"`` or ``"twoway"``, absorbed by alternating projections, exact for
-    balanced panels); ``"random"`` effects (Swamy-Arora variance components, as R
-    plm's default ``random.method="swar"`` and Stata's ``xtreg, re``; the variance
-    components and theta come from :class:`linearmodels.panel.RandomEffects`, the
-    quasi-demeaned regression is solved here); ``"between"`` (OLS on unit or time
-    means, unweighted, as plm); ``"first_difference"`` (differences between
-    consecutive periods of a unit - for integer (year) periods, t and t - 1; for
-    other labels, neighbours among the periods present; no difference is taken
-    across a gap; an intercept in the formula is kept, as in plm and Wooldridge's
-    textbook, and estimates a common trend).
+Formula
+    ``y ~ x1 + x2 | fe1 + fe2`` (fixest syntax). The names after ``|`` are the data's index
+    levels (``county + year``; ``unit`` and ``time`` also name them). The regressor part
+    is formulaic syntax (``np.log(x)``, ``C(region)``, ``x1:x2``; ``0 +`` drops the
+    intercept).
 
-Covariances (``cov=``) and their small-sample rules
-    ``N`` observations used, ``k`` estimated slopes (including an intercept),
-    ``k_fe`` absorbed fixed-effect parameters (units + periods - 1 for two-way,
-    less one per extra disconnected component), ``G`` clusters.
+Estimators (``estimator=``; default ``"within"`` with a ``|`` part, else ``"pooled"``)
+    ``"pooled"`` OLS; ``"within"`` fixed effects (one or both index levels, absorbed by
+    :mod:`govstats.fixed_effects`); ``"random"`` unit effects (Swamy-Arora variance
+    components exactly as R plm's ``random.method="swar"``, also on unbalanced panels:
+    ``sigma2_e = RSS_within/(N-n-k)`` and ``sigma2_u = (q_B - (n-k-1) sigma2_e) /
+    (N - tr[(Z_B'Z_B)^-1 Z_S'Z])`` with ``q_B`` the observation-weighted between residual
+    sum of squares (plm's ``ercomp``); ``theta_i = 1 - sqrt(sigma2_e/(T_i sigma2_u +
+    sigma2_e))``; Stata's ``xtreg, re`` equals it on balanced panels); ``"between"`` (OLS on
+    unit or period means, unweighted, as plm); ``"first_difference"`` (differences between
+    consecutive periods of a unit - for integer (year) periods, t and t - 1; for other
+    labels, neighbours among the periods present; no difference across a gap; an
+    intercept in the formula is kept, as in plm, and estimates a common trend).
 
-    * ``"unadjusted"``: ``s^2 (X'X)^-1`` with ``s^2 = RSS / (N - k - k_fe)`` (plm,
-      Stata ``xtreg, fe``).
-    * ``"robust"``: HC1, ``N / (N - k - k_fe)`` (fixest ``"hetero"``, Stata
-      ``areg, vce(robust)``). Note Stata's ``xtreg, fe vce(robust)`` clusters by
-      unit instead; use ``cov="cluster"`` for that.
-    * ``"cluster"``: CR1 with the **"sss"** factor
-      ``G/(G-1) * (N-1)/(N-K)``, where ``K = k + k_fe`` minus the fixed effects
-      nested in the cluster variable, plus one if any fixed effect is nested (the
-      intercept that a nested fixed effect absorbs). This is fixest's default
-      ``ssc(adj=TRUE, fixef.K="nested", cluster.adj=TRUE)`` (also pyfixest's
-      default) and, for unit effects clustered by unit, Stata's ``xtreg, fe
-      vce(cluster id)`` (which counts the constant it reports, so ``K = k + 1``)
-      and R plm ``vcovHC(type="sss")``. Inference uses Student t with ``G - 1``
-      degrees of freedom (Stata, fixest).
-    * ``"cluster2"``: two-way clustering (Cameron-Gelbach-Miller)
-      ``V1 + V2 - V12``, each term scaled by ``G_min/(G_min-1) * (N-1)/(N-K)``
-      (fixest's default ``cluster.df="min"``); a fixed effect counts as nested if it
-      is nested in either cluster variable; t with ``G_min - 1`` df.
-    * ``"driscoll_kraay"``: Driscoll-Kraay (1998) with Bartlett weights
-      ``1 - l/(L+1)``, ``L = bandwidth`` (default ``floor(T^(1/4))``), scaled by
-      ``T/(T-1) * (N-1)/(N-k-k_fe)``, t with ``T - 1`` df (fixest/pyfixest
-      ``vcov="DK"``).
-
-    linearmodels' own clustered default differs (``K`` counts only the regressors
-    it estimates, and ``G/(G-1)`` needs ``group_debias=True``); govstats computes the
-    covariance itself from the fitted residuals, and the tests pin it to Gretl's
-    printed Stata-convention standard errors, to pyfixest, and to dummy-variable OLS.
+Covariances (``vcov=``) and small-sample rules (``ssc=``)
+    ``"iid"``, ``"hetero"``, ``{"CRV1": col}``, ``{"CRV3": col}``, ``{"CRV1": "a+b"}``
+    (two-way), ``"DK"`` (Driscoll-Kraay). Default: clustered by the first fixed effect for
+    ``"within"`` (pyfixest's default), ``"iid"`` otherwise (plm's). ``ssc="fixest"``
+    (default), ``"plm"`` or ``"linearmodels"``: :mod:`govstats.covariance` gives each rule,
+    and the printed label names the convention actually used.
 
 Few clusters
-    When the covariance is clustered and ``G`` is below ``spec.few_clusters``
-    (default 30), :func:`fit` warns (:class:`FewClustersWarning`) and, unless
-    ``bootstrap="never"``, runs :func:`govstats.inference.wild_cluster_bootstrap`
-    (wild cluster restricted bootstrap, null imposed) for every coefficient; the
-    bootstrap p-value and confidence interval are shown beside the clustered ones.
-    For two-way clustering the bootstrap clusters on the dimension with fewer
-    clusters.
+    When the covariance is clustered and ``G`` is below ``few_clusters`` (default 30),
+    :func:`fit` warns (:class:`FewClustersWarning`) and, unless ``bootstrap="never"``,
+    runs :func:`govstats.inference.wild_cluster_bootstrap` (wild cluster restricted
+    bootstrap, null imposed) for every coefficient; the bootstrap p-value and confidence
+    interval are shown beside the clustered ones. For two-way clustering the bootstrap
+    clusters on the dimension with fewer clusters.
 
 Examples
 --------
 >>> import govstats as gs
->>> from govstats import datasets, models
->>> grunfeld = datasets.load_grunfeld()
->>> spec = models.PanelSpec("invest ~ value + capital", estimator="within", effects="unit",
-...                         cov="unadjusted")
->>> res = models.fit(spec, grunfeld)
->>> res.params.round(6).to_dict()
+>>> grunfeld = gs.datasets.load_grunfeld()
+>>> res = gs.fit("invest ~ value + capital | firm", grunfeld, vcov="iid")
+>>> res.coef().round(6).to_dict()
 {'value': 0.110124, 'capital': 0.310065}
->>> res.std_errors.round(6).to_dict()
+>>> res.se().round(6).to_dict()
 {'value': 0.011857, 'capital': 0.017355}
 """
 
@@ -80,54 +56,45 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.linalg
-import scipy.sparse
-import scipy.sparse.csgraph
 from scipy import stats
 
+from govstats import covariance as cv_
+from govstats import fixed_effects as fx
 from govstats._literals import (
     BootstrapMode,
-    CovKind,
-    EffectsKind,
     EstimatorKind,
     HausmanMethod,
+    SmallSampleRule,
     WeightsKind,
     check_literal,
 )
+from govstats.covariance import Vcov, parse_vcov
 from govstats.errors import DataValidationError, GovstatsError, Problem
 
 __all__ = [
-    "BootstrapMode",
-    "CovKind",
-    "EffectsKind",
-    "EstimatorKind",
     "FewClustersWarning",
-    "HausmanMethod",
     "PanelResults",
     "PanelSpec",
     "SpecTestResult",
     "effects_f_test",
     "fit",
     "hausman_test",
-    "reproduce_published",
 ]
 
-# Option aliases (to be moved to govstats/_literals.py).
-BootstrapWeights = WeightsKind  # the bootstrap's own alias
-
-_VALID_EFFECTS: dict[str, tuple[str, ...]] = {
-    "pooled": ("none",),
-    "within": ("unit", "time", "twoway"),
-    "random": ("unit",),
-    "between": ("unit", "time"),
-    "first_difference": ("unit",),
+_N_FIXEF = {
+    "pooled": (0,),
+    "within": (1, 2),
+    "random": (1,),
+    "between": (1,),
+    "first_difference": (0, 1),
 }
 _ESTIMATOR_LABEL = {
     "pooled": "Pooled OLS",
@@ -136,11 +103,36 @@ _ESTIMATOR_LABEL = {
     "between": "Between",
     "first_difference": "First differences",
 }
-_EFFECTS_LABEL = {"none": "none", "unit": "unit", "time": "time", "twoway": "unit + time"}
 
 
 class FewClustersWarning(UserWarning):
-    """Clustered standard errors with fewer clusters than ``spec.few_clusters``."""
+    """Clustered standard errors with fewer clusters than ``few_clusters``."""
+
+
+def _split_formula(formula: str) -> tuple[str, tuple[str, ...]]:
+    if not isinstance(formula, str) or "~" not in formula:
+        raise ValueError(
+            f"formula={formula!r} needs a '~' between the outcome and the regressors, "
+            "e.g. 'lcrmrte ~ lprbarr + lpolpc | county + year'"
+        )
+    parts = formula.split("|")
+    if len(parts) > 2:
+        raise ValueError(
+            f"formula={formula!r} has more than one '|'; govstats takes 'y ~ x | fe1 + fe2' "
+            "(instrumental-variable parts are not supported yet)"
+        )
+    rhs = parts[0].strip()
+    fixef: tuple[str, ...] = ()
+    if len(parts) == 2:
+        raw = parts[1].strip()
+        if raw not in ("", "0"):
+            fixef = tuple(t.strip() for t in raw.split("+"))
+            if not all(t.isidentifier() for t in fixef) or len(set(fixef)) != len(fixef):
+                raise ValueError(
+                    f"formula={formula!r}: after '|' list the panel's index levels joined by '+', "
+                    "e.g. '| county + year' (interactions such as a^b are not supported)"
+                )
+    return rhs, fixef
 
 
 # --------------------------------------------------------------------------- spec
@@ -148,139 +140,111 @@ class FewClustersWarning(UserWarning):
 
 @dataclass(frozen=True)
 class PanelSpec:
-    """Everything that defines one panel estimation; immutable.
+    """Everything that defines one panel estimation; immutable. A formula parses into it.
 
     Parameters
     ----------
     formula : str
-        ``"y ~ x1 + x2"`` (formulaic syntax: ``np.log(x)``, ``C(region)``,
-        ``x1:x2``; ``0 +`` drops the intercept). Fixed effects are set with
-        ``effects``, not in the formula.
-    estimator : {"within", "pooled", "random", "between", "first_difference"}
-    effects : {"unit", "none", "time", "twoway"}
-        Which effects the estimator handles. Valid combinations: pooled - none;
-        within - unit, time, twoway; random - unit; between - unit, time;
-        first_difference - unit (differencing removes them).
-    cov : {"cluster", "unadjusted", "robust", "cluster2", "driscoll_kraay"}
-        Covariance estimator; the module docstring gives each small-sample rule.
-    cluster : str or tuple of two str, optional
-        ``"unit"``, ``"time"`` or a column name of the data (e.g. a city column when
-        the units are its districts). Default ``"unit"`` for ``cov="cluster"`` and
-        ``("unit", "time")`` for ``cov="cluster2"``.
-    bandwidth : int, optional
-        Number of lags for Driscoll-Kraay (default ``floor(T ** 0.25)``).
+        ``"y ~ x1 + x2 | unit_level + time_level"`` (see the module notes).
+    estimator : {"within", "pooled", "random", "between", "first_difference"}, optional
+        Default ``"within"`` when the formula has a ``|`` part, else ``"pooled"``. Valid
+        ``|`` parts: pooled - none; within - one or both index levels; random - the unit
+        level; between - the unit or the time level; first_difference - none or the unit.
+    vcov : str or dict, optional
+        ``"iid"``, ``"hetero"``, ``{"CRV1": col}``, ``{"CRV3": col}``, ``{"CRV1": "a+b"}``,
+        ``"DK"``. A cluster column may be an index level (or ``unit``/``time``) or a column
+        of the data (e.g. the city of a district). Default: ``{"CRV1": <first fixed
+        effect>}`` for ``"within"``, ``"iid"`` otherwise.
+    vcov_kwargs : dict, optional
+        ``{"lag": L}`` for Driscoll-Kraay (default ``floor(T ** 0.25)``).
+    ssc : {"fixest", "plm", "linearmodels"}
+        Small-sample rule of the covariance (:mod:`govstats.covariance`).
     bootstrap : {"auto", "always", "never"}
         Wild cluster bootstrap: ``"auto"`` runs it when clustered with fewer than
         ``few_clusters`` clusters.
-    bootstrap_B : int, default 9999
-    bootstrap_weights : {"auto", "rademacher", "webb", "mammen", "norm"}
+    reps : int, default 9999
+        Bootstrap draws.
+    weights_type : {"auto", "rademacher", "webb", "mammen", "norm"}
+        Bootstrap weight distribution.
     seed : int or None, default 0
-        Seed of the bootstrap (results are reproducible with an int).
     few_clusters : int, default 30
-        Below this many clusters the results carry a warning and the bootstrap.
-    level : float, default 0.95
-        Confidence level of the intervals.
+    alpha : float, default 0.05
+        ``1 - alpha`` confidence intervals.
 
     Examples
     --------
     >>> from govstats.models import PanelSpec
-    >>> PanelSpec("lcrmrte ~ lprbarr + lpolpc", effects="twoway").describe()
-    'lcrmrte ~ lprbarr + lpolpc | Fixed effects (within), effects unit + time, cov cluster by unit'
+    >>> PanelSpec("lcrmrte ~ lprbarr + lpolpc | county + year").describe()
+    'lcrmrte ~ lprbarr + lpolpc | county + year: Fixed effects (within), vcov CRV1 by county'
     """
 
     formula: str
-    estimator: EstimatorKind = "within"
-    effects: EffectsKind = "unit"
-    cov: CovKind = "cluster"
-    cluster: str | tuple[str, str] | None = None
-    bandwidth: int | None = None
+    estimator: EstimatorKind | None = None
+    vcov: Any = None
+    vcov_kwargs: Mapping[str, Any] | None = None
+    ssc: SmallSampleRule = "fixest"
     bootstrap: BootstrapMode = "auto"
-    bootstrap_B: int = 9999
-    bootstrap_weights: BootstrapWeights = "auto"
+    reps: int = 9999
+    weights_type: WeightsKind = "auto"
     seed: int | None = 0
     few_clusters: int = 30
-    level: float = 0.95
+    alpha: float = 0.05
+    regressors: str = field(init=False, repr=False, compare=False)
+    fixef: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        if not isinstance(self.formula, str) or "~" not in self.formula:
-            raise ValueError(
-                f"formula={self.formula!r} needs a '~' between the outcome and the regressors, "
-                "e.g. 'lcrmrte ~ lprbarr + lpolpc'"
-            )
-        check_literal(self.estimator, EstimatorKind, "estimator")
-        check_literal(self.effects, EffectsKind, "effects")
-        check_literal(self.cov, CovKind, "cov")
+        rhs, fixef = _split_formula(self.formula)
+        object.__setattr__(self, "regressors", rhs)
+        object.__setattr__(self, "fixef", fixef)
+        est = self.estimator if self.estimator is not None else ("within" if fixef else "pooled")
+        check_literal(est, EstimatorKind, "estimator")
+        object.__setattr__(self, "estimator", est)
+        if len(fixef) not in _N_FIXEF[est]:
+            need = {
+                "pooled": "no '|' part",
+                "within": "'| unit' , '| time' or '| unit + time' (the index levels)",
+                "random": "the unit level after '|', e.g. '| county'",
+                "between": "one index level after '|' (unit or time means)",
+                "first_difference": "no '|' part or the unit level",
+            }[est]
+            raise ValueError(f"estimator={est!r} takes {need}; formula={self.formula!r}")
+        if self.vcov is None:
+            vc = Vcov("CRV1", (fixef[0],)) if est == "within" else Vcov("iid")
+            if self.vcov_kwargs:
+                vc = parse_vcov(vc.as_option(), self.vcov_kwargs)
+        elif isinstance(self.vcov, Vcov):
+            vc = self.vcov
+        else:
+            vc = parse_vcov(self.vcov, self.vcov_kwargs)
+        object.__setattr__(self, "vcov", vc)
+        check_literal(self.ssc, SmallSampleRule, "ssc")
         check_literal(self.bootstrap, BootstrapMode, "bootstrap")
-        check_literal(self.bootstrap_weights, BootstrapWeights, "bootstrap_weights")
-        valid = _VALID_EFFECTS[self.estimator]
-        if self.effects not in valid:
+        check_literal(self.weights_type, WeightsKind, "weights_type")
+        if est == "between" and vc.kind in ("DK", "CRV3") or (est == "between" and len(vc.cluster) > 1):
             raise ValueError(
-                f"effects={self.effects!r} does not go with estimator={self.estimator!r}; "
-                f"choose one of {', '.join(map(repr, valid))}"
+                f"vcov={vc.as_option()!r} does not go with estimator='between' (one observation per "
+                "group); use 'iid', 'hetero' or {'CRV1': col}"
             )
-        if self.estimator == "between":
-            if self.cov in ("cluster2", "driscoll_kraay"):
-                raise ValueError(
-                    f"cov={self.cov!r} does not go with estimator='between' (one observation per "
-                    f"{'unit' if self.effects == 'unit' else 'period'}); use 'unadjusted', 'robust' or 'cluster'"
-                )
-            other = "unit" if self.effects == "time" else "time"
-            if self.cov == "cluster" and (self.cluster or "unit") == other:
-                raise ValueError(
-                    f"between estimation on {self.effects} means cannot cluster by {other!r}; cluster by "
-                    f"{self.effects!r} or by a column that is constant within each {self.effects}"
-                )
-        if self.cov == "cluster":
-            if self.cluster is not None and not isinstance(self.cluster, str):
-                raise ValueError(
-                    f"cov='cluster' takes one cluster variable, got cluster={self.cluster!r}; "
-                    "use cov='cluster2' for two-way clustering"
-                )
-        elif self.cov == "cluster2":
-            if self.cluster is not None and not (
-                isinstance(self.cluster, tuple | list)
-                and len(self.cluster) == 2
-                and all(isinstance(c, str) for c in self.cluster)
-                and self.cluster[0] != self.cluster[1]
-            ):
-                raise ValueError(
-                    f"cov='cluster2' needs two different cluster variables, got cluster={self.cluster!r}; "
-                    "e.g. cluster=('unit', 'time')"
-                )
-            if isinstance(self.cluster, list):
-                object.__setattr__(self, "cluster", tuple(self.cluster))
-        elif self.cluster is not None:
-            raise ValueError(f"cluster={self.cluster!r} is only used with cov='cluster' or 'cluster2'")
-        if self.bandwidth is not None:
-            if self.cov != "driscoll_kraay":
-                raise ValueError("bandwidth is only used with cov='driscoll_kraay'")
-            if not isinstance(self.bandwidth, int | np.integer) or self.bandwidth < 0:
-                raise ValueError(f"bandwidth={self.bandwidth!r} must be a non-negative integer")
-        if not isinstance(self.bootstrap_B, int | np.integer) or self.bootstrap_B < 19:
-            raise ValueError(f"bootstrap_B={self.bootstrap_B!r} must be an integer >= 19")
+        if not isinstance(self.reps, int | np.integer) or self.reps < 19:
+            raise ValueError(f"reps={self.reps!r} must be an integer >= 19")
         if not isinstance(self.few_clusters, int | np.integer) or self.few_clusters < 2:
             raise ValueError(f"few_clusters={self.few_clusters!r} must be an integer >= 2")
-        if not 0.5 <= float(self.level) < 1:
-            raise ValueError(f"level={self.level!r} must be in [0.5, 1)")
+        if not 0 < float(self.alpha) <= 0.5:
+            raise ValueError(f"alpha={self.alpha!r} must be in (0, 0.5]; 0.05 gives 95% intervals")
+
+    @classmethod
+    def from_formula(cls, formula: str, **options: Any) -> PanelSpec:
+        """The spec a formula and keyword options parse into (what :func:`fit` does)."""
+        return cls(formula, **options)
 
     @property
     def cluster_vars(self) -> tuple[str, ...]:
-        """Cluster variables with the defaults filled in (empty if not clustered)."""
-        if self.cov == "cluster":
-            return (self.cluster or "unit",)  # type: ignore[return-value]
-        if self.cov == "cluster2":
-            return tuple(self.cluster or ("unit", "time"))  # type: ignore[arg-type]
-        return ()
+        """Cluster variables (empty if not clustered)."""
+        return self.vcov.cluster
 
     def describe(self) -> str:
-        """One line: formula | estimator, effects, covariance."""
-        cov = self.cov
-        if self.cluster_vars:
-            cov += " by " + " and ".join(self.cluster_vars)
-        return (
-            f"{self.formula} | {_ESTIMATOR_LABEL[self.estimator]}, effects "
-            f"{_EFFECTS_LABEL[self.effects]}, cov {cov}"
-        )
+        """One line: formula: estimator, covariance."""
+        return f"{self.formula}: {_ESTIMATOR_LABEL[self.estimator]}, vcov {self.vcov.label_short}"
 
 
 # --------------------------------------------------------------------------- results
@@ -296,17 +260,17 @@ def _readonly(a: np.ndarray) -> np.ndarray:
 class PanelResults:
     """Read-only results of :func:`fit`.
 
-    Attributes cannot be reassigned; the arrays behind them are not writeable;
-    ``params``, ``std_errors`` etc. return new pandas objects on every access, so
-    changing one changes nothing here.
+    Attributes cannot be reassigned and the arrays behind them are not writeable;
+    ``coef()``, ``se()`` etc. return new pandas objects on every call, so changing one
+    changes nothing here.
 
-    Key attributes: ``params``, ``std_errors``, ``tstats``, ``pvalues``,
-    ``conf_int()``, ``cov``, ``nobs``, ``n_entities``, ``n_periods``,
-    ``n_clusters``, ``cov_label`` (the exact covariance convention), ``rsquared``,
-    ``bootstrap`` (one :class:`govstats.inference.BootstrapResult` per coefficient,
-    or ``None``), ``warnings`` (what the summary shows in capitals), ``simulated``
-    (True when the data carried ``attrs["simulated"] = True``, as
-    :mod:`govstats.simulate` output does; summaries, tables and plots then say
+    Methods (pyfixest's names): ``coef()``, ``se()``, ``tstat()``, ``pvalue()``,
+    ``confint(alpha=None)``, ``tidy()``, ``summary()``, ``resid()``, ``fitted()``; property
+    ``vcov``. Attributes: ``nobs``, ``n_entities``, ``n_periods``, ``n_clusters``,
+    ``cov_label`` (the exact covariance convention), ``rsquared``, ``bootstrap`` (one
+    :class:`govstats.inference.BootstrapResult` per coefficient, or ``None``),
+    ``warnings``, ``simulated`` (True when the data carried ``attrs["simulated"] = True``,
+    as :mod:`govstats.simulate` output does; summaries, tables and plots then say
     SIMULATED).
     """
 
@@ -333,58 +297,53 @@ class PanelResults:
     warnings: tuple[str, ...]
     unit_name: str
     time_name: str
+    effects: tuple[str, ...]  # index levels whose effects the estimator handled
+    cluster_names: tuple[str, ...]
     simulated: bool
     _residuals: np.ndarray = field(repr=False)
     _fitted: np.ndarray = field(repr=False)
     _resid_keys: tuple[np.ndarray, np.ndarray] = field(repr=False)
 
-    # -- numbers
-    @property
-    def params(self) -> pd.Series:
+    # -- numbers (pyfixest names)
+    def coef(self) -> pd.Series:
         """Estimated coefficients."""
-        return pd.Series(self._params, index=list(self.param_names), name="coef", copy=True)
+        return pd.Series(self._params, index=list(self.param_names), name="Estimate", copy=True)
 
     @property
-    def cov(self) -> pd.DataFrame:
+    def vcov(self) -> pd.DataFrame:
         """Covariance matrix of the coefficients (convention: ``cov_label``)."""
         names = list(self.param_names)
         return pd.DataFrame(self._cov, index=names, columns=names, copy=True)
 
-    @property
-    def std_errors(self) -> pd.Series:
-        """Standard errors (square roots of the diagonal of ``cov``)."""
-        return pd.Series(np.sqrt(np.diag(self._cov)), index=list(self.param_names), name="std_error")
+    def se(self) -> pd.Series:
+        """Standard errors (square roots of the diagonal of ``vcov``)."""
+        return pd.Series(np.sqrt(np.diag(self._cov)), index=list(self.param_names), name="Std. Error")
 
-    @property
-    def tstats(self) -> pd.Series:
+    def tstat(self) -> pd.Series:
         """t statistics for H0: coefficient = 0."""
         return pd.Series(self._params / np.sqrt(np.diag(self._cov)), index=list(self.param_names),
-                         name="t")
+                         name="t value")
 
-    @property
-    def pvalues(self) -> pd.Series:
+    def pvalue(self) -> pd.Series:
         """Two-sided p-values, Student t with ``df_inference`` degrees of freedom."""
         t = self._params / np.sqrt(np.diag(self._cov))
         return pd.Series(2 * stats.t.sf(np.abs(t), self.df_inference), index=list(self.param_names),
-                         name="p")
+                         name="Pr(>|t|)")
 
-    def conf_int(self, level: float | None = None) -> pd.DataFrame:
-        """Confidence intervals (t with ``df_inference`` df); columns ``lower``, ``upper``."""
-        level = self.spec.level if level is None else level
-        q = stats.t.ppf(0.5 + level / 2, self.df_inference)
+    def confint(self, alpha: float | None = None) -> pd.DataFrame:
+        """``1 - alpha`` confidence intervals (t with ``df_inference`` df)."""
+        alpha = self.spec.alpha if alpha is None else alpha
+        q = stats.t.ppf(1 - alpha / 2, self.df_inference)
         se = np.sqrt(np.diag(self._cov))
-        return pd.DataFrame(
-            {"lower": self._params - q * se, "upper": self._params + q * se},
-            index=list(self.param_names),
-        )
+        lo, hi = f"{100 * alpha / 2:g}%", f"{100 * (1 - alpha / 2):g}%"
+        return pd.DataFrame({lo: self._params - q * se, hi: self._params + q * se},
+                            index=list(self.param_names))
 
-    @property
-    def residuals(self) -> pd.Series:
+    def resid(self) -> pd.Series:
         """Residuals of the estimated (transformed) equation, indexed by (unit, time)."""
         return pd.Series(self._residuals, index=self._key_index(), name="residual", copy=True)
 
-    @property
-    def fitted_values(self) -> pd.Series:
+    def fitted(self) -> pd.Series:
         """Fitted values of the transformed equation (``X b``), indexed by (unit, time)."""
         return pd.Series(self._fitted, index=self._key_index(), name="fitted", copy=True)
 
@@ -397,7 +356,7 @@ class PanelResults:
 
     @property
     def effects_label(self) -> str:
-        return _EFFECTS_LABEL[self.spec.effects]
+        return " + ".join(self.effects) if self.effects else "none"
 
     @property
     def few_clusters(self) -> bool:
@@ -413,24 +372,19 @@ class PanelResults:
             return min(self.n_clusters)
         return int(self.n_clusters)
 
-    def coef_table(self) -> pd.DataFrame:
-        """One row per coefficient: estimate, SE, t, p, CI, and bootstrap p/CI if run."""
-        ci = self.conf_int()
-        out = pd.DataFrame(
-            {
-                "coef": self._params,
-                "std_error": np.sqrt(np.diag(self._cov)),
-                "t": self.tstats.to_numpy(),
-                "p": self.pvalues.to_numpy(),
-                "ci_lower": ci["lower"].to_numpy(),
-                "ci_upper": ci["upper"].to_numpy(),
-            },
-            index=pd.Index(list(self.param_names), name="term"),
-        )
+    def tidy(self, alpha: float | None = None) -> pd.DataFrame:
+        """One row per coefficient: estimate, SE, t, p, CI, and bootstrap p/CI if run.
+
+        Columns as pyfixest's ``tidy()``: ``Estimate``, ``Std. Error``, ``t value``,
+        ``Pr(>|t|)``, the two interval bounds; then ``boot p`` and the bootstrap interval.
+        """
+        ci = self.confint(alpha)
+        out = pd.concat([self.coef(), self.se(), self.tstat(), self.pvalue(), ci], axis=1)
+        out.index.name = "Coefficient"
         if self.bootstrap:
-            out["boot_p"] = [b.p_value for b in self.bootstrap]
-            out["boot_ci_lower"] = [b.ci_low for b in self.bootstrap]
-            out["boot_ci_upper"] = [b.ci_high for b in self.bootstrap]
+            out["boot p"] = [b.p_value for b in self.bootstrap]
+            out["boot ci lower"] = [b.ci_low for b in self.bootstrap]
+            out["boot ci upper"] = [b.ci_high for b in self.bootstrap]
         return out
 
     # -- display
@@ -451,17 +405,12 @@ class PanelResults:
         lines.append(f"R-squared:    {self.rsquared:.5f} ({self.rsquared_kind})")
         if self.variance_components:
             vc = self.variance_components
-            lines.append(
-                "Variance components: "
-                + ", ".join(f"{k} = {v:.6g}" for k, v in vc.items())
-            )
+            lines.append("Variance components: " + ", ".join(f"{k} = {v:.6g}" for k, v in vc.items()))
         if self.dropped_collinear:
             lines.append("Dropped (collinear): " + ", ".join(self.dropped_collinear))
         lines.append("-" * 72)
-        table = self.coef_table()
-        fmt = table.copy()
         with pd.option_context("display.width", 200, "display.max_columns", 20):
-            lines.append(fmt.to_string(float_format=lambda v: f"{v:.6g}"))
+            lines.append(self.tidy().to_string(float_format=lambda v: f"{v:.6g}"))
         lines.append("-" * 72)
         for w in self.warnings:
             lines.append("WARNING: " + w)
@@ -473,7 +422,7 @@ class PanelResults:
     def _repr_html_(self) -> str:
         import html
 
-        table = self.coef_table().to_html(float_format=lambda v: f"{v:.6g}", border=0)
+        table = self.tidy().to_html(float_format=lambda v: f"{v:.6g}", border=0)
         head = (
             ('<b style="color:#a00">SIMULATED DATA</b><br>' if self.simulated else "")
             + f"<b>{html.escape(self.estimator_label)}: {html.escape(self.dependent)}</b><br>"
@@ -495,18 +444,18 @@ class PanelResults:
     # -- maketables plug-in format (govstats.tables uses it)
     @property
     def __maketables_coef_table__(self) -> pd.DataFrame:
-        t = self.coef_table()
+        ci = self.confint(0.05)
         out = pd.DataFrame(
             {
-                "b": t["coef"],
-                "se": t["std_error"],
-                "t": t["t"],
-                "p": t["p"],
-                "ci95l": t["ci_lower"],
-                "ci95u": t["ci_upper"],
-            }
+                "b": self._params,
+                "se": self.se().to_numpy(),
+                "t": self.tstat().to_numpy(),
+                "p": self.pvalue().to_numpy(),
+                "ci95l": ci.iloc[:, 0].to_numpy(),
+                "ci95u": ci.iloc[:, 1].to_numpy(),
+            },
+            index=pd.Index(list(self.param_names), name="Coefficient"),
         )
-        out.index.name = "Coefficient"
         return out
 
     def __maketables_stat__(self, key: str) -> Any:
@@ -524,30 +473,21 @@ class PanelResults:
 
     @property
     def __maketables_vcov_info__(self) -> dict[str, Any]:
-        return {"vcov_type": self.se_type, "clustervar": ", ".join(self.spec.cluster_vars) or None}
+        return {"vcov_type": self.se_type, "clustervar": ", ".join(self.cluster_names) or None}
 
     @property
     def __maketables_fixef_string__(self) -> str | None:
         if self.spec.estimator != "within":
             return None
-        return {"unit": self.unit_name, "time": self.time_name,
-                "twoway": f"{self.unit_name}+{self.time_name}"}.get(self.spec.effects)
+        return "+".join(self.effects)
 
     @property
     def se_type(self) -> str:
-        """Short standard-error type for tables ("CR1 by county", "HC1", ...)."""
-        c = self.spec.cov
-        if c == "unadjusted":
-            return "iid"
-        if c == "robust":
-            return "HC1"
-        if c == "driscoll_kraay":
-            return "Driscoll-Kraay"
-        names = [self._cluster_display(v) for v in self.spec.cluster_vars]
-        return "CR1 by " + " & ".join(names)
-
-    def _cluster_display(self, var: str) -> str:
-        return {"unit": self.unit_name, "time": self.time_name}.get(var, var)
+        """Short standard-error type for tables ("CRV1 by county", "HC1", ...)."""
+        vc = self.spec.vcov
+        if not vc.cluster:
+            return vc.label_short
+        return f"{vc.kind} by " + " & ".join(self.cluster_names)
 
 
 @dataclass(frozen=True)
@@ -560,6 +500,7 @@ class SpecTestResult:
     pvalue: float
     distribution: str
     note: str = ""
+    positive_definite: bool | None = None  # classic Hausman: was V_FE - V_RE positive definite?
 
     def __str__(self) -> str:
         df = ", ".join(str(d) for d in self.df)
@@ -588,6 +529,8 @@ class _Design:
     unit_name: str
     time_name: str
     has_intercept: bool
+    effects: str  # "none", "unit", "time", "twoway"
+    cluster_keys: tuple[str, ...]  # "unit", "time" or a column name, per cluster variable
 
 
 def _panel_index_names(data: pd.DataFrame) -> tuple[str, str]:
@@ -648,18 +591,58 @@ def _simple_terms(formula: str, columns: pd.Index) -> tuple[str, list[str], bool
     return dep, terms, intercept
 
 
+def _level_key(name: str, unit_name: str, time_name: str) -> str | None:
+    if name in (unit_name, "unit"):
+        return "unit"
+    if name in (time_name, "time"):
+        return "time"
+    return None
+
+
+def _resolve(spec: PanelSpec, unit_name: str, time_name: str, columns: pd.Index) -> tuple[str, tuple[str, ...]]:
+    """Effects handled ("none"/"unit"/"time"/"twoway") and cluster keys, from the index names."""
+    keys = []
+    for fe in spec.fixef:
+        k = _level_key(fe, unit_name, time_name)
+        if k is None:
+            raise GovstatsError(
+                f"fixed effect {fe!r} in {spec.formula!r} is not an index level of the data (unit level "
+                f"{unit_name!r}, time level {time_name!r}); govstats absorbs the panel's unit and time "
+                f"effects - for other categories add C({fe}) to the regressors"
+            )
+        keys.append(k)
+    effects = {(): "none", ("unit",): "unit", ("time",): "time"}.get(tuple(keys), "twoway")
+    if spec.estimator in ("random", "first_difference") and keys not in ([], ["unit"]):
+        raise GovstatsError(
+            f"estimator={spec.estimator!r} handles unit effects: write '| {unit_name}' "
+            f"(the unit level), not '| {' + '.join(spec.fixef)}'"
+        )
+    clusters = []
+    for var in spec.cluster_vars:
+        k = _level_key(var, unit_name, time_name)
+        if k is None and var not in columns:
+            raise GovstatsError(
+                f"cluster variable {var!r} is neither an index level ({unit_name!r}, {time_name!r}) "
+                f"nor a column of the data (columns: {', '.join(map(str, columns))})"
+            )
+        clusters.append(k or var)
+    if spec.estimator == "between":
+        other = "time" if effects == "unit" else "unit"
+        if other in clusters:
+            raise GovstatsError(
+                f"between estimation on {effects} means cannot cluster by the {other} level; cluster "
+                f"by the {effects} level or by a column that is constant within each {effects}"
+            )
+    return effects, tuple(clusters)
+
+
 def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
     unit_name, time_name = _panel_index_names(data)
     _check_unique_index(data, "panel data passed to fit")
     n_in = len(data)
-    cluster_cols = [v for v in spec.cluster_vars if v not in ("unit", "time")]
-    for var in cluster_cols:
-        if var not in data.columns:
-            raise GovstatsError(
-                f"cluster variable {var!r} is not a column of the data "
-                f"(columns: {', '.join(map(str, data.columns))})"
-            )
-    simple = _simple_terms(spec.formula, data.columns)
+    effects, cluster_keys = _resolve(spec, unit_name, time_name, data.columns)
+    cluster_cols = [v for v in cluster_keys if v not in ("unit", "time")]
+    simple = _simple_terms(spec.regressors, data.columns)
     if simple is not None and all(
         pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c])
         for c in (simple[0], *simple[1])
@@ -680,22 +663,22 @@ def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
         from formulaic import Formula, model_matrix
 
         try:
-            needed = [v for v in Formula(spec.formula).required_variables if v in data.columns]
+            needed = [v for v in Formula(spec.regressors).required_variables if v in data.columns]
         except Exception:  # let model_matrix report the error
             needed = list(data.columns)
         needed = list(dict.fromkeys([*needed, *cluster_cols]))
         data = data[needed].sort_index()
         flat = data.reset_index()
         try:
-            mm = model_matrix(spec.formula, flat, na_action="drop")
+            mm = model_matrix(spec.regressors, flat, na_action="drop")
         except Exception as exc:  # formulaic raises many types; give one clear message
             raise GovstatsError(
-                f"could not evaluate formula {spec.formula!r} on the data: {exc}. "
+                f"could not evaluate formula {spec.regressors!r} on the data: {exc}. "
                 f"Columns available: {', '.join(map(str, flat.columns))}"
             ) from exc
         lhs, rhs = mm.lhs, mm.rhs
         if lhs.shape[1] != 1:
-            raise GovstatsError(f"formula {spec.formula!r} must have exactly one outcome on the left")
+            raise GovstatsError(f"formula {spec.regressors!r} must have exactly one outcome on the left")
         dependent = str(lhs.columns[0])
         names = [str(c) for c in rhs.columns]
         y = lhs.to_numpy(dtype=float).ravel()
@@ -708,11 +691,11 @@ def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
         y, X, rows = y[keep], X[keep], rows[keep]
     dropped = n_in - len(rows)
     if len(rows) == 0:
-        raise GovstatsError(f"no complete rows for formula {spec.formula!r}")
+        raise GovstatsError(f"no complete rows for formula {spec.regressors!r}")
     if dropped:
         warnings.warn(
             f"{dropped} of {n_in} rows have missing or non-finite values in the variables of "
-            f"{spec.formula!r} and are not used (results.dropped_missing)",
+            f"{spec.regressors!r} and are not used (results.dropped_missing)",
             UserWarning,
             stacklevel=3,
         )
@@ -739,69 +722,12 @@ def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
         unit_name=unit_name,
         time_name=time_name,
         has_intercept="Intercept" in names,
+        effects=effects,
+        cluster_keys=cluster_keys,
     )
 
 
 # --------------------------------------------------------------------------- algebra
-
-
-def _group_sum(codes: np.ndarray, M: np.ndarray, n_groups: int) -> np.ndarray:
-    if M.ndim == 1:
-        return np.bincount(codes, weights=M, minlength=n_groups)
-    return np.column_stack(
-        [np.bincount(codes, weights=M[:, j], minlength=n_groups) for j in range(M.shape[1])]
-    ) if M.shape[1] else np.zeros((n_groups, 0))
-
-
-def _group_mean(codes: np.ndarray, M: np.ndarray, n_groups: int) -> np.ndarray:
-    counts = np.bincount(codes, minlength=n_groups).astype(float)
-    counts[counts == 0] = 1.0
-    s = _group_sum(codes, M, n_groups)
-    return s / counts if M.ndim == 1 else s / counts[:, None]
-
-
-def _demean(M: np.ndarray, fes: Sequence[tuple[np.ndarray, int]], *, tol: float = 1e-12,
-            maxiter: int = 10_000, balanced: bool = False) -> np.ndarray:
-    """Project out fixed effects by alternating projections.
-
-    Exact in one sweep for one fixed effect and for two crossed effects on a
-    balanced panel (``balanced=True``: every unit observed once in every period);
-    otherwise iterated until the largest group mean removed is below ``tol``
-    times the data's scale.
-    """
-    M = np.array(M, dtype=float, copy=True)
-    if len(fes) == 1 or balanced:
-        for codes, g in fes:
-            M -= _group_mean(codes, M, g)[codes]
-        return M
-    scale = max(float(np.abs(M).max()), 1.0)
-    for _ in range(maxiter):
-        change = 0.0
-        for codes, g in fes:
-            means = _group_mean(codes, M, g)
-            M -= means[codes]
-            change = max(change, float(np.abs(means).max()))
-        if change <= tol * scale:
-            return M
-    raise GovstatsError(
-        f"fixed effects did not converge in {maxiter} alternating projections; "
-        "the panel may be badly connected"
-    )
-
-
-def _n_components(u: np.ndarray, t: np.ndarray, nu: int, nt: int) -> int:
-    graph = scipy.sparse.coo_matrix((np.ones(len(u)), (u, t + 0)), shape=(nu, nt)).tocsr()
-    adj = scipy.sparse.bmat([[None, graph], [graph.T, None]])
-    n, _ = scipy.sparse.csgraph.connected_components(adj, directed=False)
-    return int(n)
-
-
-def _is_nested(fe_codes: np.ndarray, cluster_codes: np.ndarray) -> bool:
-    """True if every level of the fixed effect lies inside one cluster."""
-    g = int(fe_codes.max()) + 1
-    first = np.empty(g, dtype=cluster_codes.dtype)
-    first[fe_codes[::-1]] = cluster_codes[::-1]  # last write wins: the first occurrence
-    return bool(np.array_equal(first[fe_codes], cluster_codes))
 
 
 def _solve_ols(X: np.ndarray, y: np.ndarray, names: list[str], *, rel_tol: float = 1e-9
@@ -857,7 +783,7 @@ class _Fit:
     n_units: int
     n_times: int
     cluster_source: pd.DataFrame  # one row per used observation, for cluster columns
-    fes: list[tuple[np.ndarray, int]]  # absorbed FEs (within only)
+    fes: list[np.ndarray]  # codes of the absorbed FEs (within only)
     k_fe: int  # absorbed parameters (rank)
     k_fe_fixest: int  # fixest count: sum(levels) - (n_fe - 1)
     dropped_collinear: list[str]
@@ -870,15 +796,68 @@ class _Fit:
     theta: np.ndarray | None = None
 
 
+def _swamy_arora(y: np.ndarray, X: np.ndarray, uc: np.ndarray, n: int) -> tuple[dict[str, float], np.ndarray]:
+    """Swamy-Arora variance components and per-observation theta, as R plm's ``ercomp`` (swar).
+
+    ``X`` includes the intercept column. ``sigma2_e = RSS_within / (N - n - K_w)`` (``K_w``
+    time-varying regressors). ``sigma2_u = (q_B - (n - K - 1) sigma2_e) / (N - tr[(Z_B'Z_B)^-1
+    Z_S'Z])``, where the between regression is fitted on unit means repeated ``T_i`` times
+    (plm's "Between"), ``q_B = sum_i T_i ebar_i^2`` from its residuals, ``Z_B'Z_B = sum_i T_i
+    zbar_i zbar_i'`` and ``Z_S'Z = sum_i T_i^2 zbar_i zbar_i'``; on a balanced panel the
+    denominator is ``T (n - K - 1)``, the textbook formula. A negative ``sigma2_u`` is set
+    to 0 (as plm).
+    """
+    N = len(y)
+    Ti = np.bincount(uc, minlength=n).astype(float)
+    K = X.shape[1] - 1
+    # within
+    Xw = fx.demean(X, [uc])
+    varying = np.sqrt((Xw**2).sum(axis=0)) > 1e-9 * np.maximum(1.0, np.sqrt((X**2).sum(axis=0)))
+    Xw = Xw[:, varying]
+    yw = fx.demean(y, [uc])
+    bw = np.linalg.lstsq(Xw, yw, rcond=None)[0] if Xw.shape[1] else np.zeros(0)
+    rss_w = float(((yw - Xw @ bw) ** 2).sum())
+    dfw = N - n - Xw.shape[1]
+    if dfw <= 0:
+        raise GovstatsError("random effects: no residual degrees of freedom in the within regression")
+    s2e = rss_w / dfw
+    # between on means, weighted by T_i
+    zbar = fx.group_mean(uc, X, n)
+    ybar = fx.group_mean(uc, y, n)
+    sw = np.sqrt(Ti)
+    bB = np.linalg.lstsq(zbar * sw[:, None], ybar * sw, rcond=None)[0]
+    ebar = fx.group_mean(uc, y - X @ bB, n)
+    qB = float((Ti * ebar**2).sum())
+    ZB = (zbar * Ti[:, None]).T @ zbar
+    ZS = (zbar * (Ti**2)[:, None]).T @ zbar
+    denom = N - float(np.trace(np.linalg.solve(ZB, ZS)))
+    s2u = max((qB - (n - K - 1) * s2e) / denom, 0.0)
+    theta_i = 1.0 - np.sqrt(s2e / (Ti * s2u + s2e))
+    theta_obs = theta_i[uc]
+    balanced = bool(np.all(Ti == Ti[0]))
+    vc = {
+        "sigma2_u": s2u,
+        "sigma2_e": s2e,
+        "sigma_u": math.sqrt(s2u),
+        "sigma_e": math.sqrt(s2e),
+        "rho": s2u / (s2u + s2e),
+        "theta": float(theta_i[0]) if balanced else float(np.median(theta_obs)),
+    }
+    if not balanced:
+        vc["theta_min"] = float(theta_i[Ti > 0].min())
+        vc["theta_max"] = float(theta_i[Ti > 0].max())
+    return vc, theta_obs
+
+
 def _transform(spec: PanelSpec, d: _Design) -> _Fit:
-    est, eff = spec.estimator, spec.effects
+    est, eff = spec.estimator, d.effects
     y, X, names = d.y, d.X, list(d.names)
     uc, tc = d.unit_codes, d.time_codes
     nu = int(uc.max()) + 1
     nt = int(tc.max()) + 1
     cluster_source = d.flat
     keys = d.keys
-    fes: list[tuple[np.ndarray, int]] = []
+    fes: list[np.ndarray] = []
     k_fe = k_fe_fixest = 0
     raw_y = raw_X = None
     vc = None
@@ -890,28 +869,25 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
             X = np.delete(X, j, axis=1)
             names.pop(j)
         if eff in ("unit", "twoway"):
-            fes.append((uc, nu))
+            fes.append(uc)
         if eff in ("time", "twoway"):
-            fes.append((tc, nt))
+            fes.append(tc)
         raw_y, raw_X = y, X
         balanced = len(y) == nu * nt  # (unit, time) pairs are unique, so this is a full grid
-        Z = _demean(np.column_stack([y, X]), fes, balanced=balanced)
+        Z = fx.demean(np.column_stack([y, X]), fes, balanced=balanced)
         y, X = Z[:, 0], Z[:, 1:]
-        k_fe_fixest = sum(g for _, g in fes) - (len(fes) - 1)
-        k_fe = k_fe_fixest
-        if len(fes) == 2 and not balanced:
-            k_fe -= _n_components(uc, tc, nu, nt) - 1
+        k_fe, k_fe_fixest = fx.k_fixed_effects(fes)
         kind = "within"
     elif est == "pooled":
         kind = "centered" if d.has_intercept else "uncentered"
     elif est == "between":
         codes, g = (uc, nu) if eff == "unit" else (tc, nt)
-        y = _group_mean(codes, y, g)
-        X = _group_mean(codes, X, g)
+        y = fx.group_mean(codes, y, g)
+        X = fx.group_mean(codes, X, g)
         first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
         for col in d.flat.columns:  # a cluster column must be constant within each group
             ccodes = pd.factorize(d.flat[col])[0]
-            if not _is_nested(codes, ccodes):
+            if not fx.is_nested(codes, ccodes):
                 raise GovstatsError(
                     f"cluster column {col!r} varies within a {eff}; between estimation needs a "
                     f"cluster variable that is constant within each {eff}"
@@ -943,35 +919,13 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
         keys = (d.keys[0][cur], d.keys[1][cur])
         kind = "centered" if d.has_intercept else "uncentered"
     elif est == "random":
-        from linearmodels.panel import RandomEffects
-
         if not d.has_intercept:
             raise GovstatsError("random effects needs an intercept in the formula (remove '0 +' / '- 1')")
-        # linearmodels needs a numeric or datetime time level: use the integer codes
-        lm_index = pd.MultiIndex.from_arrays([uc, tc], names=["unit", "time"])
-        dep = pd.Series(y, index=lm_index, name=d.dependent)
-        exog = pd.DataFrame(X, index=lm_index, columns=names)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            lm = RandomEffects(dep, exog).fit()
-        theta_obs = lm.theta.reindex(pd.Index(uc)).to_numpy().ravel()
-        if theta_obs.shape[0] != len(y):  # theta per entity
-            th = lm.theta.to_numpy().ravel()
-            theta_obs = th[uc]
-        ybar = _group_mean(uc, y, nu)[uc]
-        Xbar = _group_mean(uc, X, nu)[uc]
+        vc, theta_obs = _swamy_arora(y, X, uc, nu)
+        ybar = fx.group_mean(uc, y, nu)[uc]
+        Xbar = fx.group_mean(uc, X, nu)[uc]
         y = y - theta_obs * ybar
         X = X - theta_obs[:, None] * Xbar
-        vdec = lm.variance_decomposition
-        s2u, s2e = float(vdec["Effects"]), float(vdec["Residual"])
-        vc = {
-            "sigma2_u": s2u,
-            "sigma2_e": s2e,
-            "sigma_u": math.sqrt(max(s2u, 0.0)),
-            "sigma_e": math.sqrt(s2e),
-            "rho": s2u / (s2u + s2e),
-            "theta": float(np.median(theta_obs)),
-        }
         kind = "centered (quasi-demeaned data)"
     else:  # pragma: no cover - validated in PanelSpec
         raise AssertionError(est)
@@ -1014,128 +968,70 @@ def _cluster_codes(f: _Fit, var: str) -> np.ndarray:
     return codes.astype(np.intp)
 
 
-@dataclass
-class _CovOut:
-    V: np.ndarray
-    df: int
-    label: str
-    n_clusters: int | tuple[int, ...] | None
-    small_sample: dict[str, Any]
+def _jackknife(f: _Fit, within: bool) -> Any:
+    """Leave-one-cluster-out estimates for CRV3: exact refits (fixed effects re-absorbed)."""
+
+    def run(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        G = fx.n_groups(codes)
+        nested = within and all(fx.is_nested(c, codes) for c in f.fes)
+        out = np.empty((G, len(f.b)))
+        if not within or nested:  # the transformed data do not change when a cluster is left out
+            XtX, Xty = f.X.T @ f.X, f.X.T @ f.y
+            for g in range(G):
+                m = codes == g
+                Xg, yg = f.X[m], f.y[m]
+                out[g] = np.linalg.lstsq(XtX - Xg.T @ Xg, Xty - Xg.T @ yg, rcond=None)[0]
+            return f.b, out
+        for g in range(G):
+            keep = codes != g
+            fes = [fx.factorize(c[keep])[0] for c in f.fes]
+            Z = fx.demean(np.column_stack([f.raw_y[keep], f.raw_X[keep]]), fes)
+            out[g] = np.linalg.lstsq(Z[:, 1:], Z[:, 0], rcond=None)[0]
+        return f.b, out
+
+    return run
 
 
-def _covariance(spec: PanelSpec, f: _Fit, *, small_sample: bool = True,
-                unit_label: str = "unit", time_label: str = "time") -> _CovOut:
-    X, e, bread = f.X, f.resid, f.bread
-    N, k = X.shape
-    k_full = k + f.k_fe
-    cov = spec.cov
-    if cov == "unadjusted":
-        df = N - k_full
-        if df <= 0:
-            raise GovstatsError(f"no residual degrees of freedom (N = {N}, parameters = {k_full})")
-        s2 = float(e @ e) / df
-        return _CovOut(
-            s2 * bread, df,
-            f"unadjusted (homoskedastic): s^2 (X'X)^-1 with s^2 = RSS/(N-k-k_fe) = RSS/{df}",
-            None, {"N": N, "K": k_full, "factor": 1.0 / df},
-        )
-    scores = X * e[:, None]
-    if cov == "robust":
-        df = N - k_full
-        fac = N / df if small_sample else 1.0
-        V = fac * bread @ (scores.T @ scores) @ bread
-        return _CovOut(
-            V, df,
-            f"heteroskedasticity-robust HC1: factor N/(N-k-k_fe) = {N}/{df} (fixest 'hetero', Stata areg robust)"
-            if small_sample else "heteroskedasticity-robust HC0 (no small-sample factor)",
-            None, {"N": N, "K": k_full, "factor": fac},
-        )
-    if cov == "driscoll_kraay":
-        T = f.n_times
-        if T < 2:
-            raise GovstatsError("Driscoll-Kraay standard errors need at least 2 periods")
-        L = int(math.floor(T**0.25)) if spec.bandwidth is None else int(spec.bandwidth)
-        h = _group_sum(f.time_codes, scores, T)
-        S = h.T @ h
-        for lag in range(1, L + 1):
-            w = 1.0 - lag / (L + 1.0)
-            G_l = h[lag:].T @ h[:-lag]
-            S += w * (G_l + G_l.T)
-        df_k = N - k_full
-        fac = (T / (T - 1)) * ((N - 1) / df_k) if small_sample else 1.0
-        V = fac * bread @ S @ bread
-        return _CovOut(
-            V, T - 1,
-            f"Driscoll-Kraay (Bartlett kernel, {L} lag(s), T = {T} periods): factor "
-            f"T/(T-1)*(N-1)/(N-k-k_fe) (fixest/pyfixest 'DK'); t with T-1 = {T - 1} df",
-            None, {"N": N, "K": k_full, "T": T, "lags": L, "factor": fac},
-        )
-    # clustered
-    vars_ = spec.cluster_vars
-    codes_list = [_cluster_codes(f, v) for v in vars_]
-    Gs = tuple(int(c.max()) + 1 for c in codes_list)
-    # fixest "nested" K
-    nested_levels = 0
-    n_nested = 0
-    for fe_codes, g in f.fes:
-        if any(_is_nested(fe_codes, c) for c in codes_list):
-            nested_levels += g
-            n_nested += 1
-    K = k + f.k_fe_fixest - nested_levels + n_nested if f.fes else k
-    if cov == "cluster":
-        c = codes_list[0]
-        G = Gs[0]
-        if G < 2:
-            raise GovstatsError(f"clustering by {vars_[0]!r} needs at least 2 clusters, found {G}")
-        sums = _group_sum(c, scores, G)
-        meat = sums.T @ sums
-        fac = (G / (G - 1)) * ((N - 1) / (N - K)) if small_sample else 1.0
-        V = fac * bread @ meat @ bread
-        name = {"unit": unit_label, "time": time_label}.get(vars_[0], vars_[0])
-        label = (
-            f"clustered by {name} (G={G}), CR1 small-sample factor G/(G-1)*(N-1)/(N-K) with "
-            f"N={N}, K={K} (fixed effects nested in the clusters not counted), as Stata "
-            f"xtreg,fe vce(cluster) / fixest default / R plm vcovHC type='sss'; t with G-1 = {G - 1} df"
-            if small_sample else f"clustered by {name} (G={G}), CR0 (no small-sample factor, as plm vcovHC HC0)"
-        )
-        return _CovOut(V, G - 1, label, G, {"N": N, "K": K, "G": G, "factor": fac})
-    # two-way
-    c1, c2 = codes_list
-    inter, _ = pd.factorize(pd.Series(c1.astype(np.int64) * (int(c2.max()) + 1) + c2))
-    G12 = int(inter.max()) + 1
-    Gmin = min(Gs)
-    if Gmin < 2:
-        raise GovstatsError(f"two-way clustering needs at least 2 clusters in each dimension, found {Gs}")
-    fac = (Gmin / (Gmin - 1)) * ((N - 1) / (N - K)) if small_sample else 1.0
-    meat = np.zeros((k, k))
-    for codes, G, sign in ((c1, Gs[0], 1.0), (c2, Gs[1], 1.0), (inter, G12, -1.0)):
-        sums = _group_sum(codes, scores, G)
-        meat += sign * (sums.T @ sums)
-    V = fac * bread @ meat @ bread
-    names = [{"unit": unit_label, "time": time_label}.get(v, v) for v in vars_]
-    label = (
-        f"two-way clustered by {names[0]} (G={Gs[0]}) and {names[1]} (G={Gs[1]}), V1+V2-V12 each "
-        f"scaled by Gmin/(Gmin-1)*(N-1)/(N-K) with Gmin={Gmin}, N={N}, K={K} (fixest default "
-        f"cluster.df='min'); t with Gmin-1 = {Gmin - 1} df"
+def _covariance(spec: PanelSpec, f: _Fit, d: _Design, *, vcov: Vcov | None = None,
+                ssc: str | None = None) -> cv_.CovResult:
+    """The covariance ``vcov`` (default: the spec's) of a fitted model, via the registry."""
+    vc = spec.vcov if vcov is None else vcov
+    keys = d.cluster_keys if vcov is None else tuple(
+        _level_key(v, d.unit_name, d.time_name) or v for v in vc.cluster
     )
-    return _CovOut(V, Gmin - 1, label, Gs, {"N": N, "K": K, "G": Gs, "factor": fac})
+    display = {"unit": d.unit_name, "time": d.time_name}
+    inp = cv_.CovInputs(
+        X=f.X, resid=f.resid, bread=f.bread, k_fe=f.k_fe, k_fe_fixest=f.k_fe_fixest, fes=f.fes,
+        time_codes=f.time_codes,
+        clusters=[_cluster_codes(f, k) for k in keys],
+        cluster_names=[display.get(k, k) for k in keys],
+        jackknife=_jackknife(f, spec.estimator == "within"),
+    )
+    return cv_.estimate(inp, vc, spec.ssc if ssc is None else ssc)
 
 
 # --------------------------------------------------------------------------- fit
 
 
-def fit(spec: PanelSpec, data: pd.DataFrame) -> PanelResults:
-    """Estimate ``spec`` on ``data`` and return read-only :class:`PanelResults`.
+def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | None = None,
+        vcov: Any = None, vcov_kwargs: Mapping[str, Any] | None = None, ssc: SmallSampleRule = "fixest",
+        bootstrap: BootstrapMode = "auto", reps: int = 9999, weights_type: WeightsKind = "auto",
+        seed: int | None = 0, few_clusters: int = 30, alpha: float = 0.05) -> PanelResults:
+    """Estimate a panel regression and return read-only :class:`PanelResults`.
 
     Parameters
     ----------
-    spec : PanelSpec
+    fml : str or PanelSpec
+        ``"y ~ x1 + x2 | unit_level + time_level"`` (pyfixest syntax; see the module
+        notes), or a :class:`PanelSpec` (then no other option may be given).
     data : DataFrame
-        Indexed by a 2-level MultiIndex ``(unit, time)`` with one row per pair (the
-        form :mod:`linearmodels` expects and :func:`govstats.panel.build_panel`
-        returns). Variables of the formula (and a cluster column, if named) are
-        columns. Rows with missing or non-finite values in them are not used; the
-        count is in ``results.dropped_missing`` and in the summary.
+        Indexed by a 2-level MultiIndex ``(unit, time)`` with one row per pair (the form
+        :mod:`linearmodels` expects and :func:`govstats.panel.build_panel` returns).
+        Variables of the formula (and a cluster column, if named) are columns. Rows with
+        missing or non-finite values in them are not used; the count is in
+        ``results.dropped_missing`` and in the summary.
+    estimator, vcov, vcov_kwargs, ssc, bootstrap, reps, weights_type, seed, few_clusters, alpha
+        See :class:`PanelSpec`.
 
     Returns
     -------
@@ -1151,22 +1047,31 @@ def fit(spec: PanelSpec, data: pd.DataFrame) -> PanelResults:
     Warns
     -----
     FewClustersWarning
-        Clustered with fewer than ``spec.few_clusters`` clusters.
+        Clustered with fewer than ``few_clusters`` clusters.
 
     Examples
     --------
-    >>> from govstats import datasets
-    >>> from govstats.models import PanelSpec, fit
-    >>> crime = datasets.load_nc_crime()
-    >>> r = fit(PanelSpec("lcrmrte ~ lprbarr + lpolpc", effects="twoway"), crime)
-    >>> r.n_clusters, r.nobs
-    (90, 630)
+    >>> import govstats as gs
+    >>> crime = gs.datasets.load_nc_crime()
+    >>> r = gs.fit("lcrmrte ~ lprbarr + lpolpc | county + year", crime)
+    >>> r.n_clusters, r.nobs, r.se_type
+    (90, 630, 'CRV1 by county')
     """
-    if not isinstance(spec, PanelSpec):
-        raise TypeError("spec must be a govstats.models.PanelSpec")
+    options = dict(estimator=estimator, vcov=vcov, vcov_kwargs=vcov_kwargs, ssc=ssc, bootstrap=bootstrap,
+                   reps=reps, weights_type=weights_type, seed=seed, few_clusters=few_clusters, alpha=alpha)
+    if isinstance(fml, PanelSpec):
+        defaults = {k: v.default for k, v in PanelSpec.__dataclass_fields__.items() if k in options}
+        changed = [k for k, v in options.items() if v != defaults[k]]
+        if changed:
+            raise TypeError(f"fit(spec, data) takes its options from the spec; got {', '.join(changed)} too")
+        spec = fml
+    elif isinstance(fml, str):
+        spec = PanelSpec(fml, **options)
+    else:
+        raise TypeError(f"fit() takes a formula string or a PanelSpec, got {type(fml).__name__}")
     d = _design(spec, data)
     f = _transform(spec, d)
-    cv = _covariance(spec, f, unit_label=d.unit_name, time_label=d.time_name)
+    cv = _covariance(spec, f, d)
     rss = float(f.resid @ f.resid)
     rsq = 1.0 - rss / f.tss if f.tss > 0 else float("nan")
     notes: list[str] = []
@@ -1202,9 +1107,9 @@ def fit(spec: PanelSpec, data: pd.DataFrame) -> PanelResults:
         _cov=_readonly((cv.V + cv.V.T) / 2),
         df_inference=int(cv.df),
         nobs=int(len(f.y)),
-        n_entities=_n_distinct(f.unit_codes) if spec.estimator != "between" or spec.effects == "unit"
+        n_entities=_n_distinct(f.unit_codes) if spec.estimator != "between" or d.effects == "unit"
         else int(d.n_units_all),
-        n_periods=_n_distinct(f.time_codes) if spec.estimator != "between" or spec.effects == "time"
+        n_periods=_n_distinct(f.time_codes) if spec.estimator != "between" or d.effects == "time"
         else int(d.n_times_all),
         n_clusters=cv.n_clusters,
         cov_label=cv.label,
@@ -1220,6 +1125,9 @@ def fit(spec: PanelSpec, data: pd.DataFrame) -> PanelResults:
         warnings=tuple(notes),
         unit_name=d.unit_name,
         time_name=d.time_name,
+        effects=tuple({"unit": d.unit_name, "time": d.time_name}[k] for k in
+                      {"none": (), "unit": ("unit",), "time": ("time",), "twoway": ("unit", "time")}[d.effects]),
+        cluster_names=tuple({"unit": d.unit_name, "time": d.time_name}.get(k, k) for k in d.cluster_keys),
         simulated=bool(data.attrs.get("simulated", False)),
         _residuals=_readonly(f.resid),
         _fitted=_readonly(f.X @ f.b),
@@ -1239,14 +1147,13 @@ def _run_bootstrap(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[tuple[Any, ...
             f"the wild cluster bootstrap could not run (govstats.inference not importable: {exc}); "
             "treat the clustered p-values with great caution"
         )
-    vars_ = spec.cluster_vars
+    vars_ = d.cluster_keys
     codes = [_cluster_codes(f, v) for v in vars_]
     pick = int(np.argmin([c.max() for c in codes]))
     cluster = codes[pick]
     if spec.estimator == "within":
         y, X = f.raw_y, f.raw_X
-        fe_codes = [c for c, _ in f.fes]
-        fe = fe_codes[0] if len(fe_codes) == 1 else np.column_stack(fe_codes)
+        fe = f.fes[0] if len(f.fes) == 1 else np.column_stack(f.fes)
     else:
         y, X, fe = f.y, f.X, None
     Xdf = pd.DataFrame(X, columns=f.names)
@@ -1254,8 +1161,8 @@ def _run_bootstrap(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[tuple[Any, ...
     for name in f.names:
         out.append(
             wild_cluster_bootstrap(
-                y, Xdf, cluster, param=name, h0=0.0, B=spec.bootstrap_B,
-                weights=spec.bootstrap_weights, seed=spec.seed, ci_level=spec.level, fe=fe,
+                y, Xdf, cluster, param=name, h0=0.0, reps=spec.reps,
+                weights_type=spec.weights_type, seed=spec.seed, alpha=spec.alpha, fe=fe,
             )
         )
     first = out[0] if out else None
@@ -1274,32 +1181,34 @@ def _run_bootstrap(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[tuple[Any, ...
 # --------------------------------------------------------------------------- tests
 
 
-def effects_f_test(formula: str, data: pd.DataFrame, *, effects: EffectsKind = "unit") -> SpecTestResult:
-    """F test that the fixed effects are jointly zero (pooled OLS against within).
+def _without_fixef(formula: str) -> str:
+    return formula.split("|")[0].strip()
 
-    ``F = ((RSS_pooled - RSS_within)/df1) / (RSS_within/df2)`` with ``df1`` the
-    number of extra effect parameters and ``df2 = N - k - k_fe``; R plm ``pFtest``.
+
+def effects_f_test(formula: str, data: pd.DataFrame) -> SpecTestResult:
+    """F test that the fixed effects in ``formula`` are jointly zero (pooled OLS against within).
+
+    ``F = ((RSS_pooled - RSS_within)/df1) / (RSS_within/df2)`` with ``df1`` the number of
+    extra effect parameters and ``df2 = N - k - k_fe``; R plm ``pFtest``.
 
     Examples
     --------
     >>> from govstats import datasets
     >>> from govstats.models import effects_f_test
-    >>> t = effects_f_test("invest ~ value + capital", datasets.load_grunfeld())
+    >>> t = effects_f_test("invest ~ value + capital | firm", datasets.load_grunfeld())
     >>> round(t.statistic, 3), t.df
     (49.177, (9, 188))
     """
-    check_literal(effects, EffectsKind, "effects")
-    if effects == "none":
-        raise ValueError("effects='none' has no effects to test; choose 'unit', 'time' or 'twoway'")
-    fe = fit(PanelSpec(formula, "within", effects, cov="unadjusted"), data)
-    po = fit(PanelSpec(formula, "pooled", "none", cov="unadjusted"), data)
+    spec = PanelSpec(formula, "within", vcov="iid")
+    fe = fit(spec, data)
+    po = fit(_without_fixef(formula), data, estimator="pooled", vcov="iid")
     if fe.nobs != po.nobs:
         raise GovstatsError("pooled and within fits used different rows")
     df2 = fe.df_inference
     df1 = po.df_inference - df2
     F = ((po.rss - fe.rss) / df1) / (fe.rss / df2)
     return SpecTestResult(
-        name=f"F test for {_EFFECTS_LABEL[effects]} effects",
+        name=f"F test for {fe.effects_label} effects",
         statistic=float(F),
         df=(int(df1), int(df2)),
         pvalue=float(stats.f.sf(F, df1, df2)),
@@ -1313,23 +1222,27 @@ def hausman_test(
     data: pd.DataFrame,
     *,
     method: HausmanMethod = "classic",
-    cov: Literal["unadjusted", "robust", "cluster"] = "unadjusted",
-    cluster: str = "unit",
-    small_sample: bool = True,
+    vcov: Any = "iid",
+    ssc: SmallSampleRule = "fixest",
 ) -> SpecTestResult:
-    """Hausman test of random against fixed (unit) effects.
+    """Hausman test of random against fixed unit effects; ``formula`` is ``"y ~ x | unit"``.
 
-    ``method="classic"``: ``(b_FE - b_RE)' [V_FE - V_RE]^-1 (b_FE - b_RE)`` on the
-    common slopes, both covariances unadjusted (Hausman 1978; R plm ``phtest``
-    default). It is only valid under the RE assumptions (homoskedastic, no serial
-    correlation), so it only takes ``cov="unadjusted"``.
+    ``method="classic"``: ``|(b_FE - b_RE)' [V_FE - V_RE]^-1 (b_FE - b_RE)|`` on the common
+    slopes with both covariances iid (Hausman 1978), exactly as R plm's ``phtest``, which
+    reports the absolute value. When ``V_FE - V_RE`` is not positive definite the statistic
+    is not a valid chi-squared statistic: the result says so (``note``,
+    ``positive_definite=False``) and suggests the alternatives below.
 
-    ``method="aux"``: the regression-based (Mundlak / Wooldridge 2010, 10.7.3) form:
-    regress the RE quasi-demeaned outcome on the quasi-demeaned regressors and
-    the within-demeaned regressors and Wald-test the latter jointly; with
-    ``cov="cluster"`` it is robust to heteroskedasticity and serial correlation
-    (R plm ``phtest(method="aux", vcov=vcovHC)``; ``small_sample=False`` gives plm's
-    default HC0 clustering, True the sss factor).
+    ``method="sigmamore"``: as classic, but ``V_FE`` is rescaled to the efficient (RE)
+    model's residual variance, ``V_FE * s2_RE / s2_FE``, so that both covariances rest on
+    one disturbance variance - the idea of Stata's ``hausman, sigmamore`` (this
+    implementation is not checked against Stata's output).
+
+    ``method="aux"``: the regression-based (Mundlak / Wooldridge 2010, 10.7.3) form: regress
+    the RE quasi-demeaned outcome on the quasi-demeaned and the within-demeaned regressors
+    and Wald-test the latter jointly, with ``vcov`` (``{"CRV1": unit}`` makes it robust to
+    heteroskedasticity and serial correlation; ``ssc="none"`` gives plm's
+    ``phtest(method="aux", vcov=vcovHC)`` default HC0 clustering).
 
     Returns
     -------
@@ -1341,39 +1254,48 @@ def hausman_test(
     >>> from govstats import datasets
     >>> from govstats.models import hausman_test
     >>> g = datasets.load_grunfeld()
-    >>> round(hausman_test("invest ~ value + capital", g).statistic, 4)
+    >>> round(hausman_test("invest ~ value + capital | firm", g).statistic, 4)
     2.3304
     """
     check_literal(method, HausmanMethod, "method")
-    check_literal(cov, Literal["unadjusted", "robust", "cluster"], "cov")
-    if method == "classic":
-        if cov != "unadjusted":
+    if method in ("classic", "sigmamore"):
+        if vcov != "iid":
             raise ValueError(
                 "the classic Hausman test needs both models efficient under H0, so it only uses "
-                "unadjusted covariances; use method='aux' with cov='cluster' for a robust test"
+                "vcov='iid'; use method='aux' with vcov={'CRV1': <unit>} for a robust test"
             )
-        fe = fit(PanelSpec(formula, "within", "unit", cov="unadjusted"), data)
-        re = fit(PanelSpec(formula, "random", "unit", cov="unadjusted"), data)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FewClustersWarning)
+            fe = fit(formula, data, estimator="within", vcov="iid")
+            re = fit(formula, data, estimator="random", vcov="iid")
         common = [n for n in fe.param_names if n in re.param_names and n != "Intercept"]
-        d = (fe.params[common] - re.params[common]).to_numpy()
-        V = (fe.cov.loc[common, common] - re.cov.loc[common, common]).to_numpy()
-        note = "H0: random effects consistent (RE and FE estimates differ only by chance); as R plm phtest"
+        d = (fe.coef()[common] - re.coef()[common]).to_numpy()
+        V_fe = fe.vcov.loc[common, common].to_numpy()
+        if method == "sigmamore":
+            V_fe = V_fe * (re.rss / re.df_resid) / (fe.rss / fe.df_resid)
+        V = V_fe - re.vcov.loc[common, common].to_numpy()
         eig = np.linalg.eigvalsh(V)
-        if eig.min() <= 0:
-            stat = float(d @ np.linalg.pinv(V) @ d)
-            note += "; V_FE - V_RE is not positive definite, a generalised inverse was used"
-        else:
-            stat = float(d @ np.linalg.solve(V, d))
+        stat = abs(float(d @ np.linalg.solve(V, d)))
         k = len(common)
-        return SpecTestResult("Hausman test (classic)", stat, (k,), float(stats.chi2.sf(stat, k)), "chi2", note)
+        name = "Hausman test (classic)" if method == "classic" else "Hausman test (sigmamore)"
+        note = ("H0: random effects consistent (RE and FE estimates differ only by chance); "
+                + ("as R plm phtest (absolute value of the quadratic form)" if method == "classic"
+                   else "V_FE rescaled to the RE residual variance"))
+        pd_ok = bool(eig.min() > 0)
+        if not pd_ok:
+            note += (
+                f". V_FE - V_RE is NOT positive definite (eigenvalues {', '.join(f'{e:.3g}' for e in eig)}): "
+                "the statistic is not a valid chi-squared statistic and its p-value should not be "
+                "trusted; use method='sigmamore', or method='aux' with vcov={'CRV1': <unit>}"
+            )
+        return SpecTestResult(name, stat, (k,), float(stats.chi2.sf(stat, k)), "chi2", note,
+                              positive_definite=pd_ok)
 
-    # auxiliary regression
-    # the RE design carries the cluster column (when clustering) for the covariance below
-    spec_re = PanelSpec(formula, "random", "unit", cov=cov,
-                        cluster=cluster if cov == "cluster" else None, bootstrap="never")
-    d_ = _design(spec_re, data)
-    f_re = _transform(spec_re, d_)
-    spec_fe = PanelSpec(formula, "within", "unit", cov="unadjusted")
+    # auxiliary regression; the RE design carries the cluster column (when clustering)
+    spec_re = PanelSpec(formula, "random", vcov=vcov, ssc=ssc, bootstrap="never")
+    d_re = _design(spec_re, data)
+    f_re = _transform(spec_re, d_re)
+    spec_fe = PanelSpec(formula, "within", vcov="iid")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         f_fe = _transform(spec_fe, _design(spec_fe, data))
@@ -1388,9 +1310,7 @@ def hausman_test(
         n_times=f_re.n_times, cluster_source=f_re.cluster_source, fes=[], k_fe=0, k_fe_fixest=0,
         dropped_collinear=[], keys=f_re.keys, tss=1.0, rsquared_kind="",
     )
-    cspec = PanelSpec(formula, "pooled", "none", cov=cov, cluster=cluster if cov == "cluster" else None,
-                      bootstrap="never")
-    cv = _covariance(cspec, aux, small_sample=small_sample)
+    cv = _covariance(spec_re, aux, d_re)
     sel = np.arange(len(f_re.names), Xaux.shape[1])
     g = b[sel]
     Vg = cv.V[np.ix_(sel, sel)]
@@ -1401,151 +1321,3 @@ def hausman_test(
         stat, (k,), float(stats.chi2.sf(stat, k)), "chi2",
         f"H0: coefficients on the within-demeaned regressors are zero; covariance: {cv.label}",
     )
-
-
-# --------------------------------------------------------------------------- reproduction
-
-
-def _reference_dir():
-    from govstats.paths import project_root
-
-    return project_root() / "tests" / "reference"
-
-
-_REFERENCE_FILES = (
-    "grunfeld_baltagi_table_2_1.csv",
-    "grunfeld_plm.csv",
-    "grunfeld_gretl_cluster.csv",
-    "nc_crime_within.csv",
-)
-
-
-def _reference_models() -> dict[str, Any]:
-    """Model key (as in tests/reference/*.csv) -> callable returning a results-like object."""
-    from govstats import datasets
-
-    g = datasets.load_grunfeld
-    c = datasets.load_nc_crime
-    gf = "invest ~ value + capital"
-    nc_vars = ("lprbarr lprbconv lprbpris lavgsen lpolpc ldensity lwcon lwtuc lwtrd lwfir lwser "
-               "lwmfg lwfed lwsta lwloc lpctymle").split()
-    ncf = "lcrmrte ~ " + " + ".join(nc_vars)
-    return {
-        "grunfeld_pooled": lambda: fit(PanelSpec(gf, "pooled", "none", cov="unadjusted"), g()),
-        "grunfeld_between": lambda: fit(PanelSpec(gf, "between", "unit", cov="unadjusted"), g()),
-        "grunfeld_within": lambda: fit(PanelSpec(gf, "within", "unit", cov="unadjusted"), g()),
-        "grunfeld_random_swar": lambda: fit(PanelSpec(gf, "random", "unit", cov="unadjusted"), g()),
-        "grunfeld_within_time": lambda: fit(PanelSpec(gf, "within", "time", cov="unadjusted"), g()),
-        "grunfeld_within_twoway": lambda: fit(PanelSpec(gf, "within", "twoway", cov="unadjusted"), g()),
-        "grunfeld_between_time": lambda: fit(PanelSpec(gf, "between", "time", cov="unadjusted"), g()),
-        # plm's Grunfeld[1:199, ]: the last row (Diamond Match, 1954) dropped
-        "grunfeld_unbal_within_twoway": lambda: fit(
-            PanelSpec(gf, "within", "twoway", cov="unadjusted"), g().drop(("Diamond Match", 1954))
-        ),
-        "grunfeld_within_cluster_firm": lambda: _quiet_fit(PanelSpec(gf, "within", "unit", cov="cluster",
-                                                                     bootstrap="never"), g()),
-        "grunfeld_hausman_classic": lambda: hausman_test(gf, g()),
-        "grunfeld_hausman_aux": lambda: hausman_test(gf, g(), method="aux"),
-        "grunfeld_hausman_aux_cluster_hc0": lambda: hausman_test(gf, g(), method="aux", cov="cluster",
-                                                                 small_sample=False),
-        "grunfeld_ftest_unit": lambda: effects_f_test(gf, g(), effects="unit"),
-        "grunfeld_ftest_time": lambda: effects_f_test(gf, g(), effects="time"),
-        "grunfeld_ftest_twoway": lambda: effects_f_test(gf, g(), effects="twoway"),
-        "nc_crime_within_twoway": lambda: fit(PanelSpec(ncf, "within", "twoway", cov="unadjusted"), c()),
-    }
-
-
-def _quiet_fit(spec: PanelSpec, data: pd.DataFrame) -> PanelResults:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FewClustersWarning)
-        return fit(spec, data)
-
-
-def _extract(obj: Any, statistic: str, term: str | None) -> float:
-    if isinstance(obj, SpecTestResult):
-        if statistic == "stat":
-            return obj.statistic
-        if statistic.startswith("df"):
-            return float(obj.df[int(statistic[2:] or 1) - 1])
-        if statistic == "p":
-            return obj.pvalue
-        raise KeyError(statistic)
-    if statistic == "coef":
-        return float(obj.params[term])
-    if statistic == "se":
-        return float(obj.std_errors[term])
-    if statistic == "rsquared":
-        return float(obj.rsquared)
-    if statistic == "p":
-        return float(obj.pvalues[term])
-    if statistic in ("sigma_u", "sigma_e", "sigma2_u", "sigma2_e", "rho", "theta"):
-        return float(obj.variance_components[statistic])
-    raise KeyError(statistic)
-
-
-def load_references(which: Literal["all", "grunfeld", "nc_crime"] = "all") -> pd.DataFrame:
-    """The published/reference numbers in ``tests/reference/*.csv``, with provenance."""
-    frames = []
-    base = _reference_dir()
-    for name in _REFERENCE_FILES:
-        path = base / name
-        if not path.is_file():
-            raise GovstatsError(f"reference file {path} is missing (it ships with the govstats repository)")
-        df = pd.read_csv(path, dtype={"term": "str", "note": "str"}, keep_default_na=False)
-        df["file"] = name
-        frames.append(df)
-    out = pd.concat(frames, ignore_index=True)
-    if which != "all":
-        out = out[out["dataset"] == which].reset_index(drop=True)
-    return out
-
-
-def reproduce_published(which: Literal["all", "grunfeld", "nc_crime"] = "all") -> pd.DataFrame:
-    """Published numbers beside govstats' recomputation of them.
-
-    Reads every reference in ``tests/reference/*.csv`` (each with its source: the
-    publication or the R/Gretl output it was read from), recomputes it, and returns
-    one row per number.
-
-    Returns
-    -------
-    DataFrame
-        Columns ``dataset, model, quantity, published, recomputed, difference,
-        tolerance, ok, source``. ``tolerance`` is half a unit in the last printed
-        digit unless the reference file states another one (and says why in
-        ``note``); ``ok`` is ``|difference| <= tolerance``.
-
-    Examples
-    --------
-    >>> from govstats.models import reproduce_published
-    >>> table = reproduce_published("grunfeld")
-    >>> bool(table["ok"].all())
-    True
-    """
-    check_literal(which, Literal["all", "grunfeld", "nc_crime"], "which")
-    refs = load_references(which)
-    models = _reference_models()
-    cache: dict[str, Any] = {}
-    rows = []
-    for r in refs.itertuples(index=False):
-        if r.model not in cache:
-            cache[r.model] = models[r.model]()
-        term = r.term if r.term else None
-        recomputed = _extract(cache[r.model], r.statistic, term)
-        published = float(r.value)
-        tol = float(r.tolerance) if str(r.tolerance).strip() else 0.5 * 10.0 ** (-int(r.decimals))
-        diff = recomputed - published
-        rows.append(
-            {
-                "dataset": r.dataset,
-                "model": r.model,
-                "quantity": f"{r.statistic}" + (f"[{term}]" if term else ""),
-                "published": published,
-                "recomputed": recomputed,
-                "difference": diff,
-                "tolerance": tol,
-                "ok": bool(abs(diff) <= tol * (1 + 1e-9)),
-                "source": r.source,
-            }
-        )
-    return pd.DataFrame(rows)

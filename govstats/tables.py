@@ -16,8 +16,8 @@ Examples
 >>> import warnings
 >>> from govstats import datasets, models, tables
 >>> g = datasets.load_grunfeld()
->>> fe = models.fit(models.PanelSpec("invest ~ value + capital", cov="unadjusted"), g)
->>> re = models.fit(models.PanelSpec("invest ~ value + capital", "random", cov="unadjusted"), g)
+>>> fe = models.fit("invest ~ value + capital | firm", g, vcov="iid")
+>>> re = models.fit("invest ~ value + capital | firm", g, estimator="random", vcov="iid")
 >>> md = tables.regression_table([fe, re], format="markdown", model_names=["FE", "RE"])
 >>> print(md.splitlines()[0])
 |  | FE | RE |
@@ -250,7 +250,7 @@ def coef_plot(
     terms: Sequence[str] | None = None,
     model_names: Sequence[str] | None = None,
     title: str | None = None,
-    level: float | None = None,
+    alpha: float | None = None,
     show_bootstrap: bool = True,
     ax: Any = None,
 ) -> Any:
@@ -269,7 +269,7 @@ def coef_plot(
     model_names : legend labels
     title : figure title (pass one that says SIMULATED for simulated data; it is
         added if missing)
-    level : confidence level (default each model's ``spec.level``)
+    alpha : intervals at ``1 - alpha`` (default each model's ``spec.alpha``)
     show_bootstrap : draw bootstrap intervals when available
     ax : matplotlib Axes to draw on (default: a new figure)
 
@@ -282,8 +282,7 @@ def coef_plot(
     >>> import matplotlib
     >>> matplotlib.use("Agg")
     >>> from govstats import datasets, models, tables
-    >>> r = models.fit(models.PanelSpec("invest ~ value + capital", cov="unadjusted"),
-    ...                datasets.load_grunfeld())
+    >>> r = models.fit("invest ~ value + capital | firm", datasets.load_grunfeld(), vcov="iid")
     >>> ax = tables.coef_plot(r, title="Grunfeld, within")
     >>> ax.get_title()
     'Grunfeld, within'
@@ -324,13 +323,14 @@ def coef_plot(
     colors = plt.rcParams["axes.prop_cycle"].by_key().get("color", ["C0"])
     for i, (r, name) in enumerate(zip(res, names, strict=True)):
         color = colors[i % len(colors)]
-        ci = r.conf_int(level)
+        ci = r.confint(alpha)
+        lo_col, hi_col = ci.columns
         for j, term in enumerate(terms):
             if term not in r.param_names:
                 continue
             y = ypos[j] + offsets[i]
-            b = float(r.params[term])
-            ax.plot([ci.at[term, "lower"], ci.at[term, "upper"]], [y, y], color=color, lw=1.2)
+            b = float(r.coef()[term])
+            ax.plot([ci.at[term, lo_col], ci.at[term, hi_col]], [y, y], color=color, lw=1.2)
             if show_bootstrap and r.bootstrap:
                 bt = r.bootstrap[r.param_names.index(term)]
                 if not (math.isnan(bt.ci_low) or math.isnan(bt.ci_high)):

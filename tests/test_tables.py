@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 from govstats import datasets, tables
-from govstats.models import FewClustersWarning, PanelSpec, fit
+from govstats.models import FewClustersWarning, fit
 
 GF = "invest ~ value + capital"
 
@@ -17,15 +17,15 @@ def results():
     g = datasets.load_grunfeld()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FewClustersWarning)
-        fe = fit(PanelSpec(GF, cov="cluster", bootstrap="never"), g)
-    re = fit(PanelSpec(GF, "random", cov="unadjusted"), g)
+        fe = fit(GF + " | firm", g, bootstrap="never")
+    re = fit(GF + " | firm", g, estimator="random", vcov="iid")
     return fe, re
 
 
 @pytest.mark.parametrize("fmt", ["markdown", "html", "latex"])
 def test_table_shows_se_type_clusters_effects_and_n(results, fmt):
     text = tables.regression_table(list(results), format=fmt, model_names=["FE", "RE"])
-    for needle in ("S.E. type", "CR1 by firm", "Clusters (G)", "Effects", "Observations", "200",
+    for needle in ("S.E. type", "CRV1 by firm", "Clusters (G)", "Effects", "Observations", "200",
                    "0.110", "(0.015)", "(0.010)"):
         assert needle in text, (fmt, needle)
     # the exact covariance convention is in the notes
@@ -42,7 +42,7 @@ def test_markdown_is_a_pipe_table(results):
 def test_few_cluster_models_show_bootstrap_p_and_a_warning():
     pytest.importorskip("govstats.inference")
     with pytest.warns(FewClustersWarning):
-        r = fit(PanelSpec(GF, cov="cluster", bootstrap_B=999), datasets.load_grunfeld())
+        r = fit(GF + " | firm", datasets.load_grunfeld(), reps=999)
     md = tables.regression_table(r)
     assert "Wild bootstrap p: value" in md
     assert "WARNING: only 10 clusters" in md
@@ -52,7 +52,7 @@ def test_few_cluster_models_show_bootstrap_p_and_a_warning():
 def test_simulated_results_say_so_in_the_title(results):
     data = datasets.load_grunfeld()
     data.attrs["simulated"] = True
-    r = fit(PanelSpec(GF, cov="unadjusted"), data)
+    r = fit(GF + " | firm", data, vcov="iid")
     assert tables.regression_table(r, title="Staffing").startswith("**SIMULATED: Staffing**")
     assert "SIMULATED: Staffing" in tables.regression_table(r, title="Staffing", format="html")
     assert "SIMULATED" in tables.regression_table(r, format="html")  # a title is made
@@ -66,11 +66,11 @@ def test_coef_plot_draws_every_term_and_chinese_labels_render(results):
     import pandas as pd
 
     g = datasets.load_grunfeld().rename(columns={"value": "市值", "capital": "资本"})
-    r = fit(PanelSpec("invest ~ 市值 + 资本", cov="unadjusted"), g)
+    r = fit("invest ~ 市值 + 资本 | firm", g, vcov="iid")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ax = tables.coef_plot([r, r], model_names=["A", "B"], title="系数")
         ax.figure.canvas.draw()
     assert [t.get_text() for t in ax.get_yticklabels()] == ["市值", "资本"]
     assert not [w for w in caught if "Glyph" in str(w.message)]
-    assert isinstance(r.params, pd.Series)
+    assert isinstance(r.coef(), pd.Series)
