@@ -111,7 +111,7 @@ def group_sum(codes: np.ndarray, M: np.ndarray, G: int | None = None) -> np.ndar
     M = np.asarray(M, dtype=float)
     if M.ndim == 1:
         return np.bincount(codes, weights=M, minlength=G)
-    if M.shape[1] <= 4:
+    if M.shape[1] <= 64:  # one bincount per column beats a sparse product at these widths
         out = np.empty((G, M.shape[1]))
         for j in range(M.shape[1]):
             out[:, j] = np.bincount(codes, weights=M[:, j], minlength=G)

@@ -643,20 +643,21 @@ def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
     effects, cluster_keys = _resolve(spec, unit_name, time_name, data.columns)
     cluster_cols = [v for v in cluster_keys if v not in ("unit", "time")]
     simple = _simple_terms(spec.regressors, data.columns)
+    dtypes = data.dtypes
     if simple is not None and all(
-        pd.api.types.is_numeric_dtype(data[c]) and not pd.api.types.is_bool_dtype(data[c])
+        pd.api.types.is_numeric_dtype(dtypes[c]) and not pd.api.types.is_bool_dtype(dtypes[c])
         for c in (simple[0], *simple[1])
     ):
         # fast path (plain column names): what formulaic would build, without its overhead
         dependent, terms, intercept = simple
         if not data.index.is_monotonic_increasing:
             data = data[[dependent, *terms, *cluster_cols]].sort_index()
-        y = data[dependent].to_numpy(dtype=float, na_value=np.nan)
+        block = data[[dependent, *terms]].to_numpy(dtype=float, na_value=np.nan)
+        y = block[:, 0]
         X = np.empty((n_in, len(terms) + intercept))
         if intercept:
             X[:, 0] = 1.0
-        for j, c in enumerate(terms):
-            X[:, j + intercept] = data[c].to_numpy(dtype=float, na_value=np.nan)
+        X[:, intercept:] = block[:, 1:]
         names = ["Intercept", *terms] if intercept else list(terms)
         rows = np.arange(n_in)
     else:
