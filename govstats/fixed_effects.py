@@ -119,12 +119,17 @@ def group_sum(codes: np.ndarray, M: np.ndarray, G: int | None = None) -> np.ndar
     return np.asarray(indicator(codes, G) @ M)
 
 
-def group_mean(codes: np.ndarray, M: np.ndarray, G: int | None = None) -> np.ndarray:
-    """Mean of the rows of ``M`` within each group (empty groups give 0)."""
+def group_mean(codes: np.ndarray, M: np.ndarray, G: int | None = None,
+               weights: np.ndarray | None = None) -> np.ndarray:
+    """(Weighted) mean of the rows of ``M`` within each group (empty groups give 0)."""
     G = n_groups(codes) if G is None else G
-    counts = np.bincount(codes, minlength=G).astype(float)
+    if weights is None:
+        counts = np.bincount(codes, minlength=G).astype(float)
+        s = group_sum(codes, M, G)
+    else:
+        counts = np.bincount(codes, weights=weights, minlength=G)
+        s = group_sum(codes, M * (weights if np.ndim(M) == 1 else weights[:, None]), G)
     counts[counts == 0] = 1.0
-    s = group_sum(codes, M, G)
     return s / counts if s.ndim == 1 else s / counts[:, None]
 
 
@@ -140,13 +145,15 @@ def is_balanced(fes: Sequence[np.ndarray]) -> bool:
 
 
 def demean(M: np.ndarray, fes: Sequence[np.ndarray], *, tol: float = DEMEAN_TOL,
-           maxiter: int = DEMEAN_MAXITER, balanced: bool | None = None) -> np.ndarray:
+           maxiter: int = DEMEAN_MAXITER, balanced: bool | None = None,
+           weights: np.ndarray | None = None) -> np.ndarray:
     """Project the fixed effects ``fes`` (a list of code arrays) out of every column of ``M``.
 
     No fixed effect: ``M`` is returned (a copy). One effect, or two crossed effects on a
-    balanced grid: one exact sweep of group means. Otherwise pyfixest's compiled
-    alternating projections, with each column scaled to unit maximum first so that
-    ``tol`` is relative.
+    balanced grid without weights: one exact sweep of (weighted) group means. Otherwise
+    pyfixest's compiled alternating projections, with each column scaled to unit maximum
+    first so that ``tol`` is relative. ``weights``: the weighted projection
+    ``M - D (D'WD)^-1 D'W M`` (weighted least squares).
 
     Raises
     ------
@@ -157,11 +164,13 @@ def demean(M: np.ndarray, fes: Sequence[np.ndarray], *, tol: float = DEMEAN_TOL,
     fes = [np.asarray(c) for c in fes]
     if not fes or M.size == 0:
         return M
-    if balanced is None:
+    if weights is not None:
+        balanced = False  # one sweep is exact for equal weights only
+    elif balanced is None:
         balanced = is_balanced(fes)
     if len(fes) == 1 or balanced:
         for codes in fes:
-            M -= group_mean(codes, M)[codes]
+            M -= group_mean(codes, M, weights=weights)[codes]
         return M
     from pyfixest.estimation import demean as pf_demean
 
@@ -171,7 +180,9 @@ def demean(M: np.ndarray, fes: Sequence[np.ndarray], *, tol: float = DEMEAN_TOL,
     scale[scale == 0] = 1.0
     flist = np.ascontiguousarray(np.column_stack(fes), dtype=np.uint64)
     out, converged = pf_demean(
-        np.ascontiguousarray(M2 / scale), flist, np.ones(len(M2)), tol=tol, maxiter=maxiter
+        np.ascontiguousarray(M2 / scale), flist,
+        np.ones(len(M2)) if weights is None else np.ascontiguousarray(weights, dtype=float),
+        tol=tol, maxiter=maxiter
     )
     if not converged:
         raise NotConvergedError(

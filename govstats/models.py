@@ -157,8 +157,12 @@ class PanelSpec:
         effect>}`` for ``"within"``, ``"iid"`` otherwise.
     vcov_kwargs : dict, optional
         ``{"lag": L}`` for Driscoll-Kraay (default ``floor(T ** 0.25)``).
-    ssc : {"fixest", "plm", "linearmodels"}
+    ssc : {"fixest", "plm", "linearmodels", "none"}
         Small-sample rule of the covariance (:mod:`govstats.covariance`).
+    weights : str, optional
+        Column of positive regression weights (analytic or population weights: weighted
+        least squares, as pyfixest ``weights=`` and statsmodels WLS). Pooled and within
+        estimators only.
     bootstrap : {"auto", "always", "never"}
         Wild cluster bootstrap: ``"auto"`` runs it when clustered with fewer than
         ``few_clusters`` clusters.
@@ -183,6 +187,7 @@ class PanelSpec:
     vcov: Any = None
     vcov_kwargs: Mapping[str, Any] | None = None
     ssc: SmallSampleRule = "fixest"
+    weights: str | None = None
     bootstrap: BootstrapMode = "auto"
     reps: int = 9999
     weights_type: WeightsKind = "auto"
@@ -225,6 +230,13 @@ class PanelSpec:
                 f"vcov={vc.as_option()!r} does not go with estimator='between' (one observation per "
                 "group); use 'iid', 'hetero' or {'CRV1': col}"
             )
+        if self.weights is not None:
+            if not isinstance(self.weights, str) or not self.weights:
+                raise ValueError(f"weights={self.weights!r} must be a column name")
+            if est not in ("pooled", "within"):
+                raise ValueError(
+                    f"weights are supported with estimator='pooled' or 'within', not {est!r}"
+                )
         if not isinstance(self.reps, int | np.integer) or self.reps < 19:
             raise ValueError(f"reps={self.reps!r} must be an integer >= 19")
         if not isinstance(self.few_clusters, int | np.integer) or self.few_clusters < 2:
@@ -531,6 +543,7 @@ class _Design:
     has_intercept: bool
     effects: str  # "none", "unit", "time", "twoway"
     cluster_keys: tuple[str, ...]  # "unit", "time" or a column name, per cluster variable
+    w: np.ndarray | None = None  # regression weights of the rows used
 
 
 def _panel_index_names(data: pd.DataFrame) -> tuple[str, str]:
@@ -636,6 +649,33 @@ def _resolve(spec: PanelSpec, unit_name: str, time_name: str, columns: pd.Index)
     return effects, tuple(clusters)
 
 
+def _check_weights(data: pd.DataFrame, column: str, rows: np.ndarray) -> np.ndarray:
+    """Weights of ``rows``: every one present, finite and positive, or all problems at once."""
+    if column not in data.columns:
+        raise GovstatsError(
+            f"weights column {column!r} is not a column of the data "
+            f"(columns: {', '.join(map(str, data.columns))})"
+        )
+    raw = data[column].iloc[rows]
+    values = pd.to_numeric(raw, errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    bad = ~np.isfinite(values) | (values <= 0)
+    if bad.any():
+        problems = [
+            Problem(
+                "regression weight is missing, not a number, zero or negative"
+                if not np.isfinite(values[i]) else f"regression weight {values[i]:g} is not positive",
+                row=int(rows[i]) + 2,
+                column=column,
+                value=raw.iloc[i],
+                hint="weights must be positive numbers (e.g. populations); drop or fix these rows "
+                "before fitting (row = position + 2, as if the frame were written to CSV)",
+            )
+            for i in np.flatnonzero(bad)
+        ]
+        raise DataValidationError(problems, what=f"weights column {column!r}")
+    return values
+
+
 def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
     unit_name, time_name = _panel_index_names(data)
     _check_unique_index(data, "panel data passed to fit")
@@ -651,7 +691,8 @@ def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
         # fast path (plain column names): what formulaic would build, without its overhead
         dependent, terms, intercept = simple
         if not data.index.is_monotonic_increasing:
-            data = data[[dependent, *terms, *cluster_cols]].sort_index()
+            data = data[list(dict.fromkeys([dependent, *terms, *cluster_cols,
+                                            *([spec.weights] if spec.weights else [])]))].sort_index()
         block = data[[dependent, *terms]].to_numpy(dtype=float, na_value=np.nan)
         y = block[:, 0]
         X = np.empty((n_in, len(terms) + intercept))
@@ -667,7 +708,7 @@ def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
             needed = [v for v in Formula(spec.regressors).required_variables if v in data.columns]
         except Exception:  # let model_matrix report the error
             needed = list(data.columns)
-        needed = list(dict.fromkeys([*needed, *cluster_cols]))
+        needed = list(dict.fromkeys([*needed, *cluster_cols, *([spec.weights] if spec.weights else [])]))
         data = data[needed].sort_index()
         flat = data.reset_index()
         try:
@@ -685,11 +726,15 @@ def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
         y = lhs.to_numpy(dtype=float).ravel()
         X = rhs.to_numpy(dtype=float)
         rows = np.asarray(rhs.index)
+    w = None
+    if spec.weights is not None:
+        w = _check_weights(data, spec.weights, rows)
     keep = np.isfinite(y) & np.isfinite(X).all(axis=1)
     for var in cluster_cols:
         keep &= data[var].iloc[rows].notna().to_numpy()
     if not keep.all():
         y, X, rows = y[keep], X[keep], rows[keep]
+        w = w[keep] if w is not None else None
     dropped = n_in - len(rows)
     if len(rows) == 0:
         raise GovstatsError(f"no complete rows for formula {spec.regressors!r}")
@@ -725,6 +770,7 @@ def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
         has_intercept="Intercept" in names,
         effects=effects,
         cluster_keys=cluster_keys,
+        w=w,
     )
 
 
@@ -795,6 +841,7 @@ class _Fit:
     raw_y: np.ndarray | None = None  # for the bootstrap (within: untransformed)
     raw_X: np.ndarray | None = None
     theta: np.ndarray | None = None
+    w: np.ndarray | None = None  # regression weights (y, X, resid above are scaled by sqrt(w))
 
 
 def _swamy_arora(y: np.ndarray, X: np.ndarray, uc: np.ndarray, n: int) -> tuple[dict[str, float], np.ndarray]:
@@ -875,7 +922,7 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
             fes.append(tc)
         raw_y, raw_X = y, X
         balanced = len(y) == nu * nt  # (unit, time) pairs are unique, so this is a full grid
-        Z = fx.demean(np.column_stack([y, X]), fes, balanced=balanced)
+        Z = fx.demean(np.column_stack([y, X]), fes, balanced=balanced, weights=d.w)
         y, X = Z[:, 0], Z[:, 1:]
         k_fe, k_fe_fixest = fx.k_fixed_effects(fes)
         kind = "within"
@@ -931,6 +978,12 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
     else:  # pragma: no cover - validated in PanelSpec
         raise AssertionError(est)
 
+    wtss = None
+    if d.w is not None:  # weighted least squares: OLS on rows scaled by sqrt(w)
+        ybar_w = float(d.w @ y / d.w.sum()) if kind.startswith("centered") else 0.0
+        wtss = float(d.w @ (y - ybar_w) ** 2)
+        sw = np.sqrt(d.w)
+        y, X = y * sw, X * sw[:, None]
     b, bread, kept, dropped = _solve_ols(X, y, names)
     dropped_names = [names[j] for j in dropped]
     if dropped_names:
@@ -945,7 +998,9 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
     if raw_X is not None:
         raw_X = raw_X[:, kept]
     resid = y - X @ b
-    if kind.startswith("centered"):
+    if wtss is not None:
+        tss = wtss
+    elif kind.startswith("centered"):
         tss = float(((y - y.mean()) ** 2).sum())
     else:
         tss = float((y**2).sum())
@@ -956,7 +1011,7 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
         unit_codes=np.asarray(uc), time_codes=np.asarray(tc), n_units=nu, n_times=nt,
         cluster_source=cluster_source, fes=fes, k_fe=k_fe, k_fe_fixest=k_fe_fixest,
         dropped_collinear=dropped_names, keys=keys, tss=tss, rsquared_kind=kind,
-        variance_components=vc, raw_y=raw_y, raw_X=raw_X, theta=theta_obs,
+        variance_components=vc, raw_y=raw_y, raw_X=raw_X, theta=theta_obs, w=d.w,
     )
 
 
@@ -986,7 +1041,10 @@ def _jackknife(f: _Fit, within: bool) -> Any:
         for g in range(G):
             keep = codes != g
             fes = [fx.factorize(c[keep])[0] for c in f.fes]
-            Z = fx.demean(np.column_stack([f.raw_y[keep], f.raw_X[keep]]), fes)
+            wk = None if f.w is None else f.w[keep]
+            Z = fx.demean(np.column_stack([f.raw_y[keep], f.raw_X[keep]]), fes, weights=wk)
+            if wk is not None:
+                Z = Z * np.sqrt(wk)[:, None]
             out[g] = np.linalg.lstsq(Z[:, 1:], Z[:, 0], rcond=None)[0]
         return f.b, out
 
@@ -1016,6 +1074,7 @@ def _covariance(spec: PanelSpec, f: _Fit, d: _Design, *, vcov: Vcov | None = Non
 
 def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | None = None,
         vcov: Any = None, vcov_kwargs: Mapping[str, Any] | None = None, ssc: SmallSampleRule = "fixest",
+        weights: str | None = None,
         bootstrap: BootstrapMode = "auto", reps: int = 9999, weights_type: WeightsKind = "auto",
         seed: int | None = 0, few_clusters: int = 30, alpha: float = 0.05) -> PanelResults:
     """Estimate a panel regression and return read-only :class:`PanelResults`.
@@ -1031,7 +1090,7 @@ def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | 
         Variables of the formula (and a cluster column, if named) are columns. Rows with
         missing or non-finite values in them are not used; the count is in
         ``results.dropped_missing`` and in the summary.
-    estimator, vcov, vcov_kwargs, ssc, bootstrap, reps, weights_type, seed, few_clusters, alpha
+    estimator, vcov, vcov_kwargs, ssc, weights, bootstrap, reps, weights_type, seed, few_clusters, alpha
         See :class:`PanelSpec`.
 
     Returns
@@ -1058,7 +1117,8 @@ def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | 
     >>> r.n_clusters, r.nobs, r.se_type
     (90, 630, 'CRV1 by county')
     """
-    options = dict(estimator=estimator, vcov=vcov, vcov_kwargs=vcov_kwargs, ssc=ssc, bootstrap=bootstrap,
+    options = dict(estimator=estimator, vcov=vcov, vcov_kwargs=vcov_kwargs, ssc=ssc, weights=weights,
+                   bootstrap=bootstrap,
                    reps=reps, weights_type=weights_type, seed=seed, few_clusters=few_clusters, alpha=alpha)
     if isinstance(fml, PanelSpec):
         defaults = {k: v.default for k, v in PanelSpec.__dataclass_fields__.items() if k in options}
@@ -1130,8 +1190,8 @@ def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | 
                       {"none": (), "unit": ("unit",), "time": ("time",), "twoway": ("unit", "time")}[d.effects]),
         cluster_names=tuple({"unit": d.unit_name, "time": d.time_name}.get(k, k) for k in d.cluster_keys),
         simulated=bool(data.attrs.get("simulated", False)),
-        _residuals=_readonly(f.resid),
-        _fitted=_readonly(f.X @ f.b),
+        _residuals=_readonly(f.resid if f.w is None else f.resid / np.sqrt(f.w)),
+        _fitted=_readonly(f.X @ f.b if f.w is None else (f.X @ f.b) / np.sqrt(f.w)),
         _resid_keys=f.keys,
     )
 
@@ -1147,6 +1207,12 @@ def _run_bootstrap(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[tuple[Any, ...
         return None, (
             f"the wild cluster bootstrap could not run (govstats.inference not importable: {exc}); "
             "treat the clustered p-values with great caution"
+        )
+    if f.w is not None and spec.estimator == "within":
+        return None, (
+            "the wild cluster bootstrap does not take regression weights together with fixed "
+            "effects yet, so no bootstrap p-values are shown: treat the clustered p-values with "
+            "great caution (or fit without weights to see the bootstrap)"
         )
     vars_ = d.cluster_keys
     codes = [_cluster_codes(f, v) for v in vars_]
