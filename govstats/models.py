@@ -72,6 +72,7 @@ from govstats._literals import (
     BootstrapMode,
     EstimatorKind,
     HausmanMethod,
+    IVMethod,
     SmallSampleRule,
     WeightsKind,
     check_literal,
@@ -109,30 +110,50 @@ class FewClustersWarning(UserWarning):
     """Clustered standard errors with fewer clusters than ``few_clusters``."""
 
 
-def _split_formula(formula: str) -> tuple[str, tuple[str, ...]]:
+def _names(text: str, what: str, formula: str) -> tuple[str, ...]:
+    out = tuple(t.strip() for t in text.split("+") if t.strip())
+    if not out or not all(t.isidentifier() for t in out) or len(set(out)) != len(out):
+        raise ValueError(f"formula={formula!r}: {what} must be column names joined by '+'")
+    return out
+
+
+def _split_formula(formula: str) -> tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]:
+    """``y ~ x | fe1 + fe2 | endog ~ instruments`` -> (``y ~ x``, fixef, endog, instruments).
+
+    pyfixest's three-part syntax; the fixed-effects part or the IV part may be left out
+    (``y ~ x | endog ~ z`` is IV without fixed effects).
+    """
     if not isinstance(formula, str) or "~" not in formula:
         raise ValueError(
             f"formula={formula!r} needs a '~' between the outcome and the regressors, "
             "e.g. 'lcrmrte ~ lprbarr + lpolpc | county + year'"
         )
-    parts = formula.split("|")
-    if len(parts) > 2:
-        raise ValueError(
-            f"formula={formula!r} has more than one '|'; govstats takes 'y ~ x | fe1 + fe2' "
-            "(instrumental-variable parts are not supported yet)"
-        )
-    rhs = parts[0].strip()
+    parts = [p.strip() for p in formula.split("|")]
+    rhs = parts[0]
     fixef: tuple[str, ...] = ()
-    if len(parts) == 2:
-        raw = parts[1].strip()
-        if raw not in ("", "0"):
-            fixef = tuple(t.strip() for t in raw.split("+"))
+    endog: tuple[str, ...] = ()
+    instruments: tuple[str, ...] = ()
+    rest = parts[1:]
+    if len(rest) > 2 or sum("~" in p for p in rest) > 1 or (len(rest) == 2 and "~" not in rest[1]):
+        raise ValueError(
+            f"formula={formula!r}: write 'y ~ x | fe1 + fe2', 'y ~ x | fe | endog ~ instruments' "
+            "or 'y ~ x | endog ~ instruments' (pyfixest syntax)"
+        )
+    for part in rest:
+        if "~" in part:
+            lhs, _, rhs_iv = part.partition("~")
+            endog = _names(lhs, "the endogenous regressors (left of '~' in the IV part)", formula)
+            instruments = _names(rhs_iv, "the instruments (right of '~' in the IV part)", formula)
+            if set(endog) & set(instruments):
+                raise ValueError(f"formula={formula!r}: a variable cannot instrument itself")
+        elif part not in ("", "0"):
+            fixef = tuple(t.strip() for t in part.split("+"))
             if not all(t.isidentifier() for t in fixef) or len(set(fixef)) != len(fixef):
                 raise ValueError(
                     f"formula={formula!r}: after '|' list the panel's index levels joined by '+', "
                     "e.g. '| county + year' (interactions such as a^b are not supported)"
                 )
-    return rhs, fixef
+    return rhs, fixef, endog, instruments
 
 
 # --------------------------------------------------------------------------- spec
@@ -159,6 +180,9 @@ class PanelSpec:
         ``{"lag": L}`` for Driscoll-Kraay (default ``floor(T ** 0.25)``).
     ssc : {"fixest", "plm", "linearmodels", "none"}
         Small-sample rule of the covariance (:mod:`govstats.covariance`).
+    iv_method : {"g2sls", "ec2sls"}
+        Random-effects instrumental variables: Balestra-Varadharajan-Krishnakumar G2SLS
+        (R plm's default ``inst.method="bvk"``) or Baltagi's EC2SLS (``"baltagi"``).
     weights : str, optional
         Column of positive regression weights (analytic or population weights: weighted
         least squares, as pyfixest ``weights=`` and statsmodels WLS). Pooled and within
@@ -194,13 +218,19 @@ class PanelSpec:
     seed: int | None = 0
     few_clusters: int = 30
     alpha: float = 0.05
+    iv_method: IVMethod = "g2sls"
     regressors: str = field(init=False, repr=False, compare=False)
     fixef: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    endog: tuple[str, ...] = field(init=False, repr=False, compare=False)
+    instruments: tuple[str, ...] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        rhs, fixef = _split_formula(self.formula)
+        rhs, fixef, endog, instruments = _split_formula(self.formula)
         object.__setattr__(self, "regressors", rhs)
         object.__setattr__(self, "fixef", fixef)
+        object.__setattr__(self, "endog", endog)
+        object.__setattr__(self, "instruments", instruments)
+        check_literal(self.iv_method, IVMethod, "iv_method")
         est = self.estimator if self.estimator is not None else ("within" if fixef else "pooled")
         check_literal(est, EstimatorKind, "estimator")
         object.__setattr__(self, "estimator", est)
@@ -230,6 +260,19 @@ class PanelSpec:
                 f"vcov={vc.as_option()!r} does not go with estimator='between' (one observation per "
                 "group); use 'iid', 'hetero' or {'CRV1': col}"
             )
+        if endog:
+            if len(instruments) < len(endog):
+                raise ValueError(
+                    f"formula={self.formula!r}: {len(endog)} endogenous regressor(s) "
+                    f"({', '.join(endog)}) need at least as many instruments; found "
+                    f"{len(instruments)} ({', '.join(instruments)}). Add excluded instruments after '~'"
+                )
+            if est == "first_difference":
+                raise ValueError("instrumental variables are not offered with estimator='first_difference'")
+            if self.weights is not None:
+                raise ValueError("instrumental variables with regression weights are not offered yet")
+            if vc.kind == "CRV3":
+                raise ValueError("vcov CRV3 is not offered with instrumental variables; use CRV1")
         if self.weights is not None:
             if not isinstance(self.weights, str) or not self.weights:
                 raise ValueError(f"weights={self.weights!r} must be a column name")
@@ -544,6 +587,8 @@ class _Design:
     effects: str  # "none", "unit", "time", "twoway"
     cluster_keys: tuple[str, ...]  # "unit", "time" or a column name, per cluster variable
     w: np.ndarray | None = None  # regression weights of the rows used
+    Z: np.ndarray | None = None  # IV: exogenous regressors then excluded instruments (X's rows)
+    n_endog: int = 0  # IV: the last n_endog columns of X are endogenous
 
 
 def _panel_index_names(data: pd.DataFrame) -> tuple[str, str]:
@@ -691,7 +736,7 @@ def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
         # fast path (plain column names): what formulaic would build, without its overhead
         dependent, terms, intercept = simple
         if not data.index.is_monotonic_increasing:
-            data = data[list(dict.fromkeys([dependent, *terms, *cluster_cols,
+            data = data[list(dict.fromkeys([dependent, *terms, *cluster_cols, *spec.endog, *spec.instruments,
                                             *([spec.weights] if spec.weights else [])]))].sort_index()
         block = data[[dependent, *terms]].to_numpy(dtype=float, na_value=np.nan)
         y = block[:, 0]
@@ -708,7 +753,8 @@ def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
             needed = [v for v in Formula(spec.regressors).required_variables if v in data.columns]
         except Exception:  # let model_matrix report the error
             needed = list(data.columns)
-        needed = list(dict.fromkeys([*needed, *cluster_cols, *([spec.weights] if spec.weights else [])]))
+        needed = list(dict.fromkeys([*needed, *cluster_cols, *spec.endog, *spec.instruments,
+                                     *([spec.weights] if spec.weights else [])]))
         data = data[needed].sort_index()
         flat = data.reset_index()
         try:
@@ -729,12 +775,33 @@ def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
     w = None
     if spec.weights is not None:
         w = _check_weights(data, spec.weights, rows)
+    Zi = None
+    if spec.endog:
+        absent = [c for c in (*spec.endog, *spec.instruments) if c not in data.columns]
+        if absent:
+            raise GovstatsError(
+                f"IV variable(s) {', '.join(map(repr, absent))} of {spec.formula!r} are not columns of the data"
+            )
+        clash = [c for c in spec.endog if c in names]
+        if clash:
+            raise GovstatsError(
+                f"{', '.join(clash)} is both an exogenous regressor and endogenous in {spec.formula!r}; "
+                "list it only after '|' on the left of the IV part"
+            )
+        E = data[list(spec.endog)].iloc[rows].to_numpy(dtype=float, na_value=np.nan)
+        Zi = data[list(spec.instruments)].iloc[rows].to_numpy(dtype=float, na_value=np.nan)
+        Zi = np.column_stack([X, Zi])
+        X = np.column_stack([X, E])
+        names = [*names, *spec.endog]
     keep = np.isfinite(y) & np.isfinite(X).all(axis=1)
+    if Zi is not None:
+        keep &= np.isfinite(Zi).all(axis=1)
     for var in cluster_cols:
         keep &= data[var].iloc[rows].notna().to_numpy()
     if not keep.all():
         y, X, rows = y[keep], X[keep], rows[keep]
         w = w[keep] if w is not None else None
+        Zi = Zi[keep] if Zi is not None else None
     dropped = n_in - len(rows)
     if len(rows) == 0:
         raise GovstatsError(f"no complete rows for formula {spec.regressors!r}")
@@ -771,6 +838,8 @@ def _design(spec: PanelSpec, data: pd.DataFrame) -> _Design:
         effects=effects,
         cluster_keys=cluster_keys,
         w=w,
+        Z=Zi,
+        n_endog=len(spec.endog),
     )
 
 
@@ -795,13 +864,14 @@ def _solve_ols(X: np.ndarray, y: np.ndarray, names: list[str], *, rel_tol: float
             bread = scipy.linalg.cho_solve(scipy.linalg.cho_factor(X.T @ X), np.eye(k))
             return bread @ (X.T @ y), bread, list(range(k)), []
     if cand:
+        # in column order, as R's lm: a column is dropped when it is a linear combination of
+        # the columns before it (|R_jj| of the unpivoted QR is its part orthogonal to them)
         Xs = X[:, cand] / norms[cand]
-        _, R, piv = scipy.linalg.qr(Xs, mode="economic", pivoting=True)
+        R = scipy.linalg.qr(Xs, mode="r")[0]
         d = np.abs(np.diag(R))
-        rank = int((d > rel_tol * d[0]).sum()) if d.size else 0
-        keep_local = sorted(piv[:rank].tolist())
-        dropped += [cand[j] for j in piv[rank:]]
-        kept = [cand[j] for j in keep_local]
+        ok = d > rel_tol * max(float(d.max()), 1e-300)
+        dropped += [cand[j] for j in np.flatnonzero(~ok)]
+        kept = [cand[j] for j in np.flatnonzero(ok)]
     else:
         kept = []
     Xk = X[:, kept]
@@ -844,7 +914,18 @@ class _Fit:
     w: np.ndarray | None = None  # regression weights (y, X, resid above are scaled by sqrt(w))
 
 
-def _swamy_arora(y: np.ndarray, X: np.ndarray, uc: np.ndarray, n: int) -> tuple[dict[str, float], np.ndarray]:
+def _project(Z: np.ndarray, X: np.ndarray) -> np.ndarray:
+    """Fitted values of the columns of ``X`` regressed on ``Z`` (the first stage of 2SLS)."""
+    return Z @ np.linalg.lstsq(Z, X, rcond=None)[0]
+
+
+def _varying(M: np.ndarray, raw: np.ndarray) -> np.ndarray:
+    """Columns of a transformed matrix that are not (numerically) zero."""
+    return np.sqrt((M**2).sum(axis=0)) > 1e-9 * np.maximum(1.0, np.sqrt((raw**2).sum(axis=0)))
+
+
+def _swamy_arora(y: np.ndarray, X: np.ndarray, uc: np.ndarray, n: int,
+                 Z: np.ndarray | None = None) -> tuple[dict[str, float], np.ndarray]:
     """Swamy-Arora variance components and per-observation theta, as R plm's ``ercomp`` (swar).
 
     ``X`` includes the intercept column. ``sigma2_e = RSS_within / (N - n - K_w)`` (``K_w``
@@ -853,17 +934,21 @@ def _swamy_arora(y: np.ndarray, X: np.ndarray, uc: np.ndarray, n: int) -> tuple[
     (plm's "Between"), ``q_B = sum_i T_i ebar_i^2`` from its residuals, ``Z_B'Z_B = sum_i T_i
     zbar_i zbar_i'`` and ``Z_S'Z = sum_i T_i^2 zbar_i zbar_i'``; on a balanced panel the
     denominator is ``T (n - K - 1)``, the textbook formula. A negative ``sigma2_u`` is set
-    to 0 (as plm).
+    to 0 (as plm). With instruments ``Z`` both auxiliary regressions are 2SLS (plm's ``ercomp``
+    for a model with instruments) and the residuals are ``y - X b``.
     """
     N = len(y)
     Ti = np.bincount(uc, minlength=n).astype(float)
-    K = X.shape[1] - 1
     # within
     Xw = fx.demean(X, [uc])
-    varying = np.sqrt((Xw**2).sum(axis=0)) > 1e-9 * np.maximum(1.0, np.sqrt((X**2).sum(axis=0)))
-    Xw = Xw[:, varying]
+    Xw = Xw[:, _varying(Xw, X)]
     yw = fx.demean(y, [uc])
-    bw = np.linalg.lstsq(Xw, yw, rcond=None)[0] if Xw.shape[1] else np.zeros(0)
+    if Z is not None:
+        Zw = fx.demean(Z, [uc])
+        Zw = Zw[:, _varying(Zw, Z)]
+        bw = np.linalg.lstsq(_project(Zw, Xw), yw, rcond=None)[0]
+    else:
+        bw = np.linalg.lstsq(Xw, yw, rcond=None)[0] if Xw.shape[1] else np.zeros(0)
     rss_w = float(((yw - Xw @ bw) ** 2).sum())
     dfw = N - n - Xw.shape[1]
     if dfw <= 0:
@@ -873,7 +958,17 @@ def _swamy_arora(y: np.ndarray, X: np.ndarray, uc: np.ndarray, n: int) -> tuple[
     zbar = fx.group_mean(uc, X, n)
     ybar = fx.group_mean(uc, y, n)
     sw = np.sqrt(Ti)
-    bB = np.linalg.lstsq(zbar * sw[:, None], ybar * sw, rcond=None)[0]
+    # the between regression keeps a maximal set of independent columns (time dummies, for one,
+    # are constant in the unit means); K counts them, as plm's between model does
+    _, R, piv = scipy.linalg.qr(zbar * sw[:, None], mode="economic", pivoting=True)
+    dR = np.abs(np.diag(R))
+    cols = np.sort(piv[: int((dR > 1e-9 * dR[0]).sum())])
+    X, zbar = X[:, cols], zbar[:, cols]
+    K = len(cols) - 1
+    XB = zbar * sw[:, None]
+    if Z is not None:
+        XB = _project(fx.group_mean(uc, Z, n) * sw[:, None], XB)
+    bB = np.linalg.lstsq(XB, ybar * sw, rcond=None)[0]
     ebar = fx.group_mean(uc, y - X @ bB, n)
     qB = float((Ti * ebar**2).sum())
     ZB = (zbar * Ti[:, None]).T @ zbar
@@ -897,6 +992,22 @@ def _swamy_arora(y: np.ndarray, X: np.ndarray, uc: np.ndarray, n: int) -> tuple[
     return vc, theta_obs
 
 
+def _check_instruments(spec: PanelSpec, Z: np.ndarray, X: np.ndarray) -> None:
+    """After the transformation the instruments must still identify the regressors (rank X_hat = rank X)."""
+    r_x = np.linalg.matrix_rank(X)
+    r_hat = np.linalg.matrix_rank(_project(Z, X))
+    if r_hat < r_x:
+        what = {"within": "absorbed by (collinear with) the fixed effects",
+                "between": "constant across the groups", "random": "collinear",
+                "pooled": "collinear"}[spec.estimator]
+        raise GovstatsError(
+            f"the instruments of {spec.formula!r} do not identify the model: after the "
+            f"{spec.estimator} transformation the first-stage fitted values have rank {r_hat} < {r_x}, "
+            f"so the excluded instruments ({', '.join(spec.instruments)}) are {what} or too few. "
+            "Use instruments that vary within units (with fixed effects) or add instruments"
+        )
+
+
 def _transform(spec: PanelSpec, d: _Design) -> _Fit:
     est, eff = spec.estimator, d.effects
     y, X, names = d.y, d.X, list(d.names)
@@ -910,11 +1021,13 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
     raw_y = raw_X = None
     vc = None
     theta_obs = None
+    Zr = d.Z  # IV: instruments, transformed alongside X
 
     if est == "within":
         if d.has_intercept:
             j = names.index("Intercept")
             X = np.delete(X, j, axis=1)
+            Zr = np.delete(Zr, j, axis=1) if Zr is not None else None
             names.pop(j)
         if eff in ("unit", "twoway"):
             fes.append(uc)
@@ -922,8 +1035,11 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
             fes.append(tc)
         raw_y, raw_X = y, X
         balanced = len(y) == nu * nt  # (unit, time) pairs are unique, so this is a full grid
-        Z = fx.demean(np.column_stack([y, X]), fes, balanced=balanced, weights=d.w)
-        y, X = Z[:, 0], Z[:, 1:]
+        Z = fx.demean(np.column_stack([y, X] + ([Zr] if Zr is not None else [])), fes,
+                      balanced=balanced, weights=d.w)
+        y, X = Z[:, 0], Z[:, 1:1 + X.shape[1]]
+        if Zr is not None:
+            Zr = Z[:, 1 + X.shape[1]:]
         k_fe, k_fe_fixest = fx.k_fixed_effects(fes)
         kind = "within"
     elif est == "pooled":
@@ -932,6 +1048,7 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
         codes, g = (uc, nu) if eff == "unit" else (tc, nt)
         y = fx.group_mean(codes, y, g)
         X = fx.group_mean(codes, X, g)
+        Zr = fx.group_mean(codes, Zr, g) if Zr is not None else None
         first = pd.Series(np.arange(len(codes))).groupby(codes).first().to_numpy()
         for col in d.flat.columns:  # a cluster column must be constant within each group
             ccodes = pd.factorize(d.flat[col])[0]
@@ -969,11 +1086,18 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
     elif est == "random":
         if not d.has_intercept:
             raise GovstatsError("random effects needs an intercept in the formula (remove '0 +' / '- 1')")
-        vc, theta_obs = _swamy_arora(y, X, uc, nu)
+        vc, theta_obs = _swamy_arora(y, X, uc, nu, Zr)
         ybar = fx.group_mean(uc, y, nu)[uc]
         Xbar = fx.group_mean(uc, X, nu)[uc]
         y = y - theta_obs * ybar
         X = X - theta_obs[:, None] * Xbar
+        if Zr is not None:
+            Zbar = fx.group_mean(uc, Zr, nu)[uc]
+            if spec.iv_method == "g2sls":  # Balestra-Varadharajan-Krishnakumar: Z* = Z - theta Zbar
+                Zr = Zr - theta_obs[:, None] * Zbar
+            else:  # Baltagi's EC2SLS: [within-transformed Z, unit means of Z]
+                Zt = Zr - Zbar
+                Zr = np.column_stack([Zt[:, _varying(Zt, Zr)], Zbar])
         kind = "centered (quasi-demeaned data)"
     else:  # pragma: no cover - validated in PanelSpec
         raise AssertionError(est)
@@ -984,6 +1108,11 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
         wtss = float(d.w @ (y - ybar_w) ** 2)
         sw = np.sqrt(d.w)
         y, X = y * sw, X * sw[:, None]
+    X_structural = None
+    if Zr is not None:  # 2SLS: OLS of y on the first-stage fitted values
+        _check_instruments(spec, Zr, X)
+        X_structural = X
+        X = _project(Zr, X)
     b, bread, kept, dropped = _solve_ols(X, y, names)
     dropped_names = [names[j] for j in dropped]
     if dropped_names:
@@ -997,7 +1126,7 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
     names = [names[j] for j in kept]
     if raw_X is not None:
         raw_X = raw_X[:, kept]
-    resid = y - X @ b
+    resid = y - (X if X_structural is None else X_structural[:, kept]) @ b
     if wtss is not None:
         tss = wtss
     elif kind.startswith("centered"):
@@ -1074,7 +1203,7 @@ def _covariance(spec: PanelSpec, f: _Fit, d: _Design, *, vcov: Vcov | None = Non
 
 def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | None = None,
         vcov: Any = None, vcov_kwargs: Mapping[str, Any] | None = None, ssc: SmallSampleRule = "fixest",
-        weights: str | None = None,
+        weights: str | None = None, iv_method: IVMethod = "g2sls",
         bootstrap: BootstrapMode = "auto", reps: int = 9999, weights_type: WeightsKind = "auto",
         seed: int | None = 0, few_clusters: int = 30, alpha: float = 0.05) -> PanelResults:
     """Estimate a panel regression and return read-only :class:`PanelResults`.
@@ -1090,7 +1219,7 @@ def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | 
         Variables of the formula (and a cluster column, if named) are columns. Rows with
         missing or non-finite values in them are not used; the count is in
         ``results.dropped_missing`` and in the summary.
-    estimator, vcov, vcov_kwargs, ssc, weights, bootstrap, reps, weights_type, seed, few_clusters, alpha
+    estimator, vcov, vcov_kwargs, ssc, weights, iv_method, bootstrap, reps, weights_type, seed, few_clusters, alpha
         See :class:`PanelSpec`.
 
     Returns
@@ -1118,6 +1247,7 @@ def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | 
     (90, 630, 'CRV1 by county')
     """
     options = dict(estimator=estimator, vcov=vcov, vcov_kwargs=vcov_kwargs, ssc=ssc, weights=weights,
+                   iv_method=iv_method,
                    bootstrap=bootstrap,
                    reps=reps, weights_type=weights_type, seed=seed, few_clusters=few_clusters, alpha=alpha)
     if isinstance(fml, PanelSpec):
@@ -1191,7 +1321,7 @@ def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | 
         cluster_names=tuple({"unit": d.unit_name, "time": d.time_name}.get(k, k) for k in d.cluster_keys),
         simulated=bool(data.attrs.get("simulated", False)),
         _residuals=_readonly(f.resid if f.w is None else f.resid / np.sqrt(f.w)),
-        _fitted=_readonly(f.X @ f.b if f.w is None else (f.X @ f.b) / np.sqrt(f.w)),
+        _fitted=_readonly((f.y - f.resid) if f.w is None else (f.y - f.resid) / np.sqrt(f.w)),
         _resid_keys=f.keys,
     )
 
@@ -1207,6 +1337,11 @@ def _run_bootstrap(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[tuple[Any, ...
         return None, (
             f"the wild cluster bootstrap could not run (govstats.inference not importable: {exc}); "
             "treat the clustered p-values with great caution"
+        )
+    if spec.endog:
+        return None, (
+            "the wild cluster bootstrap for instrumental variables (WRE) is not implemented yet, so "
+            "no bootstrap p-values are shown: treat the clustered p-values with great caution"
         )
     if f.w is not None and spec.estimator == "within":
         return None, (

@@ -1,0 +1,99 @@
+"""Panel instrumental variables (FE2SLS, B2SLS, G2SLS, EC2SLS) against R plm, pyfixest and statsmodels.
+
+R plm's numbers come from the committed script govstats/data/reference/plm_iv_reference.R run
+on govstats' own copy of the data (inputs/nc_crime_iv.csv); its output is committed beside it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import warnings
+from importlib import resources
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import govstats as gs
+from govstats.errors import GovstatsError
+
+EXOG = ("lprbconv + lprbpris + lavgsen + ldensity + lwcon + lwtuc + lwtrd + lwfir + lwser + lwmfg + "
+        "lwfed + lwsta + lwloc + lpctymle + lpctmin + west + central + urban + d82 + d83 + d84 + d85 + "
+        "d86 + d87")
+IV = "lprbarr + lpolpc ~ ltaxpc + lmix"
+MODELS = {
+    "fe2sls": dict(estimator="within"),
+    "b2sls": dict(estimator="between"),
+    "g2sls": dict(estimator="random", iv_method="g2sls"),
+    "ec2sls": dict(estimator="random", iv_method="ec2sls"),
+}
+
+
+def _reference_dir():
+    return resources.files("govstats") / "data" / "reference"
+
+
+@pytest.fixture(scope="module")
+def plm_iv() -> pd.DataFrame:
+    return pd.read_csv(_reference_dir() / "plm_iv_reference.csv")
+
+
+@pytest.fixture(scope="module")
+def crime() -> pd.DataFrame:
+    return gs.datasets.load_nc_crime()
+
+
+def _fit(crime, model: str):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # time-invariant regressors dropped (within)
+        return gs.fit(f"lcrmrte ~ {EXOG} | county | {IV}", crime, vcov="iid", **MODELS[model])
+
+
+@pytest.mark.parametrize("model", list(MODELS))
+def test_panel_iv_equals_r_plm(crime, plm_iv, model):
+    ref = plm_iv[plm_iv["model"] == model]
+    r = _fit(crime, model)
+    for stat, got in (("coef", r.coef()), ("se", r.se())):
+        want = ref[ref["statistic"] == stat].set_index("term")["value"]
+        assert set(want.index) == set(got.index), (model, stat)
+        np.testing.assert_allclose(got[want.index].to_numpy(), want.to_numpy(), rtol=1e-6, atol=1e-9)
+    if model in ("g2sls", "ec2sls"):
+        for comp in ("sigma2_e", "sigma2_u"):
+            want = float(ref.loc[ref["statistic"] == comp, "value"].iloc[0])
+            assert r.variance_components[comp] == pytest.approx(want, rel=1e-6)
+
+
+def test_fe2sls_equals_pyfixest_with_clustered_errors(crime):
+    pf = pytest.importorskip("pyfixest")
+    exog_tv = "lprbarr + " + EXOG.replace("west + central + urban + ", "")
+    iv = "lpolpc ~ ltaxpc + lmix"  # pyfixest takes one endogenous regressor
+    ref = pf.feols(f"lcrmrte ~ {exog_tv} | county | {iv}", crime.reset_index(), vcov={"CRV1": "county"})
+    r = gs.fit(f"lcrmrte ~ {exog_tv} | county | {iv}", crime, vcov={"CRV1": "county"})
+    names = list(ref.coef().index)
+    np.testing.assert_allclose(r.coef()[names].to_numpy(), ref.coef().to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(r.se()[names].to_numpy(), ref.se().to_numpy(), rtol=1e-6)
+
+
+def test_iv_bad_input_says_what_to_do(crime):
+    with pytest.raises(ValueError, match="need at least as many instruments"):
+        gs.fit("lcrmrte ~ lprbconv | county | lprbarr + lpolpc ~ ltaxpc", crime)
+    data = crime.assign(region_code=crime["west"] * 2 + crime["central"])
+    with pytest.raises(GovstatsError, match="do not identify the model"):
+        gs.fit("lcrmrte ~ lprbconv | county | lpolpc ~ region_code", data)
+    with pytest.raises(GovstatsError, match="not columns of the data"):
+        gs.fit("lcrmrte ~ lprbconv | county | lpolpc ~ nosuch", crime)
+
+
+@pytest.mark.skipif(shutil.which("Rscript") is None, reason="Rscript (r-cran-plm) not installed")
+def test_committed_plm_iv_output_is_what_the_script_prints(tmp_path, plm_iv):
+    ok = subprocess.run(["Rscript", "-e", "library(plm)"], capture_output=True)
+    if ok.returncode != 0:
+        pytest.skip("R package plm not installed")
+    out = tmp_path / "plm_iv.csv"
+    script = _reference_dir() / "plm_iv_reference.R"
+    subprocess.run(["Rscript", str(script), str(_reference_dir() / "inputs" / "nc_crime_iv.csv"), str(out)],
+                   check=True, capture_output=True)
+    fresh = pd.read_csv(out)
+    pd.testing.assert_frame_equal(fresh[["model", "statistic", "term", "value"]],
+                                  plm_iv[["model", "statistic", "term", "value"]])
