@@ -87,6 +87,9 @@ __all__ = [
     "SpecTestResult",
     "effects_f_test",
     "fit",
+    "anderson_rubin",
+    "anderson_rubin_confint",
+    "first_stage",
     "hausman_test",
 ]
 
@@ -441,6 +444,28 @@ class PanelResults:
             out["boot ci lower"] = [b.ci_low for b in self.bootstrap]
             out["boot ci upper"] = [b.ci_high for b in self.bootstrap]
         return out
+
+    def wald_test(self, terms: list[str] | tuple[str, ...]) -> SpecTestResult:
+        """Joint Wald test that the coefficients ``terms`` are zero, with this model's ``vcov``.
+
+        ``F = b' V^-1 b / q`` with ``F(q, df_inference)`` p-value (pyfixest ``wald_test``'s
+        F form).
+        """
+        missing = [t for t in terms if t not in self.param_names]
+        if missing or not terms:
+            raise GovstatsError(
+                f"wald_test: {', '.join(map(repr, missing)) or 'no terms'} not among the coefficients "
+                f"({', '.join(self.param_names)})"
+            )
+        idx = [self.param_names.index(t) for t in terms]
+        b = self._params[idx]
+        V = self._cov[np.ix_(idx, idx)]
+        q = len(idx)
+        F = float(b @ np.linalg.solve(V, b)) / q
+        return SpecTestResult(
+            f"Wald test: {' = '.join(terms)} = 0", F, (q, self.df_inference),
+            float(stats.f.sf(F, q, self.df_inference)), "F", f"covariance: {self.se_type}",
+        )
 
     # -- display
     def summary(self) -> str:
@@ -1523,3 +1548,109 @@ def hausman_test(
         stat, (k,), float(stats.chi2.sf(stat, k)), "chi2",
         f"H0: coefficients on the within-demeaned regressors are zero; covariance: {cv.label}",
     )
+
+
+# --------------------------------------------------------------------------- IV diagnostics
+
+
+def _iv_parts(formula: str) -> tuple[str, str, tuple[str, ...], tuple[str, ...]]:
+    rhs, fixef, endog, instruments = _split_formula(formula)
+    if not endog:
+        raise ValueError(f"formula={formula!r} has no IV part ('| endog ~ instruments')")
+    return rhs, " + ".join(fixef), endog, instruments
+
+
+def first_stage(formula: str, data: pd.DataFrame, **options: Any) -> pd.DataFrame:
+    """First-stage regressions of an IV formula and the F statistic of the excluded instruments.
+
+    For each endogenous regressor, ``endog ~ exogenous + instruments | fixed effects`` is fitted
+    with the same options (``vcov``, ``estimator`` among pooled/within...) and the excluded
+    instruments are tested jointly (:meth:`PanelResults.wald_test`; with ``vcov="iid"`` the
+    classic first-stage F, otherwise its robust Wald form, as pyfixest's first-stage F).
+
+    Returns
+    -------
+    DataFrame
+        One row per endogenous regressor: ``F``, ``df1``, ``df2``, ``p``, ``vcov``.
+    """
+    rhs, fixef, endog, instruments = _iv_parts(formula)
+    exog = rhs.partition("~")[2].strip()
+    rows = []
+    for e in endog:
+        fml = f"{e} ~ {exog} + {' + '.join(instruments)}" + (f" | {fixef}" if fixef else "")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FewClustersWarning)
+            r = fit(fml, data, **{**options, "bootstrap": "never"})
+        t = r.wald_test(list(instruments))
+        rows.append({"endogenous": e, "F": t.statistic, "df1": t.df[0], "df2": t.df[1], "p": t.pvalue,
+                     "vcov": r.se_type})
+    return pd.DataFrame(rows).set_index("endogenous")
+
+
+def anderson_rubin(formula: str, data: pd.DataFrame, beta0: float | Mapping[str, float] = 0.0,
+                   **options: Any) -> SpecTestResult:
+    """Anderson-Rubin test of ``H0: beta_endog = beta0``, robust to weak instruments.
+
+    Regress ``y - endog @ beta0`` on the exogenous regressors and the excluded instruments (with
+    the formula's fixed effects and the given ``vcov``) and test the instruments jointly; under
+    H0 they have no effect whatever their strength (Anderson and Rubin 1949; the Wald form with a
+    robust ``vcov`` is the heteroskedasticity/cluster-robust AR test).
+    """
+    rhs, fixef, endog, instruments = _iv_parts(formula)
+    y, _, exog = rhs.partition("~")
+    b0 = dict.fromkeys(endog, float(beta0)) if not isinstance(beta0, Mapping) else dict(beta0)
+    if set(b0) != set(endog):
+        raise ValueError(f"beta0 must give a value for each endogenous regressor: {', '.join(endog)}")
+    work = data.copy()
+    ytil = work[y.strip()].astype(float)
+    for e in endog:
+        ytil = ytil - b0[e] * work[e].astype(float)
+    work["_ar_outcome"] = ytil
+    fml = f"_ar_outcome ~ {exog.strip()} + {' + '.join(instruments)}" + (f" | {fixef}" if fixef else "")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FewClustersWarning)
+        r = fit(fml, work, **{**options, "bootstrap": "never"})
+    t = r.wald_test(list(instruments))
+    return SpecTestResult(
+        "Anderson-Rubin test", t.statistic, t.df, t.pvalue, "F",
+        f"H0: {', '.join(f'{e} = {b0[e]:g}' for e in endog)}; weak-instrument robust; {t.note}",
+    )
+
+
+def anderson_rubin_confint(formula: str, data: pd.DataFrame, *, alpha: float = 0.05,
+                           grid: np.ndarray | None = None, **options: Any) -> pd.DataFrame:
+    """Anderson-Rubin confidence set for one endogenous regressor, by inverting the test on a grid.
+
+    The set is every ``beta0`` of ``grid`` (default: the 2SLS estimate +- 10 standard errors,
+    2,001 points) where the AR p-value exceeds ``alpha``. It can be unbounded or a union of
+    intervals when the instruments are weak: the result lists each interval and says when it
+    touches the edge of the grid (then widen the grid). With more instruments than endogenous
+    regressors it can also be empty: the test then rejects every value, i.e. the
+    overidentifying restrictions (instruments without direct effects) are rejected.
+    """
+    _, _, endog, _ = _iv_parts(formula)
+    if len(endog) != 1:
+        raise ValueError("anderson_rubin_confint takes one endogenous regressor")
+    e = endog[0]
+    if grid is None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            r = fit(formula, data, **{**options, "bootstrap": "never"})
+        b, se = float(r.coef()[e]), float(r.se()[e])
+        grid = np.linspace(b - 10 * se, b + 10 * se, 2001)
+    grid = np.asarray(grid, dtype=float)
+    p = np.array([anderson_rubin(formula, data, float(g), **options).pvalue for g in grid])
+    accept = p > alpha
+    out = []
+    i = 0
+    while i < len(grid):
+        if accept[i]:
+            j = i
+            while j + 1 < len(grid) and accept[j + 1]:
+                j += 1
+            out.append({"lower": grid[i], "upper": grid[j], "open_below": i == 0,
+                        "open_above": j == len(grid) - 1})
+            i = j + 1
+        else:
+            i += 1
+    return pd.DataFrame(out, columns=["lower", "upper", "open_below", "open_above"])

@@ -97,3 +97,36 @@ def test_committed_plm_iv_output_is_what_the_script_prints(tmp_path, plm_iv):
     fresh = pd.read_csv(out)
     pd.testing.assert_frame_equal(fresh[["model", "statistic", "term", "value"]],
                                   plm_iv[["model", "statistic", "term", "value"]])
+
+
+@pytest.mark.parametrize("vcov", ["iid", "hetero", {"CRV1": "county"}])
+def test_first_stage_f_equals_pyfixest(crime, vcov):
+    pf = pytest.importorskip("pyfixest")
+    fml = "lcrmrte ~ lprbarr + lprbconv | county | lpolpc ~ ltaxpc + lmix"
+    m = pf.feols(fml, crime.reset_index(), vcov=vcov)
+    m.IV_Diag()
+    got = gs.models.first_stage(fml, crime, vcov=vcov)
+    assert got.loc["lpolpc", "F"] == pytest.approx(m._f_stat_1st_stage, rel=1e-8)
+
+
+def test_anderson_rubin_is_the_reduced_form_f_test_of_statsmodels(crime):
+    """AR(beta0) = F test that the instruments are irrelevant for y - beta0 * endog (OLS, iid)."""
+    import statsmodels.formula.api as smf
+
+    fml = "lcrmrte ~ lprbconv + lprbpris | lpolpc ~ ltaxpc + lmix"
+    for b0 in (0.0, 0.5):
+        flat = crime.reset_index().assign(ytil=lambda d, b=b0: d["lcrmrte"] - b * d["lpolpc"])
+        ols = smf.ols("ytil ~ lprbconv + lprbpris + ltaxpc + lmix", flat).fit()
+        ref = ols.f_test("ltaxpc = 0, lmix = 0")
+        got = gs.models.anderson_rubin(fml, crime, b0, vcov="iid")
+        assert got.statistic == pytest.approx(float(np.squeeze(ref.fvalue)), rel=1e-10)
+        assert got.pvalue == pytest.approx(float(ref.pvalue), rel=1e-8)
+
+
+def test_anderson_rubin_set_contains_the_just_identified_estimate(crime):
+    """Just identified, AR(b_2SLS) = 0, so the set always contains the 2SLS estimate."""
+    fml = "lcrmrte ~ lprbconv + lprbpris | lpolpc ~ ltaxpc"
+    b = float(gs.fit(fml, crime, vcov="iid").coef()["lpolpc"])
+    assert gs.models.anderson_rubin(fml, crime, b, vcov="iid").statistic == pytest.approx(0.0, abs=1e-10)
+    ci = gs.models.anderson_rubin_confint(fml, crime, vcov="iid")
+    assert ((ci["lower"] <= b) & (b <= ci["upper"])).any()
