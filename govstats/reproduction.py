@@ -173,6 +173,9 @@ def _reference_models() -> dict[str, Any]:
         "grunfeld_ftest_time": lambda: effects_f_test(gf, g(), effects="time"),
         "grunfeld_ftest_twoway": lambda: effects_f_test(gf, g(), effects="twoway"),
         "nc_crime_within_twoway": lambda: fit(PanelSpec(ncf, "within", "twoway", cov="unadjusted"), c()),
+        "nc_crime5_within_twoway": lambda: fit(
+            PanelSpec(NC_HAUSMAN_FORMULA, "within", "twoway", cov="unadjusted"), c()
+        ),
         "nc_crime_hausman_classic": lambda: hausman_test(NC_HAUSMAN_FORMULA, c()),
     }
 

@@ -120,7 +120,8 @@ def test_rounded_nc_crime_rows_are_plm_output_rounded():
 def test_plm_sss_is_hc0_times_the_factor_with_k_slopes_only():
     """plm's sss: HC0 x G/(G-1) (N-1)/(N-K) with K = estimated slopes (no constant, no effects).
     This is the whole difference from Stata/Gretl (K + 1): Gretl's capital 0.0527518."""
-    for model, G, N, K in [("grunfeld_within_vcovhc", 10, 200, 2), ("nc_crime_within_twoway_vcovhc", 90, 630, 16)]:
+    for model, G, N, K in [("grunfeld_within_vcovhc", 10, 200, 2), ("nc_crime_within_twoway_vcovhc", 90, 630, 16),
+                           ("nc_crime5_within_twoway_vcovhc", 90, 630, 5)]:
         hc0, sss = plm_series(model + "_hc0", "se"), plm_series(model + "_sss", "se")
         factor = G / (G - 1) * (N - 1) / (N - K)
         np.testing.assert_allclose(sss, hc0 * np.sqrt(factor), rtol=1e-8)
@@ -190,9 +191,10 @@ def test_clustered_se_with_plms_sss_rule_grunfeld(grunfeld):
 def test_clustered_se_with_plms_sss_rule_nc_crime_twoway(crime):
     import govstats as gs
 
-    r = gs.fit(NC_FORMULA + " | county + year", crime, vcov={"CRV1": "county"}, ssc="plm")
-    want = plm_series("nc_crime_within_twoway_vcovhc_sss", "se")
-    np.testing.assert_allclose(r.se()[want.index], want, rtol=PLM_REL_TOL)
+    for formula, model in [(NC_FORMULA, "nc_crime_within_twoway"), (NC_HAUSMAN_FORMULA, "nc_crime5_within_twoway")]:
+        r = gs.fit(formula + " | county + year", crime, vcov={"CRV1": "county"}, ssc="plm")
+        want = plm_series(model + "_vcovhc_sss", "se")
+        np.testing.assert_allclose(r.se()[want.index], want, rtol=PLM_REL_TOL)
 
 
 @_XFAIL

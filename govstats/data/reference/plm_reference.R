@@ -182,6 +182,16 @@ for (ty in c("sss", "HC0", "HC1")) {
          sprintf("vcovHC(%s, type = '%s', cluster = 'group') (clusters: 90 counties)", c_nc, ty))
 }
 
+# the 5-regressor two-way model quoted in issue 9 (lpolpc: govstats 0.0849, plm sss 0.0844)
+c_nc5 <- "plm(lcrmrte ~ lprbarr + lprbconv + lprbpris + lavgsen + lpolpc, crime4, model = 'within', effect = 'twoways')"
+fe5 <- plm(lcrmrte ~ lprbarr + lprbconv + lprbpris + lavgsen + lpolpc, cr, model = "within", effect = "twoways")
+add_fit("nc_crime", G, "nc_crime5_within_twoway", fe5, c_nc5)
+for (ty in c("sss", "HC0", "HC1")) {
+  add_se("nc_crime", G, paste0("nc_crime5_within_twoway_vcovhc_", tolower(ty)),
+         vcovHC(fe5, type = ty, cluster = "group"),
+         sprintf("vcovHC(%s, type = '%s', cluster = 'group') (clusters: 90 counties)", c_nc5, ty))
+}
+
 # classic Hausman, 5 regressors (govstats' tests, the issue)
 hf <- lcrmrte ~ lprbarr + lprbconv + lprbpris + lavgsen + lpolpc
 h_call <- "lcrmrte ~ lprbarr + lprbconv + lprbpris + lavgsen + lpolpc, crime4"
