@@ -169,7 +169,7 @@ def load_grunfeld(textbook: bool = True) -> pd.DataFrame:
     -----
     With ``textbook=True`` the within, between, pooled and Swamy-Arora random-effects
     estimates agree with R plm's ``Grunfeld`` to every printed digit (see
-    ``tests/reference/``), i.e. the two copies agree on these 200 rows.
+    ``govstats/data/reference/``), i.e. the two copies agree on these 200 rows.
 
     Examples
     --------
