@@ -485,7 +485,9 @@ class PanelResults:
         lines.append(f"R-squared:    {self.rsquared:.5f} ({self.rsquared_kind})")
         if self.variance_components:
             vc = self.variance_components
-            lines.append("Variance components: " + ", ".join(f"{k} = {v:.6g}" for k, v in vc.items()))
+            lines.append("Variance components: " + ", ".join(
+                f"{k} = {v:.6g}" if np.isscalar(v) else f"{k} = {v.min():.6g} to {v.max():.6g} (by unit)"
+                for k, v in vc.items()))
         if self.dropped_collinear:
             lines.append("Dropped (collinear): " + ", ".join(self.dropped_collinear))
         lines.append("-" * 72)
@@ -1009,11 +1011,9 @@ def _swamy_arora(y: np.ndarray, X: np.ndarray, uc: np.ndarray, n: int,
         "sigma_u": math.sqrt(s2u),
         "sigma_e": math.sqrt(s2e),
         "rho": s2u / (s2u + s2e),
-        "theta": float(theta_i[0]) if balanced else float(np.median(theta_obs)),
+        # one theta on a balanced panel; on an unbalanced one theta_i by unit (set by the caller)
+        "theta": float(theta_i[0]) if balanced else theta_i,
     }
-    if not balanced:
-        vc["theta_min"] = float(theta_i[Ti > 0].min())
-        vc["theta_max"] = float(theta_i[Ti > 0].max())
     return vc, theta_obs
 
 
@@ -1112,6 +1112,9 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
         if not d.has_intercept:
             raise GovstatsError("random effects needs an intercept in the formula (remove '0 +' / '- 1')")
         vc, theta_obs = _swamy_arora(y, X, uc, nu, Zr)
+        if not np.isscalar(vc["theta"]):  # unbalanced: theta by unit label
+            labels = pd.unique(d.keys[0])
+            vc["theta"] = pd.Series(np.asarray(vc["theta"]), index=np.sort(labels), name="theta")
         ybar = fx.group_mean(uc, y, nu)[uc]
         Xbar = fx.group_mean(uc, X, nu)[uc]
         y = y - theta_obs * ybar
@@ -1412,8 +1415,18 @@ def _without_fixef(formula: str) -> str:
     return formula.split("|")[0].strip()
 
 
+def _with_unit_effects(formula: str, data: pd.DataFrame) -> str:
+    """``y ~ x`` -> ``y ~ x | <unit level>`` (specification tests default to unit effects)."""
+    if "|" in formula:
+        return formula
+    unit_name, _ = _panel_index_names(data)
+    return f"{formula} | {unit_name}"
+
+
 def effects_f_test(formula: str, data: pd.DataFrame) -> SpecTestResult:
     """F test that the fixed effects in ``formula`` are jointly zero (pooled OLS against within).
+
+    Without a ``|`` part the data's unit effects are tested.
 
     ``F = ((RSS_pooled - RSS_within)/df1) / (RSS_within/df2)`` with ``df1`` the number of
     extra effect parameters and ``df2 = N - k - k_fe``; R plm ``pFtest``.
@@ -1426,8 +1439,8 @@ def effects_f_test(formula: str, data: pd.DataFrame) -> SpecTestResult:
     >>> round(t.statistic, 3), t.df
     (49.177, (9, 188))
     """
-    spec = PanelSpec(formula, "within", vcov="iid")
-    fe = fit(spec, data)
+    formula = _with_unit_effects(formula, data)
+    fe = fit(formula, data, estimator="within", vcov="iid")
     po = fit(_without_fixef(formula), data, estimator="pooled", vcov="iid")
     if fe.nobs != po.nobs:
         raise GovstatsError("pooled and within fits used different rows")
@@ -1452,7 +1465,8 @@ def hausman_test(
     vcov: Any = "iid",
     ssc: SmallSampleRule = "fixest",
 ) -> SpecTestResult:
-    """Hausman test of random against fixed unit effects; ``formula`` is ``"y ~ x | unit"``.
+    """Hausman test of random against fixed unit effects; ``formula`` is ``"y ~ x | unit"``
+    (without ``|`` the data's unit level is used).
 
     ``method="classic"``: ``|(b_FE - b_RE)' [V_FE - V_RE]^-1 (b_FE - b_RE)|`` on the common
     slopes with both covariances iid (Hausman 1978), exactly as R plm's ``phtest``, which
@@ -1485,6 +1499,7 @@ def hausman_test(
     2.3304
     """
     check_literal(method, HausmanMethod, "method")
+    formula = _with_unit_effects(formula, data)
     if method in ("classic", "sigmamore"):
         if vcov != "iid":
             raise ValueError(

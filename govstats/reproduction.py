@@ -30,7 +30,6 @@ from govstats.errors import GovstatsError
 from govstats.models import (
     FewClustersWarning,
     PanelResults,
-    PanelSpec,
     SpecTestResult,
     effects_f_test,
     fit,
@@ -127,10 +126,10 @@ def load_references(
     return out.reset_index(drop=True)
 
 
-def _quiet_fit(spec: PanelSpec, data: pd.DataFrame) -> PanelResults:
+def _quiet_fit(fml: str, data: pd.DataFrame, **options: Any) -> PanelResults:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FewClustersWarning)
-        return fit(spec, data)
+        return fit(fml, data, **options)
 
 
 def _reference_models() -> dict[str, Any]:
@@ -147,36 +146,39 @@ def _reference_models() -> dict[str, Any]:
     c = datasets.load_nc_crime
     gf = _GF
     ncf = NC_FORMULA
+    fe = f"{gf} | firm"
+    ncfe2 = f"{ncf} | county + year"
+    nc5 = f"{NC_HAUSMAN_FORMULA} | county"
+    unbal = GRUNFELD_UNBALANCED_DROP
     return {
-        "grunfeld_pooled": lambda: fit(PanelSpec(gf, "pooled", "none", cov="unadjusted"), g()),
-        "grunfeld_between": lambda: fit(PanelSpec(gf, "between", "unit", cov="unadjusted"), g()),
-        "grunfeld_within": lambda: fit(PanelSpec(gf, "within", "unit", cov="unadjusted"), g()),
-        "grunfeld_random_swar": lambda: fit(PanelSpec(gf, "random", "unit", cov="unadjusted"), g()),
-        "grunfeld_within_time": lambda: fit(PanelSpec(gf, "within", "time", cov="unadjusted"), g()),
-        "grunfeld_within_twoway": lambda: fit(PanelSpec(gf, "within", "twoway", cov="unadjusted"), g()),
-        "grunfeld_between_time": lambda: fit(PanelSpec(gf, "between", "time", cov="unadjusted"), g()),
+        "grunfeld_pooled": lambda: fit(gf, g(), vcov="iid"),
+        "grunfeld_between": lambda: fit(fe, g(), estimator="between", vcov="iid"),
+        "grunfeld_within": lambda: fit(fe, g(), vcov="iid"),
+        "grunfeld_random_swar": lambda: fit(fe, g(), estimator="random", vcov="iid"),
+        "grunfeld_within_time": lambda: fit(f"{gf} | year", g(), vcov="iid"),
+        "grunfeld_within_twoway": lambda: fit(f"{gf} | firm + year", g(), vcov="iid"),
+        "grunfeld_between_time": lambda: fit(f"{gf} | year", g(), estimator="between", vcov="iid"),
         # plm's Grunfeld[1:199, ]: the last row (Diamond Match, 1954) dropped
-        "grunfeld_unbal_within_twoway": lambda: fit(
-            PanelSpec(gf, "within", "twoway", cov="unadjusted"), g().drop(GRUNFELD_UNBALANCED_DROP)
-        ),
-        "grunfeld_unbal_random_swar": lambda: fit(
-            PanelSpec(gf, "random", "unit", cov="unadjusted"), g().drop(GRUNFELD_UNBALANCED_DROP)
-        ),
-        "grunfeld_within_cluster_firm": lambda: _quiet_fit(
-            PanelSpec(gf, "within", "unit", cov="cluster", bootstrap="never"), g()
-        ),
-        "grunfeld_hausman_classic": lambda: hausman_test(gf, g()),
-        "grunfeld_hausman_aux": lambda: hausman_test(gf, g(), method="aux"),
-        "grunfeld_hausman_aux_cluster_hc0": lambda: hausman_test(gf, g(), method="aux", cov="cluster",
-                                                                 small_sample=False),
-        "grunfeld_ftest_unit": lambda: effects_f_test(gf, g(), effects="unit"),
-        "grunfeld_ftest_time": lambda: effects_f_test(gf, g(), effects="time"),
-        "grunfeld_ftest_twoway": lambda: effects_f_test(gf, g(), effects="twoway"),
-        "nc_crime_within_twoway": lambda: fit(PanelSpec(ncf, "within", "twoway", cov="unadjusted"), c()),
-        "nc_crime5_within_twoway": lambda: fit(
-            PanelSpec(NC_HAUSMAN_FORMULA, "within", "twoway", cov="unadjusted"), c()
-        ),
-        "nc_crime_hausman_classic": lambda: hausman_test(NC_HAUSMAN_FORMULA, c()),
+        "grunfeld_unbal_within_twoway": lambda: fit(f"{gf} | firm + year", g().drop(unbal), vcov="iid"),
+        "grunfeld_unbal_random_swar": lambda: fit(fe, g().drop(unbal), estimator="random", vcov="iid"),
+        "grunfeld_within_cluster_firm": lambda: _quiet_fit(fe, g(), bootstrap="never"),
+        "grunfeld_within_vcovhc_sss": lambda: _quiet_fit(fe, g(), ssc="plm", bootstrap="never"),
+        "grunfeld_within_vcovhc_hc0": lambda: _quiet_fit(fe, g(), ssc="none", bootstrap="never"),
+        "grunfeld_hausman_classic": lambda: hausman_test(fe, g()),
+        "grunfeld_hausman_aux": lambda: hausman_test(fe, g(), method="aux"),
+        "grunfeld_hausman_aux_cluster_hc0": lambda: hausman_test(fe, g(), method="aux", vcov={"CRV1": "firm"},
+                                                                 ssc="none"),
+        "grunfeld_ftest_unit": lambda: effects_f_test(fe, g()),
+        "grunfeld_ftest_time": lambda: effects_f_test(f"{gf} | year", g()),
+        "grunfeld_ftest_twoway": lambda: effects_f_test(f"{gf} | firm + year", g()),
+        "nc_crime_within_twoway": lambda: fit(ncfe2, c(), vcov="iid"),
+        "nc_crime_within_twoway_vcovhc_sss": lambda: _quiet_fit(ncfe2, c(), vcov={"CRV1": "county"}, ssc="plm"),
+        "nc_crime_within_twoway_vcovhc_hc0": lambda: _quiet_fit(ncfe2, c(), vcov={"CRV1": "county"}, ssc="none"),
+        "nc_crime5_within_twoway": lambda: fit(f"{NC_HAUSMAN_FORMULA} | county + year", c(), vcov="iid"),
+        "nc_crime5_within_twoway_vcovhc_sss": lambda: _quiet_fit(
+            f"{NC_HAUSMAN_FORMULA} | county + year", c(), vcov={"CRV1": "county"}, ssc="plm"),
+        "nc_crime_hausman_classic": lambda: hausman_test(nc5, c()),
+        "nc_crime_hausman_sigmamore": lambda: hausman_test(nc5, c(), method="sigmamore"),
     }
 
 
@@ -205,13 +207,13 @@ def _extract(obj: Any, statistic: str, term: str | None) -> float:
             return obj.pvalue
         raise KeyError(statistic)
     if statistic == "coef":
-        return float(obj.params[term])
+        return float(obj.coef()[term])
     if statistic == "se":
-        return float(obj.std_errors[term])
+        return float(obj.se()[term])
     if statistic == "rsquared":
         return float(obj.rsquared)
     if statistic == "p":
-        return float(obj.pvalues[term])
+        return float(obj.pvalue()[term])
     if statistic in ("sigma_u", "sigma_e", "sigma2_u", "sigma2_e", "rho", "theta"):
         v = obj.variance_components[statistic]
         if term and hasattr(v, "__getitem__"):  # per-unit theta (unbalanced panels)

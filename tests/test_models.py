@@ -71,8 +71,10 @@ def test_formula_parses_into_the_spec_with_pyfixest_defaults():
     assert spec.estimator == "within" and spec.fixef == ("county", "year")
     assert spec.vcov.as_option() == {"CRV1": "county"}  # pyfixest: cluster by the first effect
     assert PanelSpec(NCF).estimator == "pooled" and PanelSpec(NCF).vcov.kind == "iid"
-    with pytest.raises(ValueError, match="more than one"):
-        PanelSpec(NCF + " | county | lpolpc ~ ltaxpc")
+    iv = PanelSpec(NCF + " | county | lpolpc ~ ltaxpc")
+    assert (iv.fixef, iv.endog, iv.instruments) == (("county",), ("lpolpc",), ("ltaxpc",))
+    with pytest.raises(ValueError, match="pyfixest syntax"):
+        PanelSpec(NCF + " | county | lpolpc ~ ltaxpc | year")
 
 
 def test_fixed_effects_must_be_index_levels(crime):
@@ -371,9 +373,9 @@ def test_aux_hausman_sss_is_the_hc0_statistic_divided_by_the_factor(grunfeld):
     assert sss.statistic == pytest.approx(hc0.statistic / (G / (G - 1) * (N - 1) / (N - K)), rel=1e-10)
 
 
-def test_effects_f_test_needs_fixed_effects(grunfeld):
-    with pytest.raises(ValueError, match="estimator='within' takes"):
-        effects_f_test(GF, grunfeld)
+def test_specification_tests_default_to_unit_effects(grunfeld):
+    assert effects_f_test(GF, grunfeld).statistic == effects_f_test(GFE, grunfeld).statistic
+    assert hausman_test(GF, grunfeld).statistic == hausman_test(GFE, grunfeld).statistic
 
 
 # --------------------------------------------------------------------------- few clusters

@@ -16,22 +16,6 @@ from govstats.reproduction import load_references, reproduce_published, reproduc
 
 REFS = reproducible_references()
 
-# Rows that are wrong today (issue 9); the lead removes these when the defects are fixed.
-# Unbalanced random effects: plm's Swamy-Arora for unbalanced panels (sigma2_u 7124.82, theta
-# per unit) differs from govstats' (7088.22); sigma2_e (the within residual variance) agrees.
-# Classic Hausman on NC crime: plm prints abs() of an indefinite quadratic form (179.08,
-# p = 8.4e-37), govstats the signed form (-179.08, p = 1).
-_KNOWN_DEFECTS = {
-    "grunfeld_unbal_random_swar": ("sigma2_e", "sigma_e"),  # model: quantities that already agree
-    "nc_crime_hausman_classic": ("df1",),
-}
-
-
-def _marks(r) -> list:
-    agree = _KNOWN_DEFECTS.get(r.model)
-    if agree is None or r.statistic in agree:
-        return []
-    return [pytest.mark.xfail(strict=True, reason="issue 9: fixed by the lead")]
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +44,7 @@ def test_rounded_plm_rows_are_not_labelled_as_a_published_table():
 
 @pytest.mark.parametrize(
     "i",
-    [pytest.param(i, marks=_marks(r)) for i, r in enumerate(REFS.itertuples())],
+    list(range(len(REFS))),
     ids=[f"{r.model}:{r.statistic}[{r.term}]:{r.file.split('.')[0]}" for r in REFS.itertuples()],
 )
 def test_reference_number_is_reproduced(reproduced, i):
