@@ -13,6 +13,7 @@ Outside references used here:
 from __future__ import annotations
 
 import doctest
+import importlib
 import math
 import warnings
 from fractions import Fraction
@@ -74,6 +75,17 @@ def metric(m: pd.DataFrame, node: str, what: str, name: str) -> pd.Series:
     row = m[(m.node == node) & (m.what == what) & (m.metric == name)]
     assert len(row) == 1, (node, what, name)
     return row.iloc[0]
+
+
+def problems_of(load, path, lines: list[str]) -> tuple[DataValidationError, pd.DataFrame]:
+    """Write ``lines`` to ``path``, load it, and return the error and its problem table;
+    every problem must name the file."""
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    with pytest.raises(DataValidationError) as err:
+        load(path)
+    table = err.value.table()
+    assert (table.file == str(path)).all()
+    return err.value, table
 
 
 def hand_shares(rates: list[float]) -> list[float]:
@@ -140,7 +152,7 @@ def test_monte_carlo_agrees_with_closed_form(nets, place):
     g = nets[place]
     closed = network.escalation(g, 1.0).set_index("tier")["share"]
     mc = (
-        network.simulate_escalation(g, n, seed=7)
+        network.simulate_escalation(g, reps=n, seed=7)
         .groupby("tier")["ends_here"]
         .sum()
         .reindex(closed.index)
@@ -148,7 +160,7 @@ def test_monte_carlo_agrees_with_closed_form(nets, place):
     assert mc.sum() == n
     chi = stats.chisquare(mc.to_numpy(), closed.to_numpy() * n)
     assert chi.pvalue > 1e-4
-    cc = network.cross_check(g, n_cases=n, seed=11)
+    cc = network.cross_check(g, reps=n, seed=11)
     assert cc["z"].abs().max() < 4.5
 
 
@@ -163,7 +175,7 @@ def test_monte_carlo_can_tell_a_wrong_rate(nets, facts, assumptions):
         rates={"grid": raw_assumption("grid", "resolution_rate") + 0.05},
     )
     mc = (
-        network.simulate_escalation(off, n, seed=7)
+        network.simulate_escalation(off, reps=n, seed=7)
         .groupby("tier")["ends_here"]
         .sum()
         .reindex(closed.index)
@@ -466,6 +478,75 @@ def test_invalid_layout_is_rejected(facts):
         network.build_network("futian", facts=facts, layout=upside_down)
 
 
+def test_packaged_layouts_are_the_documented_structures():
+    layouts = network.load_layouts()
+    assert list(layouts) == PLACES
+    # document 002: 市、县、乡、村四级, bottom to top
+    assert [t.node for t in layouts["quzhou"].tiers] == ["village", "township", "county", "city"]
+    # document 003 part 7: 区级、街道、社区级、网格级
+    assert [t.node for t in layouts["dongcheng"].tiers] == ["grid", "village", "township", "county"]
+    legal = layouts["futian"].beside[0].counts[0]
+    assert (legal.indicator, legal.per_host_unit) == ("legal_advisers_per_community", True)
+
+
+def test_a_user_layouts_file_builds_the_same_network(tmp_path, facts, assumptions, nets):
+    rows = pd.read_csv(network.LAYOUTS_FILE, dtype=str, keep_default_na=False)
+    mine = rows[rows.place_id.eq("futian")].assign(place_id="福田区")  # any name the registry knows
+    path = tmp_path / "layouts.csv"
+    mine.to_csv(path, index=False)
+    layouts = network.load_layouts(path)
+    assert list(layouts) == ["futian"] and layouts["futian"] == network.load_layouts()["futian"]
+    built = network.build_networks(
+        ["futian"], facts=facts, assumptions=assumptions, layouts=layouts
+    )
+    pd.testing.assert_frame_equal(network.trace(built["futian"]), network.trace(nets["futian"]))
+    with pytest.raises(KeyError, match=r"layouts exist for \['futian'\]"):
+        network.build_networks(["quzhou"], facts=facts, assumptions=assumptions, layouts=layouts)
+
+
+def test_bad_layouts_file_lists_every_problem_with_its_row(tmp_path):
+    header = network.LAYOUTS_FILE.read_text(encoding="utf-8").splitlines()[0]
+    rows = [
+        "Atlantis,network,,,,,,,,,,,,,,a basis",  # row 2: place
+        "futian,network,,,,,,,,,,,,,,a basis",
+        "futian,tier,county,,,区,district,self,,,,,,,,a basis",  # row 4: order
+        "futian,tier,village,,,社区,community,fact,,,,,,,,a basis",  # row 5: no units_indicator
+        "dongcheng,network,,,,,,,,,,,,,,a basis",  # row 6: duplicate of row 14
+        "dongcheng,tier,grid,,,网格,grid,many,grids_count,,,,,,,a basis",  # row 7: units
+        "dongcheng,beside,grid.judicial,,,司法,judicial,,,,,,,,,",  # row 8: no basis
+        "dongcheng,count,grid.judicial,,staff,司法力量,staff,,,,grid_judicial_staff_count,people,,yes,false,",  # row 9: mediates
+        "dongcheng,span_check,grid,village,,,,,,,grids_per_community,,,,,a note",  # row 10: basis
+        "futian,count,village.legal,,legal_advisers,法律顾问,legal advisers,,,,legal_advisers_per_community,people,,true,true,",  # row 11: node
+        "futian,span_check,village,city,,,,,,,grids_per_community,,,,,",  # row 12: upper
+        "quzhou,tier,city,,,市,city,self,,,,,,,,a basis",  # row 13: no network row
+        "dongcheng,network,,,,,,,,,,,,,,a basis",  # row 14: duplicate
+    ]
+    err, table = problems_of(network.load_layouts, tmp_path / "layouts.csv", [header, *rows])
+    assert set(zip(table.row, table.column, strict=True)) >= {
+        (2, "place_id"),
+        (4, "node"),
+        (5, "units_indicator"),
+        (7, "units"),
+        (8, "basis"),
+        (9, "mediates"),
+        (10, "basis"),
+        (11, "node"),
+        (12, "upper"),
+        (13, "record"),
+    }
+    assert {6, 14} <= set(table.row)  # both rows of the duplicate key
+    assert {"many", "yes", "Atlantis"} <= set(table.value.astype(str))
+    assert "bottom to top" in str(err)
+
+
+def test_layouts_file_without_a_column_names_it(tmp_path):
+    rows = pd.read_csv(network.LAYOUTS_FILE, dtype=str, keep_default_na=False)
+    path = tmp_path / "layouts.csv"
+    rows.drop(columns="basis").to_csv(path, index=False)
+    with pytest.raises(DataValidationError, match="missing column 'basis'"):
+        network.load_layouts(path)
+
+
 def test_bad_assumptions_file_lists_every_problem_with_its_row(tmp_path):
     good = ASSUMPTIONS_CSV.read_text(encoding="utf-8").splitlines()
     header, first = good[0], good[1]
@@ -477,12 +558,9 @@ def test_bad_assumptions_file_lists_every_problem_with_its_row(tmp_path):
         'a23,*,city,coverage,0.5,share,assumption,"short"',  # row 6: rationale
         'a24,*,grid,resolution_rate,0.2,share,assumption,"a rationale that duplicates row 2 key"',  # row 7: duplicate
     ]
-    path = tmp_path / "network_assumptions.csv"
-    path.write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
-    with pytest.raises(DataValidationError) as err:
-        network.load_assumptions(path)
-    table = err.value.table()
-    assert (table.file == str(path)).all()
+    _, table = problems_of(
+        network.load_assumptions, tmp_path / "network_assumptions.csv", [header, *rows]
+    )
     found = set(zip(table.row, table.column, strict=True))
     assert {(3, "value"), (4, "place_id"), (5, "node"), (5, "kind"), (6, "rationale")} <= found
     assert 7 in set(table.row) and 2 in set(table.row)  # both rows of the duplicate key
@@ -549,6 +627,10 @@ def test_resolution_chart_stacks_the_escalation_shares(nets):
     assert _glyph_warnings(fig) == []
 
 
-def test_module_examples_run():
-    result = doctest.testmod(network, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0 and result.attempted > 5
+@pytest.mark.parametrize(
+    "module", ["", ".layouts", ".assumptions", ".build", ".metrics", ".escalation_model"]
+)
+def test_module_examples_run(module):
+    mod = importlib.import_module(f"govstats.network{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.failed == 0 and result.attempted >= 2
