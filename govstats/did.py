@@ -674,7 +674,7 @@ def _bootstrap(frame: pd.DataFrame, regressors: list[str], params: list[str], sp
             warnings.simplefilter("ignore")  # a too-coarse bootstrap is reported once, by event_study
             r = wild_cluster_bootstrap(y, X, cluster, param=name, fe=fe, reps=spec.reps,
                                        weights_type=spec.weights_type, seed=spec.seed, alpha=spec.alpha)
-        out[name] = (r.p_value, r.ci_low, r.ci_high, r.warning_p_min)
+        out[name] = (r.p_value, r.ci_low, r.ci_high, r.p_min_warning)
     return out
 
 

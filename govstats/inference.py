@@ -627,20 +627,45 @@ class WildClusterBootstrap:
         return (self._W @ S.T) @ V
 
     def draws(self, V: np.ndarray) -> BootstrapDraws:
-        """Sufficient statistics of the bootstrap t for the weights ``V`` (G, reps)."""
+        """Sufficient statistics of the bootstrap t for the weights ``V`` (G, reps).
+
+        With ``a_g = c0_g v_g - w_g' S0' v`` (and ``b`` likewise from ``c1``, ``S1``) the
+        draw's variance terms are ``sum_g a_g^2``, ``sum_g a_g b_g``, ``sum_g b_g^2``. When
+        the design has few columns ``K`` next to ``G`` they are expanded into
+        ``O(K)``-row products (one matrix product with ``V`` and one with ``V**2``)
+        instead of ``G``-row intermediates.
+        """
         V = np.asarray(V, dtype=float)
         G = self.n_clusters
         if V.ndim != 2 or V.shape[0] != G:
             raise ValueError(f"weights must have shape ({G}, reps), got {V.shape}")
         B = V.shape[1]
+        K = self._S0.shape[1]
         out = {k: np.empty(B) for k in ("n0", "n1", "caa", "cab", "cbb")}
         block = max(1, _BLOCK_CELLS // G)
         c0, c1 = self._c0[:, None], self._c1[:, None]
+        if 4 * K + 2 < G:  # expanded form
+            W = self._W
+            M = np.vstack([self._c0, self._c1, self._S0.T, self._S1.T, (W * c0).T, (W * c1).T])  # (2+4K, G)
+            M2 = np.vstack([self._c0**2, self._c0 * self._c1, self._c1**2])  # (3, G)
+            WtW = W.T @ W
         for start in range(0, B, block):
             Vb = V[:, start : start + block]
+            sl = slice(start, start + Vb.shape[1])
+            if 4 * K + 2 < G:
+                P = M @ Vb
+                Q = M2 @ (Vb * Vb)
+                u0, u1 = P[2 : 2 + K], P[2 + K : 2 + 2 * K]
+                p0, p1 = P[2 + 2 * K : 2 + 3 * K], P[2 + 3 * K :]
+                Wu0, Wu1 = WtW @ u0, WtW @ u1
+                out["n0"][sl], out["n1"][sl] = P[0], P[1]
+                out["caa"][sl] = Q[0] - 2 * np.einsum("kb,kb->b", p0, u0) + np.einsum("kb,kb->b", u0, Wu0)
+                out["cab"][sl] = (Q[1] - np.einsum("kb,kb->b", p0, u1) - np.einsum("kb,kb->b", p1, u0)
+                                  + np.einsum("kb,kb->b", u0, Wu1))
+                out["cbb"][sl] = Q[2] - 2 * np.einsum("kb,kb->b", p1, u1) + np.einsum("kb,kb->b", u1, Wu1)
+                continue
             a = c0 * Vb - self._H_times(self._S0, Vb)
             b = c1 * Vb - self._H_times(self._S1, Vb)
-            sl = slice(start, start + Vb.shape[1])
             out["n0"][sl] = self._c0 @ Vb
             out["n1"][sl] = self._c1 @ Vb
             out["caa"][sl] = np.einsum("gb,gb->b", a, a)

@@ -286,10 +286,11 @@ def test_t_stat_and_p_value_match_pyfixest(fml, fe):
     assert res.p_value_cr1 == pytest.approx(float(fit.pvalue()["x"]), rel=1e-8)  # t(G-1)
 
 
-def test_random_rademacher_draws_reproduce_wildboottest():
+@pytest.mark.parametrize("G", [14, 40])  # 40 > 4K + 2: the expanded (K-row) form of the draws
+def test_random_rademacher_draws_reproduce_wildboottest(G):
     """Same random weights as wildboottest draws them -> same t*, same p-value."""
     rng = np.random.default_rng(3)
-    G, B, seed = 14, 999, 11
+    B, seed = 999, 11
     g = np.repeat(np.arange(G), rng.integers(5, 40, size=G))
     X = np.column_stack([np.ones(len(g)), rng.normal(size=len(g)), rng.normal(size=len(g))])
     y = X @ [1.0, 0.2, -0.5] + rng.normal(size=G)[g] + rng.normal(size=len(g))
