@@ -200,23 +200,17 @@ class MediationSpec:
 # --------------------------------------------------------------------------- core
 
 
-def _demean(M: np.ndarray, fes: list[np.ndarray]) -> np.ndarray:
-    """Partial the fixed effects (a list of code arrays) out of M; none = centre (an intercept)."""
-    if not fes:
-        return M - M.mean(axis=0)
-    return fx.demean(M, fes)
-
-
 def _ols(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     beta, *_ = np.linalg.lstsq(X, y, rcond=None)
     return beta, y - X @ beta
 
 
 def _fit(raw: np.ndarray, fe: list[np.ndarray], n_controls: int, interaction: bool, t0: float, t1: float) -> dict:
-    """Both models on one data set. raw columns: T, M, Y, controls..."""
+    """Both models on one data set. raw columns: T, M, Y, controls...; ``fe``: code arrays
+    (``fixef="none"``: one group, an intercept)."""
     T, M = raw[:, 0], raw[:, 1]
     cols = [raw, (T * M)[:, None]] if interaction else [raw]
-    W = _demean(np.column_stack(cols), fe)
+    W = fx.demean(np.column_stack(cols), fe)
     Tw, Mw, Yw = W[:, 0], W[:, 1], W[:, 2]
     C = W[:, 3 : 3 + n_controls]
     TMw = W[:, 3 + n_controls] if interaction else None
@@ -529,11 +523,12 @@ def mediation_analysis(spec: MediationSpec, data: pd.DataFrame) -> MediationResu
     fe_codes = {"unit": unit_codes}
     if "time" in fe_names:
         fe_codes["time"] = _codes(sample[spec.time])
-    fe = [fe_codes[k] for k in fe_names]
+    # no fixed effects: one group, whose mean sweep is the intercept
+    fe = [fe_codes[k] for k in fe_names] or [np.zeros(len(sample), dtype=np.intp)]
     nc = len(spec.controls)
     point = _fit(raw, fe, nc, spec.interaction, t0, t1)
-    if fe:
-        w = _demean(raw[:, :1], fe)
+    if fe_names:
+        w = fx.demean(raw[:, :1], fe)
         if float(w[:, 0] @ w[:, 0]) <= 1e-12 * max(float(T @ T), 1e-300):
             raise GovstatsError(
                 f"{spec.treatment} does not vary within the fixed effects ({spec.fixef}); nothing identifies "
