@@ -49,7 +49,7 @@ AssumptionParameter = Literal["resolution_rate", "referral_share", "coverage"]
 Language = Literal["zh", "en", "both"]
 EventEstimator = Literal["twfe", "sun_abraham", "did2s"]
 EventBootstrap = BootstrapMode  # the same three choices as for models.fit
-MediationEffects = Literal["twoway", "unit", "none"]
+MediationFixef = Literal["unit + time", "unit", "time", "none"]
 EngineKind = Literal["auto", "fast", "pyfixest"]
 JointAlternative = Literal["two-sided", "greater", "less"]
 

@@ -54,10 +54,10 @@ Examples
 >>> spec = EventStudySpec("satisfaction_index", cohort="grid_year", leads=3, lags=3,
 ...                       controls=("aux_village_reform", "rapid_police_reform"),
 ...                       estimators=("twfe", "did2s"))
->>> res = event_study(sim.data, spec)
->>> sorted(res.estimates["estimator"].unique())
+>>> res = event_study(spec, sim.data)
+>>> sorted(res.tidy()["estimator"].unique())
 ['did2s', 'twfe']
->>> res.estimates.query("estimator == 'did2s'")["event_time"].tolist()
+>>> res.tidy().query("estimator == 'did2s'")["event_time"].tolist()
 [-3, -2, -1, 0, 1, 2, 3]
 >>> res.simulated
 True
@@ -69,13 +69,12 @@ import math
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from govstats._literals import EventBootstrap, EventEstimator, check_literal
+from govstats._literals import EventBootstrap, EventEstimator, WeightsKind, check_literal
 from govstats.errors import DataValidationError, GovstatsError, Problem, RowAccounting
 
 __all__ = [
@@ -84,13 +83,21 @@ __all__ = [
     "EventStudyResults",
     "EventStudySpec",
     "event_study",
-    "plot_att",
-    "plot_event_study",
     "prepare_event_data",
     "true_effects",
 ]
 
-# Option aliases (to be moved to govstats/_literals.py).
+_PLOTS = ("plot_att", "plot_event_study")
+
+
+def __getattr__(name: str):
+    # the figures live in govstats.did_plots; imported on first use (matplotlib is heavy)
+    if name in _PLOTS:
+        from govstats import did_plots
+
+        return getattr(did_plots, name)
+    raise AttributeError(f"module 'govstats.did' has no attribute {name!r}")
+
 
 ESTIMATOR_LABELS = {
     "twfe": "Two-way FE (plain)",
@@ -99,7 +106,6 @@ ESTIMATOR_LABELS = {
     "did2s": "Gardner two-stage DiD (did2s)",
 }
 _ESTIMATORS = ("twfe", "sun_abraham", "did2s")
-_COLORS = {"twfe": "#d55e00", "twfe_static": "#d55e00", "sun_abraham": "#0072b2", "did2s": "#009e73"}
 
 
 # --------------------------------------------------------------------------- spec
@@ -133,11 +139,15 @@ class EventStudySpec:
     bootstrap : {"auto", "always", "never"}
         Wild cluster bootstrap of the TWFE coefficients: ``"auto"`` when there are
         fewer than ``few_clusters`` clusters.
-    bootstrap_B : int
+    reps : int
+        Wild-bootstrap draws (all distinct weight vectors are enumerated when there are
+        at most ``reps`` of them).
+    weights_type : {"auto", "rademacher", "webb", "mammen", "norm"}
+        Wild-bootstrap weight distribution (``"auto"``: Webb below 12 clusters).
     seed : int or None
     few_clusters : int
-    level : float
-        Confidence level.
+    alpha : float
+        ``1 -`` the confidence level: 0.05 gives 95% intervals.
 
     Examples
     --------
@@ -156,10 +166,11 @@ class EventStudySpec:
     controls: tuple[str, ...] = ()
     estimators: tuple[str, ...] = _ESTIMATORS
     bootstrap: EventBootstrap = "auto"
-    bootstrap_B: int = 9999
+    reps: int = 9999
+    weights_type: WeightsKind = "auto"
     seed: int | None = 0
     few_clusters: int = 30
-    level: float = 0.95
+    alpha: float = 0.05
 
     def __post_init__(self) -> None:
         for name in ("controls", "estimators"):
@@ -173,6 +184,7 @@ class EventStudySpec:
         for est in self.estimators:
             check_literal(est, EventEstimator, "estimators")
         check_literal(self.bootstrap, EventBootstrap, "bootstrap")
+        check_literal(self.weights_type, WeightsKind, "weights_type")
         for name in ("leads", "lags"):
             v = getattr(self, name)
             if not isinstance(v, int | np.integer) or v < (2 if name == "leads" else 0):
@@ -180,10 +192,10 @@ class EventStudySpec:
                     f"{name}={v!r} must be an integer >= {2 if name == 'leads' else 0} "
                     "(leads >= 2: e = -1 is the reference, so a pre-trend needs e = -2)"
                 )
-        if not 0.5 <= float(self.level) < 1:
-            raise ValueError(f"level={self.level!r} must be in [0.5, 1)")
-        if not isinstance(self.bootstrap_B, int | np.integer) or self.bootstrap_B < 19:
-            raise ValueError(f"bootstrap_B={self.bootstrap_B!r} must be an integer >= 19")
+        if not 0 < float(self.alpha) <= 0.5:
+            raise ValueError(f"alpha={self.alpha!r} must be in (0, 0.5] (0.05 gives 95% intervals)")
+        if not isinstance(self.reps, int | np.integer) or self.reps < 19:
+            raise ValueError(f"reps={self.reps!r} must be an integer >= 19")
         used = [self.outcome, self.cohort, self.unit, self.time, *self.controls]
         if len(set(used)) != len(used):
             raise ValueError(f"outcome, cohort, unit, time and controls must be different columns: {used}")
@@ -214,7 +226,7 @@ def _rownum(pos) -> int:
     return int(pos) + 2  # spreadsheet convention: header = row 1
 
 
-def prepare_event_data(data: pd.DataFrame, spec: EventStudySpec) -> tuple[pd.DataFrame, RowAccounting, list[str]]:
+def prepare_event_data(spec: EventStudySpec, data: pd.DataFrame) -> tuple[pd.DataFrame, RowAccounting, list[str]]:
     """Validate the panel and add event-time columns; return (sample, accounting, notes).
 
     Problems that make the design meaningless (missing columns, a unit whose adoption
@@ -242,7 +254,7 @@ def prepare_event_data(data: pd.DataFrame, spec: EventStudySpec) -> tuple[pd.Dat
     >>> df = pd.DataFrame({"unit_id": [1, 1, 1, 2, 2, 2, 3, 3, 3], "year": [2000, 2001, 2002] * 3,
     ...                    "y": [0.0, 0.1, 1.0, 0.0, 0.2, 0.1, 0.1, 0.1, 0.2],
     ...                    "g": [2002] * 3 + [None] * 6})
-    >>> sample, acc, notes = prepare_event_data(df, EventStudySpec("y", cohort="g", leads=2, lags=1))
+    >>> sample, acc, notes = prepare_event_data(EventStudySpec("y", cohort="g", leads=2, lags=1), df)
     >>> sample["_treated"].tolist()[:3], sample["_event"].tolist()[:3], acc.summary()
     ([0, 0, 1], [-2.0, -1.0, 0.0], 'event-study data: 9 rows in = 9 kept + 0 rejected')
     """
@@ -419,12 +431,6 @@ class EventStudyResults:
     Attributes
     ----------
     spec : EventStudySpec
-    estimates : DataFrame
-        One row per (estimator, event time): ``estimate``, ``std_error``,
-        ``ci_lower``, ``ci_upper``, ``p``, ``n_obs`` (observations at that binned
-        event time among adopters) and, for TWFE when bootstrapped, ``boot_p``,
-        ``boot_ci_lower``, ``boot_ci_upper``. The reference ``e = -1`` is 0 by
-        construction (no standard error).
     att : DataFrame
         Average effect over the treated observations: ``twfe_static`` (one
         post-reform dummy), ``sun_abraham`` (all post cells, weighted by their
@@ -454,10 +460,6 @@ class EventStudyResults:
     covariances: Mapping[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
-    def estimates(self) -> pd.DataFrame:
-        return self._estimates.copy()
-
-    @property
     def att(self) -> pd.DataFrame:
         return self._att.copy()
 
@@ -474,12 +476,53 @@ class EventStudyResults:
         """Keys of the estimation sample: unit, time, cohort, event time, treated, bin."""
         return self._sample.copy()
 
-    def table(self) -> pd.DataFrame:
-        """Event-time estimates side by side: one row per event time, one column pair per estimator."""
-        wide = self._estimates.pivot(index="event_time", columns="estimator", values=["estimate", "std_error"])
-        wide.columns = [f"{est}_{what}" for what, est in wide.columns]
+    def tidy(self, wide: bool = False) -> pd.DataFrame:
+        """The event-time estimates.
+
+        Parameters
+        ----------
+        wide : bool
+            False (default): one row per (estimator, event time) with ``estimate``,
+            ``std_error``, ``ci_lower``, ``ci_upper`` (level ``1 - spec.alpha``, t on
+            ``G - 1`` df), ``p``, ``n_obs`` (observations at that binned event time among
+            adopters) and, for TWFE when bootstrapped, ``boot_p``, ``boot_ci_lower``,
+            ``boot_ci_upper``. The reference ``e = -1`` is 0 by construction (no
+            standard error). True: one row per event time, an ``estimate`` and a
+            ``std_error`` column per estimator, side by side.
+        """
+        if not wide:
+            return self._estimates.copy()
+        table = self._estimates.pivot(index="event_time", columns="estimator", values=["estimate", "std_error"])
+        table.columns = [f"{est}_{what}" for what, est in table.columns]
         order = [f"{e}_{w}" for e in self.spec.estimators for w in ("estimate", "std_error")]
-        return wide[[c for c in order if c in wide.columns]]
+        return table[[c for c in order if c in table.columns]]
+
+    def _column(self, name: str) -> pd.Series:
+        return self._estimates.set_index(["estimator", "event_time"])[name].copy()
+
+    def coef(self) -> pd.Series:
+        """Estimates indexed by (estimator, event time)."""
+        return self._column("estimate")
+
+    def se(self) -> pd.Series:
+        """Cluster-robust standard errors indexed by (estimator, event time)."""
+        return self._column("std_error")
+
+    def pvalue(self) -> pd.Series:
+        """Clustered p-values (t on ``G - 1`` df) indexed by (estimator, event time)."""
+        return self._column("p")
+
+    def confint(self, alpha: float | None = None) -> pd.DataFrame:
+        """Cluster-robust intervals ``estimate -+ t(1 - alpha/2, G - 1) se`` (default ``spec.alpha``)."""
+        a = self.spec.alpha if alpha is None else float(alpha)
+        if not 0 < a < 1:
+            raise ValueError(f"alpha={alpha!r} must be in (0, 1)")
+        b, se = self.coef(), self.se()
+        q = _t_crit(a, self.n_clusters)
+        out = pd.DataFrame({"ci_lower": b - q * se, "ci_upper": b + q * se})
+        ref = out.index.get_level_values("event_time") == -1
+        out.loc[ref, ["ci_lower", "ci_upper"]] = 0.0
+        return out
 
     def summary(self) -> str:
         lines = []
@@ -496,7 +539,7 @@ class EventStudyResults:
         lines.append(f"Clusters: {self.n_clusters} ({self.spec.cluster_column}); {self.accounting.summary()}")
         lines.append("-" * 72)
         with pd.option_context("display.width", 200, "display.max_columns", 20):
-            lines.append(self.table().to_string(float_format=lambda v: f"{v:.4g}"))
+            lines.append(self.tidy(wide=True).to_string(float_format=lambda v: f"{v:.4g}"))
             lines.append("-" * 72)
             lines.append("Average effect on the treated observations:")
             lines.append(self._att.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
@@ -518,7 +561,7 @@ class EventStudyResults:
         )
         fmt = lambda v: f"{v:.4g}"  # noqa: E731
         body = (
-            self.table().to_html(float_format=fmt, border=0)
+            self.tidy(wide=True).to_html(float_format=fmt, border=0)
             + "<b>Average effect on the treated observations</b>"
             + self._att.to_html(index=False, float_format=fmt, border=0)
             + "<b>Pre-trend tests</b>"
@@ -534,8 +577,8 @@ class EventStudyResults:
 # --------------------------------------------------------------------------- estimation helpers
 
 
-def _t_crit(level: float, G: int) -> float:
-    return float(stats.t.ppf(0.5 + level / 2, max(G - 1, 1)))
+def _t_crit(alpha: float, G: int) -> float:
+    return float(stats.t.ppf(1 - alpha / 2, max(G - 1, 1)))
 
 
 def _wald(b: np.ndarray, V: np.ndarray, G: int) -> dict:
@@ -565,10 +608,10 @@ def _degenerate(est: float, se: float | None) -> bool:
     return se is None or not np.isfinite(se) or se <= 1e-7 * max(abs(est), 1e-7)
 
 
-def _row(estimator, e, est, se, level, G, n_obs):
+def _row(estimator, e, est, se, alpha, G, n_obs):
     if _degenerate(est, se):
         se = math.nan  # identified within a single cluster: the clustered variance is 0, not small
-    q = _t_crit(level, G)
+    q = _t_crit(alpha, G)
     p = float(2 * stats.t.sf(abs(est / se), max(G - 1, 1))) if np.isfinite(se) else math.nan
     return {
         "estimator": estimator,
@@ -608,7 +651,7 @@ def _fit_twfe(frame: pd.DataFrame, regressors: list[str], spec: EventStudySpec):
         cov="cluster",
         cluster=_models_cluster(spec),
         bootstrap="never",
-        level=spec.level,
+        level=1 - spec.alpha,
         few_clusters=spec.few_clusters,
     )
     cols = ["_y", *regressors] + ([spec.cluster_column] if spec.cluster_column != spec.unit else [])
@@ -627,16 +670,18 @@ def _bootstrap(frame: pd.DataFrame, regressors: list[str], params: list[str], sp
     cluster = frame[spec.cluster_column].to_numpy()
     out = {}
     for name in params:
-        r = wild_cluster_bootstrap(y, X, cluster, param=name, fe=fe, B=spec.bootstrap_B, seed=spec.seed,
-                                   ci_level=spec.level)
-        out[name] = (r.p_value, r.ci_low, r.ci_high)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # a too-coarse bootstrap is reported once, by event_study
+            r = wild_cluster_bootstrap(y, X, cluster, param=name, fe=fe, reps=spec.reps,
+                                       weights_type=spec.weights_type, seed=spec.seed, alpha=spec.alpha)
+        out[name] = (r.p_value, r.ci_low, r.ci_high, r.p_min_warning)
     return out
 
 
 # --------------------------------------------------------------------------- estimators
 
 
-def _twfe(sample, spec, G, do_boot, controls, notes):
+def _twfe(sample, spec, G, do_boot, controls, notes, warns):
     dummies = _event_dummies(sample, spec)
     frame = pd.concat([sample, dummies], axis=1)
     names = list(dummies.columns)
@@ -661,9 +706,9 @@ def _twfe(sample, spec, G, do_boot, controls, notes):
         nm = _dummy_name(e)
         if nm not in b.index:
             continue
-        row = _row("twfe", e, b[nm], math.sqrt(V.loc[nm, nm]), spec.level, G, n)
+        row = _row("twfe", e, b[nm], math.sqrt(V.loc[nm, nm]), spec.alpha, G, n)
         if nm in boot:
-            row["boot_p"], row["boot_ci_lower"], row["boot_ci_upper"] = boot[nm]
+            row["boot_p"], row["boot_ci_lower"], row["boot_ci_upper"], _ = boot[nm]
         rows.append(row)
     leads = [_dummy_name(e) for e in spec.leads_tested if _dummy_name(e) in b.index]
     pre = _wald(b[leads].to_numpy(), V.loc[leads, leads].to_numpy(), G)
@@ -673,12 +718,16 @@ def _twfe(sample, spec, G, do_boot, controls, notes):
     # static TWFE: one post-reform dummy
     frame["post"] = sample["_treated"].astype(float)
     st = _fit_twfe(frame, ["post", *controls], spec)
-    att = _row("twfe_static", 0, st.params["post"], st.std_errors["post"], spec.level, G,
+    att = _row("twfe_static", 0, st.params["post"], st.std_errors["post"], spec.alpha, G,
                int(sample["_treated"].sum()))
     att.pop("event_time")
     if do_boot and not _degenerate(st.params["post"], st.std_errors["post"]):
         regs = [r for r in ["post", *controls] if r in st.params.index]
-        att["boot_p"], att["boot_ci_lower"], att["boot_ci_upper"] = _bootstrap(frame, regs, ["post"], spec)["post"]
+        boot["post"] = _bootstrap(frame, regs, ["post"], spec)["post"]
+        att["boot_p"], att["boot_ci_lower"], att["boot_ci_upper"], _ = boot["post"]
+    for msg in dict.fromkeys(v[3] for v in boot.values() if v[3]):
+        warns.append("twfe wild bootstrap: " + msg)
+        warnings.warn(warns[-1], UserWarning, stacklevel=3)
     return rows, pre, att, cov
 
 
@@ -734,14 +783,14 @@ def _sun_abraham(sample, spec, G, controls, notes):
         w = np.where(m, cells["n"].to_numpy(dtype=float), 0.0)
         w /= w.sum()
         W[i] = w
-        rows.append(_row("sun_abraham", e, float(w @ bvec), math.sqrt(float(w @ Vm @ w)), spec.level, G,
+        rows.append(_row("sun_abraham", e, float(w @ bvec), math.sqrt(float(w @ Vm @ w)), spec.alpha, G,
                          int(cells.loc[m, "n"].sum())))
     leads = [i for i, e in enumerate(spec.window) if e in spec.leads_tested and W[i].any()]
     pre = _wald(W[leads] @ bvec, W[leads] @ Vm @ W[leads].T, G)
     post = (cells["_event"] >= 0).to_numpy()
     w = np.where(post, cells["n"].to_numpy(dtype=float), 0.0)
     w /= w.sum()
-    att = _row("sun_abraham", 0, float(w @ bvec), math.sqrt(float(w @ Vm @ w)), spec.level, G, int(cells.loc[post, "n"].sum()))
+    att = _row("sun_abraham", 0, float(w @ bvec), math.sqrt(float(w @ Vm @ w)), spec.alpha, G, int(cells.loc[post, "n"].sum()))
     att.pop("event_time")
     ok = [i for i, e in enumerate(spec.window) if e != -1 and W[i].any()]
     cov = pd.DataFrame(W[ok] @ Vm @ W[ok].T, index=[spec.window[i] for i in ok], columns=[spec.window[i] for i in ok])
@@ -778,11 +827,11 @@ def _did2s(sample, spec, G, controls):
         nm = _dummy_name(e)
         if nm not in b.index:
             continue
-        rows.append(_row("did2s", e, b[nm], math.sqrt(V.loc[nm, nm]), spec.level, G, n))
+        rows.append(_row("did2s", e, b[nm], math.sqrt(V.loc[nm, nm]), spec.alpha, G, n))
     leads = [_dummy_name(e) for e in spec.leads_tested if _dummy_name(e) in b.index]
     pre = _wald(b[leads].to_numpy(), V.loc[leads, leads].to_numpy(), G)
     att = _row("did2s", 0, float(fit_att.coef()["post"]), math.sqrt(float(np.asarray(fit_att._vcov)[0, 0])),
-               spec.level, G, int(sample["_treated"].sum()))
+               spec.alpha, G, int(sample["_treated"].sum()))
     att.pop("event_time")
     ev = [nm for nm in b.index]
     cov = V.loc[ev, ev].copy()
@@ -794,16 +843,16 @@ def _did2s(sample, spec, G, controls):
 # --------------------------------------------------------------------------- public API
 
 
-def event_study(data: pd.DataFrame, spec: EventStudySpec) -> EventStudyResults:
+def event_study(spec: EventStudySpec, data: pd.DataFrame) -> EventStudyResults:
     """Estimate a reform event study with every estimator in ``spec.estimators``.
 
     Parameters
     ----------
+    spec : EventStudySpec
     data : DataFrame
         Long panel (one row per unit and period), or indexed by ``(unit, time)``.
         ``data.attrs["simulated"]`` (set by :mod:`govstats.simulate`) marks the
         results SIMULATED.
-    spec : EventStudySpec
 
     Returns
     -------
@@ -813,13 +862,13 @@ def event_study(data: pd.DataFrame, spec: EventStudySpec) -> EventStudyResults:
     --------
     >>> from govstats.simulate import simulate_panel
     >>> sim = simulate_panel(seed=2)
-    >>> res = event_study(sim.data, EventStudySpec("satisfaction_index", cohort="grid_year",
+    >>> res = event_study(EventStudySpec("satisfaction_index", cohort="grid_year",
     ...                   leads=3, lags=3, controls=("aux_village_reform", "rapid_police_reform"),
-    ...                   estimators=("sun_abraham",)))
+    ...                   estimators=("sun_abraham",)), sim.data)
     >>> list(res.att["estimator"])
     ['twfe_static', 'sun_abraham']
     """
-    sample, accounting, notes = prepare_event_data(data, spec)
+    sample, accounting, notes = prepare_event_data(spec, data)
     sample = sample.copy()
     sample["_y"] = pd.to_numeric(sample[spec.outcome]).astype(float)
     controls = []
@@ -848,7 +897,7 @@ def event_study(data: pd.DataFrame, spec: EventStudySpec) -> EventStudyResults:
     for est in spec.estimators:
         try:
             if est == "twfe":
-                r, pre, att, cov = _twfe(sample, spec, G, do_boot, controls, notes)
+                r, pre, att, cov = _twfe(sample, spec, G, do_boot, controls, notes, warns)
             elif est == "sun_abraham":
                 r, pre, att, cov = _sun_abraham(sample, spec, G, controls, notes)
             else:
@@ -869,7 +918,7 @@ def event_study(data: pd.DataFrame, spec: EventStudySpec) -> EventStudyResults:
     if "twfe" not in spec.estimators:  # the plain static TWFE is always shown beside the robust ATTs
         try:
             st = _fit_twfe(sample.assign(post=sample["_treated"].astype(float)), ["post", *controls], spec)
-            att = _row("twfe_static", 0, st.params["post"], st.std_errors["post"], spec.level, G,
+            att = _row("twfe_static", 0, st.params["post"], st.std_errors["post"], spec.alpha, G,
                        int(sample["_treated"].sum()))
             att.pop("event_time")
             att_rows.insert(0, att)
@@ -947,8 +996,8 @@ def true_effects(sim, reform: str, results: EventStudyResults) -> tuple[pd.DataF
     --------
     >>> from govstats.simulate import simulate_panel
     >>> sim = simulate_panel(seed=2)
-    >>> res = event_study(sim.data, EventStudySpec("satisfaction_index", cohort="grid_year", leads=2,
-    ...                   lags=2, estimators=("did2s",), controls=("aux_village_reform",)))
+    >>> res = event_study(EventStudySpec("satisfaction_index", cohort="grid_year", leads=2,
+    ...                   lags=2, estimators=("did2s",), controls=("aux_village_reform",)), sim.data)
     >>> truth, att = true_effects(sim, "grid", res)
     >>> truth["true_effect"].round(3).tolist(), round(att, 3)
     ([0.0, 0.0, 0.1, 0.1, 0.1], 0.1)
@@ -966,117 +1015,3 @@ def true_effects(sim, reform: str, results: EventStudyResults) -> tuple[pd.DataF
     table["true_effect"] = [float(by.get(k, math.nan)) if k != -1 else 0.0 for k in spec.window]
     att = float(s.loc[s["treated"] == 1, "_effect"].mean())
     return table, att
-
-
-# --------------------------------------------------------------------------- plots
-
-
-def plot_event_study(results: EventStudyResults, truth: pd.DataFrame | None = None, *, title: str | None = None,
-                     band: Literal["analytic", "bootstrap"] = "analytic"):
-    """One panel per estimator: estimates with a confidence band, the truth if known.
-
-    Parameters
-    ----------
-    results : EventStudyResults
-    truth : DataFrame, optional
-        ``event_time`` and ``true_effect`` (e.g. from :func:`true_effects`), drawn
-        as a black step line in every panel.
-    title : str, optional
-        Figure title; SIMULATED is added (and stamped across the figure) when the
-        data were simulated.
-    band : {"analytic", "bootstrap"}
-        TWFE panel: the cluster-robust band, or the wild-bootstrap band when it was run.
-
-    Returns
-    -------
-    matplotlib Figure
-
-    Examples
-    --------
-    >>> from govstats.simulate import simulate_panel
-    >>> sim = simulate_panel(seed=2)
-    >>> res = event_study(sim.data, EventStudySpec("satisfaction_index", cohort="grid_year", leads=2,
-    ...                   lags=2, estimators=("did2s",), controls=("aux_village_reform",)))
-    >>> fig = plot_event_study(res, true_effects(sim, "grid", res)[0])
-    >>> fig._suptitle.get_text().startswith("SIMULATED")
-    True
-    """
-    import matplotlib.pyplot as plt
-
-    from govstats.plotting import mark_simulated, set_theme
-
-    set_theme(style="whitegrid")
-    est = results.estimates
-    names = [e for e in results.spec.estimators if (est["estimator"] == e).any()]
-    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names) + 0.6, 4.2), sharey=True, squeeze=False)
-    for ax, name in zip(axes[0], names, strict=True):
-        d = est[est["estimator"] == name].sort_values("event_time")
-        x = d["event_time"].to_numpy()
-        lo, hi = d["ci_lower"].to_numpy(), d["ci_upper"].to_numpy()
-        if name == "twfe" and band == "bootstrap" and "boot_ci_lower" in d:
-            lo = np.where(d["event_time"] == -1, 0.0, d["boot_ci_lower"].to_numpy())
-            hi = np.where(d["event_time"] == -1, 0.0, d["boot_ci_upper"].to_numpy())
-        color = _COLORS[name]
-        ax.fill_between(x, lo, hi, color=color, alpha=0.2, linewidth=0, label=f"{results.spec.level:.0%} CI")
-        ax.plot(x, d["estimate"], "o-", color=color, label="estimate", markersize=5)
-        if truth is not None:
-            t = truth.sort_values("event_time")
-            ax.step(t["event_time"], t["true_effect"], where="mid", color="black", linestyle="--", linewidth=1.4,
-                    label="true effect")
-        ax.axhline(0, color="grey", linewidth=0.8)
-        ax.axvline(-0.5, color="grey", linewidth=0.8, linestyle=":")
-        ax.set_title(ESTIMATOR_LABELS[name], fontsize=10)
-        ax.set_xlabel("years since the reform (e = -1 is the reference)")
-        ax.set_xticks(list(results.spec.window))
-        ax.set_xticklabels([f"≤{k}" if k == -results.spec.leads else f"≥{k}" if k == results.spec.lags else str(k)
-                            for k in results.spec.window], fontsize=8)
-    axes[0][0].set_ylabel(f"effect on {results.spec.outcome}")
-    axes[0][0].legend(loc="upper left", fontsize=8, frameon=True)
-    fig.suptitle(title or f"Event study: {results.spec.cohort} on {results.spec.outcome}")
-    mark_simulated(fig, simulated=results.simulated)
-    fig.tight_layout()
-    return fig
-
-
-def plot_att(results: EventStudyResults, true_att: float | None = None, *, title: str | None = None):
-    """The average effect on the treated by estimator, with confidence intervals and the truth.
-
-    The plain static TWFE row comes first; under staggered adoption with effects
-    that change over event time or differ across cohorts it is the one pulled away
-    from the truth.
-
-    Examples
-    --------
-    >>> from govstats.simulate import simulate_panel
-    >>> sim = simulate_panel(seed=2)
-    >>> res = event_study(sim.data, EventStudySpec("satisfaction_index", cohort="grid_year", leads=2,
-    ...                   lags=2, estimators=("did2s",), controls=("aux_village_reform",)))
-    >>> fig = plot_att(res, true_effects(sim, "grid", res)[1])
-    """
-    import matplotlib.pyplot as plt
-
-    from govstats.plotting import mark_simulated, set_theme
-
-    set_theme(style="whitegrid")
-    att = results.att.iloc[::-1].reset_index(drop=True)
-    fig, ax = plt.subplots(figsize=(8, 0.7 * len(att) + 1.6))
-    for i, r in att.iterrows():
-        color = _COLORS[r["estimator"]]
-        ax.plot([r["ci_lower"], r["ci_upper"]], [i, i], color=color, linewidth=3, alpha=0.6)
-        ax.plot(r["estimate"], i, "o", color=color, markersize=8)
-        if "boot_ci_lower" in att and pd.notna(r.get("boot_ci_lower")):
-            ax.plot([r["boot_ci_lower"], r["boot_ci_upper"]], [i - 0.18, i - 0.18], color=color, linewidth=1,
-                    linestyle="--")
-    if true_att is not None:
-        ax.axvline(true_att, color="black", linestyle="--", linewidth=1.4)
-        ax.annotate(f"true ATT = {true_att:.3g}", xy=(true_att, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(4, -2), textcoords="offset points", va="top", fontsize=8)
-    ax.axvline(0, color="grey", linewidth=0.8)
-    ax.set_yticks(range(len(att)), att["label"], fontsize=9)
-    ax.set_xlabel(f"average effect on the treated observations ({results.spec.outcome}); "
-                  f"bars {results.spec.level:.0%} CI")
-    fig.suptitle(title or "Average reform effect: plain two-way FE against robust estimators")
-    mark_simulated(fig, simulated=results.simulated)
-    fig.tight_layout()
-    return fig
-

@@ -21,14 +21,25 @@ reference):
   bootstrap t uses the bootstrap sample's own CR1 variance ("WCR11" in the
   naming of MacKinnon, Nielsen & Webb 2023; boottest's and fwildclusterboot's
   default; wildboottest's ``bootstrap_type="11"``).
-* **p-value.** Symmetric by default: the share of bootstrap draws with
-  ``|t*| > |t|`` (strict; the two draws ``v = +1`` and ``v = -1``, which
-  reproduce ``|t|`` exactly, are ties and do not count, as in boottest,
-  fwildclusterboot and wildboottest). ``"equal-tailed"`` gives
-  ``2 * min(P(t* > t), P(t* < t))``.
-* **Enumeration.** When the weight distribution has at most ``B`` distinct
+* **p-value and ties.** Symmetric by default: the share of bootstrap draws with
+  ``|t*| >= |t|``, ties counted (a draw within a relative ``1e-9`` of ``|t|`` is a
+  tie). A weight vector that is the same in every cluster (``v = +1`` and
+  ``v = -1``; with Webb weights all six constant vectors) rebuilds the original
+  sample up to sign, so its ``|t*|`` equals ``|t|`` exactly: under full
+  enumeration the original draw is one of the draws and counts, as in boottest
+  and wildboottest / pyfixest (Roodman et al. 2019; MacKinnon & Webb 2017).
+  ``"equal-tailed"`` gives ``2 * min(P(t* >= t), P(t* <= t))``, ties counted
+  likewise.
+* **Smallest attainable p-value.** The constant weight vectors always tie, so
+  the p-value can never be below their share of the draws: ``2 / 2**G`` with
+  Rademacher weights enumerated (0.0625 with five clusters: a 5% test can never
+  reject), ``6 / 6**G`` with Webb's. When that floor is above ``alpha`` the
+  bootstrap warns (``UserWarning``; the text is also kept in
+  ``BootstrapResult.p_min_warning``) and the confidence interval is the whole
+  line.
+* **Enumeration.** When the weight distribution has at most ``reps`` distinct
   vectors (``2**G`` Rademacher, ``6**G`` Webb) every vector is used once and the
-  result is deterministic; ``B`` then reports the enumeration size.
+  result is deterministic; ``reps`` then reports the enumeration size.
 * **Weights "auto".** Webb's six-point weights when ``G < 12``, Rademacher
   otherwise. Rademacher weights give only ``2**G`` distinct bootstrap samples
   (``2**(G-1)`` distinct ``|t*|``), too few to resolve a 5% test when ``G`` is
@@ -36,7 +47,7 @@ reference):
   clustered errors", Canadian Journal of Economics; MacKinnon & Webb 2017, JAE;
   Roodman et al. 2019 §3.4).
 * **Confidence interval.** By test inversion, as Stata's boottest does: the set
-  of ``h0`` whose bootstrap p-value exceeds ``1 - level``, with the *same*
+  of ``h0`` whose bootstrap p-value exceeds ``alpha``, with the *same*
   draws for every ``h0``. Its bounds are located by bracketing outward from the
   CR1 interval and bisection to ``1e-10`` of the standard error.
 
@@ -44,7 +55,8 @@ Fixed effects (``fe=``) are partialled out exactly: fixed effects nested in the
 clusters by within-demeaning (Frisch-Waugh-Lovell; exact for the bootstrap
 because the bootstrap weights are constant within clusters), every other fixed
 effect as explicit dummy columns, so results equal those of the full
-dummy-variable regression.
+dummy-variable regression. Demeaning, nesting, indicators and cluster sums come
+from the fixed-effects core, :mod:`govstats.fixed_effects`.
 
 References
 ----------
@@ -59,16 +71,17 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 import pandas as pd
 import scipy.linalg
-import scipy.sparse
 from scipy import stats
 
+from govstats import fixed_effects as fx
 from govstats._literals import PValueKind, RIStatistic, WeightsKind, check_literal
 from govstats.errors import DataValidationError, Problem
 
@@ -85,6 +98,7 @@ __all__ = [
     "crv3_se",
     "draw_weights",
     "few_clusters_message",
+    "p_min_message",
     "randomization_inference",
     "wild_cluster_bootstrap",
 ]
@@ -101,8 +115,8 @@ _WEBB_VALUES = np.array(
 _SQRT5 = math.sqrt(5.0)
 _MAMMEN_VALUES = np.array([-(_SQRT5 - 1) / 2, (_SQRT5 + 1) / 2])
 _MAMMEN_PROBS = np.array([(_SQRT5 + 1) / (2 * _SQRT5), (_SQRT5 - 1) / (2 * _SQRT5)])
-# |t*| within this relative distance of |t| is a tie (the draws v = +1 / -1
-# reproduce t exactly up to rounding) and is not counted as exceeding it.
+# |t*| within this relative distance of |t| is a tie (the constant weight vectors
+# reproduce |t| exactly up to rounding) and counts as reaching it.
 _TIE_RTOL = 1e-9
 # Largest number of cells (clusters x draws) handled in one block.
 _BLOCK_CELLS = 4_000_000
@@ -150,7 +164,7 @@ class _Design:
     cluster: np.ndarray  # (n,) codes 0..G-1
     G: int
     k_ssc: int  # K in (N-1)/(N-K)
-    nested_fe: np.ndarray | None  # (n, m) codes of FE nested in the clusters (demeaned)
+    nested_fe: list[np.ndarray]  # codes of the FE nested in the clusters (demeaned)
     fe_note: str
 
     @property
@@ -163,15 +177,8 @@ class _Design:
         return G / (G - 1) * (n - 1) / (n - self.k_ssc)
 
     def cluster_sum(self, M: np.ndarray) -> np.ndarray:
-        """Sum the rows of ``M`` (n, ...) within clusters -> (G, ...)."""
-        return _indicator(self.cluster, self.G) @ M
-
-
-def _indicator(codes: np.ndarray, n_groups: int) -> scipy.sparse.csr_matrix:
-    n = len(codes)
-    return scipy.sparse.csr_matrix(
-        (np.ones(n), (codes, np.arange(n))), shape=(n_groups, n)
-    )
+        """Sum the rows of ``M`` (n,) or (n, k) within clusters -> (G,) or (G, k)."""
+        return fx.group_sum(self.cluster, M, self.G)
 
 
 def _as_names_and_matrix(X) -> tuple[list[str], np.ndarray]:
@@ -208,8 +215,9 @@ def _codes(values, what: str) -> tuple[np.ndarray, list[Problem]]:
         )
     if len(missing) > 10:
         problems.append(Problem(f"... and {len(missing) - 10} more missing {what} values", column=what))
-    codes, _ = pd.factorize(s, sort=True)
-    return codes.astype(np.int64), problems
+    if problems:  # raised with every other problem by the caller
+        return np.zeros(len(s), dtype=np.intp), problems
+    return fx.factorize(s)[0], problems
 
 
 def _fe_columns(fe, n: int) -> list[tuple[str, object]]:
@@ -225,34 +233,6 @@ def _fe_columns(fe, n: int) -> list[tuple[str, object]]:
     if arr.ndim == 2:
         return [(f"fe{j}", arr[:, j]) for j in range(arr.shape[1])]
     raise ValueError(f"fe must be (n,) or (n, m), got shape {arr.shape}")
-
-
-def _is_nested(fe_codes: np.ndarray, cluster: np.ndarray) -> bool:
-    pairs = np.unique(np.stack([fe_codes, cluster], axis=1), axis=0)
-    return len(pairs) == len(np.unique(fe_codes))
-
-
-def _demean(M: np.ndarray, nested: np.ndarray) -> np.ndarray:
-    """Remove the fixed effects in ``nested`` (n, m) from every column of M (n, p)."""
-    if nested.shape[1] == 1:
-        codes = nested[:, 0]
-        n_groups = int(codes.max()) + 1
-        D = _indicator(codes, n_groups)
-        counts = np.asarray(D.sum(axis=1)).ravel()
-        means = (D @ M) / counts[:, None]
-        return M - means[codes]
-    from pyfixest.estimation import demean
-
-    out, converged = demean(
-        np.ascontiguousarray(M, dtype=float),
-        np.ascontiguousarray(nested, dtype=np.uint64),
-        np.ones(M.shape[0]),
-        tol=1e-12,
-        maxiter=100_000,
-    )
-    if not converged:  # pragma: no cover - pathological designs only
-        raise RuntimeError("demeaning by the nested fixed effects did not converge")
-    return out
 
 
 def _prepare_design(y, X, cluster, fe) -> _Design:
@@ -287,21 +267,17 @@ def _prepare_design(y, X, cluster, fe) -> _Design:
     if G < 2:
         raise ValueError("the wild cluster bootstrap needs at least 2 clusters; found 1")
 
-    nested = [(nm, c) for nm, c in fe_codes if _is_nested(c, ccodes)]
-    others = [(nm, c) for nm, c in fe_codes if not _is_nested(c, ccodes)]
+    nested = [(nm, c) for nm, c in fe_codes if fx.is_nested(c, ccodes)]
+    others = [(nm, c) for nm, c in fe_codes if not fx.is_nested(c, ccodes)]
     blocks = [Xm]
     if fe_codes and not nested:
         blocks.append(np.ones((n, 1)))
-    for _, c in others:
-        L = int(c.max()) + 1
-        dummies = np.zeros((n, L - 1))
-        rows = np.flatnonzero(c > 0)
-        dummies[rows, c[rows] - 1] = 1.0
-        blocks.append(dummies)
+    for _, c in others:  # dummy columns, first level left out
+        blocks.append(fx.indicator(c).T.toarray()[:, 1:])
     Z = np.hstack(blocks)
-    nested_arr = np.stack([c for _, c in nested], axis=1) if nested else None
-    if nested_arr is not None:
-        both = _demean(np.column_stack([yv, Z]), nested_arr)
+    nested_fe = [c for _, c in nested]
+    if nested_fe:
+        both = fx.demean(np.column_stack([yv, Z]), nested_fe)
         yv, Z = both[:, 0], both[:, 1:]
     k_ssc = Z.shape[1] + (1 if nested else 0)
     _check_rank(Z, names)
@@ -318,7 +294,7 @@ def _prepare_design(y, X, cluster, fe) -> _Design:
         cluster=ccodes,
         G=G,
         k_ssc=k_ssc,
-        nested_fe=nested_arr,
+        nested_fe=nested_fe,
         fe_note=note,
     )
 
@@ -364,9 +340,9 @@ def _n_distinct(kind: str, G: int) -> float:
 
 
 def draw_weights(
-    kind: Literal["rademacher", "webb", "mammen", "norm"],
+    weights_type: Literal["rademacher", "webb", "mammen", "norm"],
     n_clusters: int,
-    B: int,
+    reps: int,
     *,
     seed: int | None = 0,
 ) -> tuple[np.ndarray, bool]:
@@ -374,22 +350,22 @@ def draw_weights(
 
     Parameters
     ----------
-    kind : {"rademacher", "webb", "mammen", "norm"}
+    weights_type : {"rademacher", "webb", "mammen", "norm"}
         Rademacher: +-1 with probability 1/2. Webb six-point: +-sqrt(1/2), +-1,
         +-sqrt(3/2), each with probability 1/6. Mammen two-point:
         -(sqrt5-1)/2 or (sqrt5+1)/2. Normal: standard normal.
     n_clusters : int
         Number of clusters ``G``.
-    B : int
+    reps : int
         Number of draws wanted.
     seed : int or None
         Seed of ``numpy.random.default_rng`` (unused when enumerated).
 
     Returns
     -------
-    weights : ndarray, shape (G, B_used)
-        ``B_used = 2**G`` (Rademacher) or ``6**G`` (Webb) when that is ``<= B``
-        (every distinct vector once, deterministic), else ``B``.
+    weights : ndarray, shape (G, reps_used)
+        ``reps_used = 2**G`` (Rademacher) or ``6**G`` (Webb) when that is ``<= reps``
+        (every distinct vector once, deterministic), else ``reps``.
     enumerated : bool
 
     Examples
@@ -400,10 +376,11 @@ def draw_weights(
     >>> draw_weights("webb", 12, 999, seed=1)[0].shape
     (12, 999)
     """
-    check_literal(kind, Literal["rademacher", "webb", "mammen", "norm"], "weights")
+    check_literal(weights_type, Literal["rademacher", "webb", "mammen", "norm"], "weights_type")
+    kind, B = weights_type, int(reps)
     G = int(n_clusters)
     if B < 1:
-        raise ValueError(f"B must be at least 1, got {B}")
+        raise ValueError(f"reps must be at least 1, got {reps}")
     if _n_distinct(kind, G) <= B:
         values = [-1.0, 1.0] if kind == "rademacher" else _WEBB_VALUES
         V = np.array(list(itertools.product(values, repeat=G)), dtype=float).T
@@ -420,24 +397,56 @@ def draw_weights(
     return V, False
 
 
-def _resolve_weights(weights: str, G: int) -> str:
-    check_literal(weights, WeightsKind, "weights")
-    if weights == "auto":
+def _resolve_weights(weights_type: str, G: int) -> str:
+    check_literal(weights_type, WeightsKind, "weights_type")
+    if weights_type == "auto":
         return "webb" if G < WEBB_BELOW_G else "rademacher"
-    return weights
+    return weights_type
 
 
 # --------------------------------------------------------------------------- the bootstrap
 
 
 def _count_exceed(t_boot: np.ndarray, t: float, kind: str) -> float:
-    """Bootstrap p-value from the draws' t-statistics (ties with |t| never count)."""
+    """Bootstrap p-value from the draws' t-statistics; ties with ``t`` count (module notes)."""
     tol = _TIE_RTOL * max(abs(t), 1e-300)
     if kind == "symmetric":
-        return float(np.mean(np.abs(t_boot) > abs(t) + tol))
-    upper = np.mean(t_boot > t + tol)
-    lower = np.mean(t_boot < t - tol)
+        return float(np.mean(np.abs(t_boot) >= abs(t) - tol))
+    upper = np.mean(t_boot >= t - tol)
+    lower = np.mean(t_boot <= t + tol)
     return float(min(1.0, 2.0 * min(upper, lower)))
+
+
+def _constant_draws(V: np.ndarray) -> int:
+    """Weight vectors equal in every cluster: they rebuild the original sample up to sign."""
+    return int(np.count_nonzero(np.all(V == V[:1], axis=0)))
+
+
+def p_min_message(p_min: float, alpha: float, *, n_clusters: int, weights_type: str, reps: int,
+                  enumerated: bool) -> str | None:
+    """The warning when the smallest attainable bootstrap p-value is above ``alpha``.
+
+    Examples
+    --------
+    >>> p_min_message(2 / 32, 0.05, n_clusters=5, weights_type="rademacher", reps=32,
+    ...               enumerated=True)[:60]
+    'the smallest attainable wild-bootstrap p-value is 0.0625 (5 c'
+    >>> p_min_message(6 / 7776, 0.05, n_clusters=5, weights_type="webb", reps=7776, enumerated=True) is None
+    True
+    """
+    if not p_min > alpha:
+        return None
+    how = "all of them enumerated" if enumerated else "drawn at random"
+    advice = (
+        " Use weights_type='webb' (6**G distinct draws)." if weights_type == "rademacher"
+        else " Use more draws (reps) or more clusters."
+    )
+    return (
+        f"the smallest attainable wild-bootstrap p-value is {p_min:.4g} ({n_clusters} clusters, "
+        f"{reps} {weights_type} draws, {how}; the draws with the same weight in every cluster "
+        f"always reproduce |t|), above alpha = {alpha:g}: the test can never reject at that level "
+        f"and the confidence interval is unbounded.{advice}"
+    )
 
 
 @dataclass(frozen=True)
@@ -446,7 +455,7 @@ class BootstrapDraws:
 
     With ``delta = estimate - h0`` every draw's bootstrap t-statistic is
     ``(n0 + delta n1) / sqrt(ssc (caa + 2 delta cab + delta^2 cbb))``, so a new
-    ``h0`` costs O(B), which makes test inversion cheap (Roodman et al. 2019).
+    ``h0`` costs O(reps), which makes test inversion cheap (Roodman et al. 2019).
     Build one with :meth:`WildClusterBootstrap.draws`.
     """
 
@@ -458,17 +467,23 @@ class BootstrapDraws:
     estimate: float
     se_unscaled: float  # sqrt(sum_g c0_g^2): the CR1 se without the ssc factor
     ssc: float
+    n_constant: int = 0  # draws with the same weight in every cluster (always ties)
 
     @property
-    def B(self) -> int:
+    def reps(self) -> int:
         return len(self.n0)
+
+    @property
+    def p_min(self) -> float:
+        """Smallest attainable p-value: the share of draws that tie with ``|t|`` whatever ``h0``."""
+        return self.n_constant / self.reps
 
     def t_stat(self, h0: float) -> float:
         """Original CR1 t-statistic for H0: param = h0."""
         return (self.estimate - h0) / (math.sqrt(self.ssc) * self.se_unscaled)
 
     def t_stats(self, h0: float) -> np.ndarray:
-        """The B bootstrap t-statistics under H0: param = h0 (ssc applied)."""
+        """The ``reps`` bootstrap t-statistics under H0: param = h0 (ssc applied)."""
         d = self.estimate - h0
         var = self.caa + 2.0 * d * self.cab + d * d * self.cbb
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -479,12 +494,17 @@ class BootstrapDraws:
         return _count_exceed(self.t_stats(h0), self.t_stat(h0), p_value_type)
 
     def confidence_interval(
-        self, level: float = 0.95, p_value_type: PValueKind = "symmetric", *, G: int | None = None
+        self, alpha: float = 0.05, p_value_type: PValueKind = "symmetric", *, G: int | None = None
     ) -> tuple[float, float]:
-        """Bounds of ``{h0 : p(h0) > 1 - level}`` by bracketing and bisection."""
-        if not 0 < level < 1:
-            raise ValueError(f"level must be in (0, 1), got {level}")
-        alpha = 1.0 - level
+        """Bounds of ``{h0 : p(h0) > alpha}`` by bracketing and bisection.
+
+        When the smallest attainable p-value is above ``alpha`` no ``h0`` is rejected and
+        the interval is ``(-inf, inf)`` (returned at once, without searching).
+        """
+        if not 0 < alpha < 1:
+            raise ValueError(f"alpha must be in (0, 1), got {alpha}")
+        if self.p_min > alpha:
+            return (-math.inf, math.inf)
         est = self.estimate
         se = math.sqrt(self.ssc) * self.se_unscaled
         if not np.isfinite(se) or se == 0:
@@ -550,7 +570,7 @@ class WildClusterBootstrap:
     >>> wcb = WildClusterBootstrap(y, X, g, param="x")
     >>> V, _ = draw_weights("rademacher", wcb.n_clusters, 999)
     >>> draws = wcb.draws(V)
-    >>> draws.B
+    >>> draws.reps
     256
     >>> round(draws.t_stat(0.0), 6) == round(wcb.t_stat(0.0), 6)
     True
@@ -607,27 +627,53 @@ class WildClusterBootstrap:
         return (self._W @ S.T) @ V
 
     def draws(self, V: np.ndarray) -> BootstrapDraws:
-        """Sufficient statistics of the bootstrap t for the weights ``V`` (G, B)."""
+        """Sufficient statistics of the bootstrap t for the weights ``V`` (G, reps).
+
+        With ``a_g = c0_g v_g - w_g' S0' v`` (and ``b`` likewise from ``c1``, ``S1``) the
+        draw's variance terms are ``sum_g a_g^2``, ``sum_g a_g b_g``, ``sum_g b_g^2``. When
+        the design has few columns ``K`` next to ``G`` they are expanded into
+        ``O(K)``-row products (one matrix product with ``V`` and one with ``V**2``)
+        instead of ``G``-row intermediates.
+        """
         V = np.asarray(V, dtype=float)
         G = self.n_clusters
         if V.ndim != 2 or V.shape[0] != G:
-            raise ValueError(f"weights must have shape ({G}, B), got {V.shape}")
+            raise ValueError(f"weights must have shape ({G}, reps), got {V.shape}")
         B = V.shape[1]
+        K = self._S0.shape[1]
         out = {k: np.empty(B) for k in ("n0", "n1", "caa", "cab", "cbb")}
         block = max(1, _BLOCK_CELLS // G)
         c0, c1 = self._c0[:, None], self._c1[:, None]
+        if 4 * K + 2 < G:  # expanded form
+            W = self._W
+            M = np.vstack([self._c0, self._c1, self._S0.T, self._S1.T, (W * c0).T, (W * c1).T])  # (2+4K, G)
+            M2 = np.vstack([self._c0**2, self._c0 * self._c1, self._c1**2])  # (3, G)
+            WtW = W.T @ W
         for start in range(0, B, block):
             Vb = V[:, start : start + block]
+            sl = slice(start, start + Vb.shape[1])
+            if 4 * K + 2 < G:
+                P = M @ Vb
+                Q = M2 @ (Vb * Vb)
+                u0, u1 = P[2 : 2 + K], P[2 + K : 2 + 2 * K]
+                p0, p1 = P[2 + 2 * K : 2 + 3 * K], P[2 + 3 * K :]
+                Wu0, Wu1 = WtW @ u0, WtW @ u1
+                out["n0"][sl], out["n1"][sl] = P[0], P[1]
+                out["caa"][sl] = Q[0] - 2 * np.einsum("kb,kb->b", p0, u0) + np.einsum("kb,kb->b", u0, Wu0)
+                out["cab"][sl] = (Q[1] - np.einsum("kb,kb->b", p0, u1) - np.einsum("kb,kb->b", p1, u0)
+                                  + np.einsum("kb,kb->b", u0, Wu1))
+                out["cbb"][sl] = Q[2] - 2 * np.einsum("kb,kb->b", p1, u1) + np.einsum("kb,kb->b", u1, Wu1)
+                continue
             a = c0 * Vb - self._H_times(self._S0, Vb)
             b = c1 * Vb - self._H_times(self._S1, Vb)
-            sl = slice(start, start + Vb.shape[1])
             out["n0"][sl] = self._c0 @ Vb
             out["n1"][sl] = self._c1 @ Vb
             out["caa"][sl] = np.einsum("gb,gb->b", a, a)
             out["cab"][sl] = np.einsum("gb,gb->b", a, b)
             out["cbb"][sl] = np.einsum("gb,gb->b", b, b)
         return BootstrapDraws(
-            **out, estimate=self.estimate, se_unscaled=self._se_unscaled, ssc=self.ssc
+            **out, estimate=self.estimate, se_unscaled=self._se_unscaled, ssc=self.ssc,
+            n_constant=_constant_draws(V),
         )
 
 
@@ -644,16 +690,17 @@ class BootstrapResult:
     t_stat : float
         CR1 t-statistic of H0: param = h0 (sss small-sample factor).
     p_value : float
-        Bootstrap p-value (``p_value_type``).
+        Bootstrap p-value (``p_value_type``; ties with ``|t|`` counted, see the module notes).
     ci_low, ci_high : float
-        Confidence interval by test inversion (NaN when not asked for).
-    level : float
-        Confidence level of the interval.
-    B : int
+        ``1 - alpha`` confidence interval by test inversion (NaN when not asked for;
+        infinite when ``p_min > alpha``).
+    alpha : float
+        Test level; the interval's confidence level is ``1 - alpha``.
+    reps : int
         Draws used; the number of distinct weight vectors when ``enumerated``.
     enumerated : bool
         Every distinct weight vector used once (deterministic result).
-    weights : str
+    weights_type : str
         Weight distribution actually used ("auto" resolved).
     n_clusters : int
     seed : int or None
@@ -674,6 +721,11 @@ class BootstrapResult:
         "symmetric" or "equal-tailed".
     fixed_effects : str
         How fixed effects were partialled out ("none" if there were none).
+    p_min : float
+        Smallest attainable bootstrap p-value with these draws (the share of weight
+        vectors that are the same in every cluster, which always tie with ``|t|``).
+    p_min_warning : str or None
+        The warning issued when ``p_min > alpha`` (the test can never reject).
     """
 
     param: str
@@ -682,10 +734,10 @@ class BootstrapResult:
     p_value: float
     ci_low: float
     ci_high: float
-    level: float
-    B: int
+    alpha: float
+    reps: int
     enumerated: bool
-    weights: str
+    weights_type: str
     n_clusters: int
     seed: int | None
     h0: float
@@ -696,30 +748,78 @@ class BootstrapResult:
     k_ssc: int = 0
     p_value_type: str = "symmetric"
     fixed_effects: str = "none"
+    p_min: float = 0.0
+    p_min_warning: str | None = None
+    draws: BootstrapDraws | None = field(default=None, repr=False, compare=False)
 
     @property
-    def warning(self) -> str | None:
-        """The few-clusters warning (None with 30 clusters or more)."""
-        return few_clusters_message(self.n_clusters)
+    def warnings(self) -> tuple[str, ...]:
+        """The few-clusters warning (below 30 clusters) and the ``p_min`` warning, if any."""
+        return tuple(w for w in (few_clusters_message(self.n_clusters), self.p_min_warning) if w)
+
+    def _series(self, value: float, name: str) -> pd.Series:
+        return pd.Series([value], index=pd.Index([self.param], name="coefficient"), name=name)
+
+    def coef(self) -> pd.Series:
+        """The estimate, indexed by the coefficient's name."""
+        return self._series(self.estimate, "estimate")
+
+    def se(self) -> pd.Series:
+        """The CR1 standard error (sss factor)."""
+        return self._series(self.se_cr1, "std_error")
+
+    def tstat(self) -> pd.Series:
+        """The CR1 t-statistic of H0: param = h0."""
+        return self._series(self.t_stat, "t_stat")
+
+    def pvalue(self) -> pd.Series:
+        """The bootstrap p-value."""
+        return self._series(self.p_value, "p_value")
+
+    def confint(self, alpha: float | None = None) -> pd.DataFrame:
+        """Test-inversion interval at level ``1 - alpha`` (default the result's ``alpha``).
+
+        Another ``alpha`` is inverted from the same draws (needs the draws kept on the result).
+        """
+        if alpha is None or float(alpha) == self.alpha:
+            lo, hi = self.ci_low, self.ci_high
+        elif self.draws is None:
+            raise ValueError("this result keeps no bootstrap draws; rerun wild_cluster_bootstrap(alpha=...)")
+        else:
+            lo, hi = self.draws.confidence_interval(float(alpha), self.p_value_type, G=self.n_clusters)
+        return pd.DataFrame({"ci_lower": [lo], "ci_upper": [hi]},
+                            index=pd.Index([self.param], name="coefficient"))
+
+    def tidy(self) -> pd.DataFrame:
+        """One row: estimate, CR1 se and t, both p-values, the bootstrap interval and its settings."""
+        return pd.DataFrame(
+            {
+                "estimate": [self.estimate], "std_error": [self.se_cr1], "t_stat": [self.t_stat],
+                "p_value_cr1": [self.p_value_cr1], "p_value": [self.p_value],
+                "ci_lower": [self.ci_low], "ci_upper": [self.ci_high], "h0": [self.h0],
+                "reps": [self.reps], "enumerated": [self.enumerated], "weights_type": [self.weights_type],
+                "n_clusters": [self.n_clusters], "p_min": [self.p_min],
+            },
+            index=pd.Index([self.param], name="coefficient"),
+        )
 
     def summary(self) -> str:
-        """Plain-text summary with both p-values and the few-clusters warning."""
-        draws = f"{self.B} {'enumerated' if self.enumerated else 'random'} {self.weights} draws"
+        """Plain-text summary with both p-values and every warning."""
+        draws = f"{self.reps} {'enumerated' if self.enumerated else 'random'} {self.weights_type} draws"
         lines = [
             f"Wild cluster restricted bootstrap (WCR11), H0: {self.param} = {self.h0:g}",
             f"  estimate {self.estimate:.6g}   CR1 se {self.se_cr1:.6g}   t {self.t_stat:.4f}",
             f"  clustered p-value (t, G-1 = {self.n_clusters - 1} df): {self.p_value_cr1:.4f}",
-            f"  bootstrap p-value ({self.p_value_type}, {draws}): {self.p_value:.4f}",
+            f"  bootstrap p-value ({self.p_value_type}, ties counted, {draws}): {self.p_value:.4f}",
         ]
         if not math.isnan(self.ci_low):
             lines.append(
-                f"  {self.level:.0%} CI by test inversion: [{self.ci_low:.6g}, {self.ci_high:.6g}]"
+                f"  {1 - self.alpha:.0%} CI by test inversion: [{self.ci_low:.6g}, {self.ci_high:.6g}]"
             )
         lines.append(
             f"  N = {self.n_obs}, G = {self.n_clusters}, ssc = G/(G-1)*(N-1)/(N-K) with K = {self.k_ssc}"
         )
-        if self.warning:
-            lines.append("  WARNING: " + self.warning)
+        lines += ["  WARNING: " + w for w in self.warnings]
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -733,10 +833,11 @@ def wild_cluster_bootstrap(
     *,
     param,
     h0: float = 0.0,
-    B: int = 9999,
-    weights: WeightsKind = "auto",
+    reps: int = 9999,
+    weights_type: WeightsKind = "auto",
     seed: int | None = 0,
-    ci_level: float | None = 0.95,
+    alpha: float = 0.05,
+    ci: bool = True,
     fe=None,
     p_value_type: PValueKind = "symmetric",
 ) -> BootstrapResult:
@@ -755,15 +856,18 @@ def wild_cluster_bootstrap(
         Column name (or position) of the coefficient to test.
     h0 : float
         Null value of the coefficient.
-    B : int
+    reps : int
         Number of bootstrap draws; when the weight distribution has at most
-        ``B`` distinct vectors they are all used once instead (enumeration).
-    weights : {"auto", "rademacher", "webb", "mammen", "norm"}
+        ``reps`` distinct vectors they are all used once instead (enumeration).
+    weights_type : {"auto", "rademacher", "webb", "mammen", "norm"}
         "auto" = Webb when ``G < 12``, Rademacher otherwise.
     seed : int or None
         Seed for the draws (irrelevant when enumerated).
-    ci_level : float or None
-        Confidence level of the test-inversion interval; None skips it.
+    alpha : float
+        Test level: the interval is the ``1 - alpha`` test-inversion interval, and a
+        ``UserWarning`` says so when no p-value at or below ``alpha`` is attainable.
+    ci : bool
+        Compute the confidence interval (False skips it: NaN bounds).
     fe : None, (n,) or (n, m) codes, or DataFrame
         Fixed effects partialled out exactly (nested ones by demeaning,
         others as dummies).
@@ -773,32 +877,43 @@ def wild_cluster_bootstrap(
     -------
     BootstrapResult
 
+    Warns
+    -----
+    UserWarning
+        When the smallest attainable p-value (``p_min``) is above ``alpha``, e.g.
+        Rademacher weights with five clusters (``2 / 2**5 = 0.0625``).
+
     Examples
     --------
     Five clusters, a true effect of zero; Webb weights are enumerated
-    (6**5 = 7776 <= B), so the result is exact and needs no seed:
+    (6**5 = 7776 <= reps), so the result is exact and needs no seed:
 
     >>> rng = np.random.default_rng(1)
     >>> g = np.repeat(np.arange(5), 30)
     >>> X = pd.DataFrame({"const": 1.0, "x": rng.normal(size=150)})
     >>> y = 2.0 + rng.normal(size=5)[g] + rng.normal(size=150)
     >>> res = wild_cluster_bootstrap(y, X, g, param="x")
-    >>> res.weights, res.enumerated, res.B
+    >>> res.weights_type, res.enumerated, res.reps
     ('webb', True, 7776)
     >>> res.ci_low < res.estimate < res.ci_high
     True
     """
     check_literal(p_value_type, PValueKind, "p_value_type")
+    if not 0 < float(alpha) < 1:
+        raise ValueError(f"alpha={alpha!r} must be in (0, 1) (0.05 gives a 95% interval)")
     wcb = WildClusterBootstrap(y, X, cluster, param=param, fe=fe)
     G = wcb.n_clusters
-    kind = _resolve_weights(weights, G)
-    V, enumerated = draw_weights(kind, G, B, seed=seed)
+    kind = _resolve_weights(weights_type, G)
+    V, enumerated = draw_weights(kind, G, reps, seed=seed)
     draws = wcb.draws(V)
     p = draws.p_value(h0, p_value_type)
+    msg = p_min_message(draws.p_min, alpha, n_clusters=G, weights_type=kind, reps=draws.reps,
+                        enumerated=enumerated)
+    if msg:
+        warnings.warn(msg, UserWarning, stacklevel=2)
     lo = hi = math.nan
-    level = math.nan if ci_level is None else float(ci_level)
-    if ci_level is not None:
-        lo, hi = draws.confidence_interval(ci_level, p_value_type, G=G)
+    if ci:
+        lo, hi = draws.confidence_interval(alpha, p_value_type, G=G)
     t = wcb.t_stat(h0)
     return BootstrapResult(
         param=wcb.param,
@@ -807,10 +922,10 @@ def wild_cluster_bootstrap(
         p_value=p,
         ci_low=lo,
         ci_high=hi,
-        level=level,
-        B=draws.B,
+        alpha=float(alpha),
+        reps=draws.reps,
         enumerated=enumerated,
-        weights=kind,
+        weights_type=kind,
         n_clusters=G,
         seed=None if enumerated else seed,
         h0=float(h0),
@@ -821,6 +936,9 @@ def wild_cluster_bootstrap(
         k_ssc=wcb.design.k_ssc,
         p_value_type=p_value_type,
         fixed_effects=wcb.design.fe_note,
+        p_min=draws.p_min,
+        p_min_warning=msg,
+        draws=draws,
     )
 
 
@@ -846,8 +964,7 @@ def cr1_se(y, X, cluster, *, fe=None) -> pd.Series:
     A = np.linalg.inv(d.Z.T @ d.Z)
     beta = A @ (d.Z.T @ d.y)
     u = d.y - d.Z @ beta
-    scores = d.cluster_sum(d.Z * u[:, None])
-    V = d.ssc * A @ (scores.T @ scores) @ A
+    V = d.ssc * A @ fx.cluster_meat(d.Z * u[:, None], d.cluster, d.G) @ A
     return pd.Series(np.sqrt(np.diag(V))[: d.k_x], index=d.names, name="se_cr1")
 
 
@@ -910,7 +1027,7 @@ class RandomizationResult:
         The statistic in the actual assignment.
     p_value : float
         Enumerated: share of assignments with ``|stat| >= |observed|`` (the
-        actual one included). Random: ``(1 + count) / (B + 1)``.
+        actual one included). Random: ``(1 + count) / (reps + 1)``.
     n_assignments : int
         Assignments used.
     enumerated : bool
@@ -926,6 +1043,30 @@ class RandomizationResult:
     n_assignments: int
     enumerated: bool
     seed: int | None
+
+    def pvalue(self) -> pd.Series:
+        """The randomization p-value, indexed by the treatment's name."""
+        return pd.Series([self.p_value], index=pd.Index([self.param], name="coefficient"), name="p_value")
+
+    def coef(self) -> pd.Series:
+        """The treatment coefficient in the actual assignment."""
+        return pd.Series([self.estimate], index=pd.Index([self.param], name="coefficient"), name="estimate")
+
+    def tidy(self) -> pd.DataFrame:
+        """One row: estimate, statistic, observed value, p-value and the assignments used."""
+        return pd.DataFrame(
+            {"estimate": [self.estimate], "statistic": [self.statistic], "observed": [self.observed],
+             "p_value": [self.p_value], "n_assignments": [self.n_assignments], "enumerated": [self.enumerated]},
+            index=pd.Index([self.param], name="coefficient"),
+        )
+
+    def summary(self) -> str:
+        how = "all enumerated" if self.enumerated else f"random, seed {self.seed}"
+        return (
+            f"Randomization inference ({'randomization-t' if self.statistic == 't' else 'coefficient'}), "
+            f"{self.param}: estimate {self.estimate:.6g}, observed statistic {self.observed:.4f}, "
+            f"p = {self.p_value:.4f} ({self.n_assignments} assignments, {how})"
+        )
 
 
 def _multiset_permutations(items: list) -> Iterator[tuple]:
@@ -965,7 +1106,7 @@ def randomization_inference(
     param,
     time=None,
     fe=None,
-    B: int = 9999,
+    reps: int = 9999,
     seed: int | None = 0,
     statistic: RIStatistic = "t",
 ) -> RandomizationResult:
@@ -977,7 +1118,7 @@ def randomization_inference(
     gives cluster ``g`` the treatment (path) of cluster ``pi(g)``; the model
     (other regressors and fixed effects unchanged) is refitted and the
     statistic recomputed. When the number of distinct assignments
-    ``G! / prod(n_v!)`` is at most ``B`` all of them are enumerated.
+    ``G! / prod(n_v!)`` is at most ``reps`` all of them are enumerated.
 
     Parameters
     ----------
@@ -988,8 +1129,8 @@ def randomization_inference(
     time : array-like (n,), optional
         Time index, when the treatment varies within clusters over time.
         Every cluster must then be observed at the same set of times.
-    B : int
-        Random assignments when enumeration would need more than ``B``.
+    reps : int
+        Random assignments when enumeration would need more than ``reps``.
     seed : int or None
     statistic : {"t", "coef"}
         Randomization-t (CR1 t-statistic, recommended: MacKinnon & Webb 2020)
@@ -1052,12 +1193,12 @@ def randomization_inference(
     paths = [tuple(row) for row in path_table.to_numpy()]
 
     n_distinct = _n_multiset_permutations(paths)
-    enumerated = n_distinct <= B
+    enumerated = n_distinct <= reps
     if enumerated:
         assignments = list(_multiset_permutations(paths))
     else:
         rng = np.random.default_rng(seed)
-        assignments = [tuple(paths[i] for i in rng.permutation(G)) for _ in range(B)]
+        assignments = [tuple(paths[i] for i in rng.permutation(G)) for _ in range(reps)]
     path_arr_idx = {p: i for i, p in enumerate(dict.fromkeys(paths))}
     path_values = np.array(list(path_arr_idx.keys()), dtype=float)  # (n_paths, T)
     assign_idx = np.array([[path_arr_idx[p] for p in a] for a in assignments])  # (P, G)
@@ -1068,8 +1209,8 @@ def randomization_inference(
     Q = np.linalg.qr(others)[0] if others.shape[1] else np.zeros((len(d.y), 0))
 
     def resid(M: np.ndarray) -> np.ndarray:
-        if d.nested_fe is not None:
-            M = _demean(M, d.nested_fe)
+        if d.nested_fe:
+            M = fx.demean(M, d.nested_fe)
         return M - Q @ (Q.T @ M)
 
     y_t = d.y  # already demeaned by the nested FE
@@ -1077,7 +1218,6 @@ def randomization_inference(
     stat_all = np.empty(len(assignments))
     coef_all = np.empty(len(assignments))
     block = max(1, 2_000_000 // max(len(y_t), 1))
-    Cmat = _indicator(codes, G)
     for start in range(0, len(assignments), block):
         idx = assign_idx[start : start + block]  # (P, G)
         D = path_values[idx[:, codes], time_codes].T  # (n, P)
@@ -1087,7 +1227,7 @@ def randomization_inference(
         coef_all[start : start + len(idx)] = b
         if statistic == "t":
             e = y_t[:, None] - Dt * b
-            sc = Cmat @ (Dt * e)
+            sc = fx.group_sum(codes, Dt * e, G)
             se = np.sqrt(d.ssc * np.einsum("gp,gp->p", sc, sc)) / dd
             stat_all[start : start + len(idx)] = b / se
         else:
@@ -1100,7 +1240,7 @@ def randomization_inference(
     obs_b = float(obs_Dt[:, 0] @ y_t) / obs_dd
     if statistic == "t":
         e = y_t - obs_Dt[:, 0] * obs_b
-        sc = Cmat @ (obs_Dt[:, 0] * e)
+        sc = fx.group_sum(codes, obs_Dt[:, 0] * e, G)
         observed = obs_b / (math.sqrt(d.ssc * float(sc @ sc)) / obs_dd)
     else:
         observed = obs_b

@@ -21,7 +21,8 @@ quantities by simulation (Imai, Keele & Tingley's algorithm) for a 0/1 contrast,
 resampling rows; the tests pin :func:`mediation_analysis` to it where both apply.
 Here instead:
 
-* the panel is respected: fixed effects are partialled out (two-way by default), so
+* the panel is respected: fixed effects are partialled out (``fixef="unit + time"`` by
+  default, through :func:`govstats.fixed_effects.demean`), so
   only within-unit variation identifies ``a``, ``b`` and ``c``;
 * confidence intervals come from a **cluster bootstrap**: whole clusters (units by
   default, or cities) are resampled with replacement, each resampled unit keeping
@@ -53,7 +54,7 @@ Examples
 >>> df["t"] = rng.normal(size=n)
 >>> df["m"] = 0.5 * df["t"] + rng.normal(size=n)
 >>> df["y"] = 0.3 * df["t"] + 0.4 * df["m"] + rng.normal(size=n)
->>> res = mediation_analysis(df, MediationSpec("t", "m", "y", n_boot=199))
+>>> res = mediation_analysis(MediationSpec("t", "m", "y", reps=199), df)
 >>> round(res.effect("ACME (average)"), 3) == round(res.paths["a"] * res.paths["b"], 3)
 True
 >>> "SEQUENTIAL IGNORABILITY" in res.summary()
@@ -69,21 +70,29 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from govstats._literals import MediationEffects, check_literal
+from govstats import fixed_effects as fx
+from govstats._literals import MediationFixef, check_literal
 from govstats.errors import DataValidationError, GovstatsError, Problem, RowAccounting
 
 __all__ = [
     "ASSUMPTION_TEXT",
     "EFFECT_NAMES",
-    "MediationEffects",
+    "MediationFixef",
     "MediationResults",
     "MediationSpec",
     "mediation_analysis",
-    "plot_mediation",
-    "plot_sensitivity",
 ]
 
-# Option alias (to be moved to govstats/_literals.py).
+_PLOTS = ("plot_mediation", "plot_sensitivity")
+
+
+def __getattr__(name: str):
+    # the figures live in govstats.mediation_plots; imported on first use (matplotlib is heavy)
+    if name in _PLOTS:
+        from govstats import mediation_plots
+
+        return getattr(mediation_plots, name)
+    raise AttributeError(f"module 'govstats.mediation' has no attribute {name!r}")
 
 #: Effect names, as statsmodels' MediationResults.summary() labels them.
 EFFECT_NAMES = (
@@ -122,7 +131,7 @@ class MediationSpec:
         (e.g. a mediator-outcome confounder such as grid density).
     unit, time : str
         Panel columns (a frame indexed by ``(unit, time)`` works too).
-    effects : {"twoway", "unit", "none"}
+    fixef : {"unit + time", "unit", "time", "none"}
         Fixed effects partialled out of both models (``"none"``: an intercept only).
     cluster : str, optional
         Column whose values are resampled as whole blocks (default: ``unit``).
@@ -131,17 +140,18 @@ class MediationSpec:
         unit more than the mean, ``(mean, mean + 1)``.
     interaction : bool
         Add ``T x M`` to the outcome model (the ACME then depends on ``t``).
-    n_boot : int
+    reps : int
         Cluster-bootstrap draws.
     seed : int or None
-    level : float
+    alpha : float
+        ``1 -`` the confidence level: 0.05 gives 95% percentile intervals.
     few_clusters : int
         Below this many clusters the results warn that a block bootstrap is unreliable.
 
     Examples
     --------
-    >>> MediationSpec("mediators_per_10k", "mediation_success_pct", "satisfaction_index").effects
-    'twoway'
+    >>> MediationSpec("mediators_per_10k", "mediation_success_pct", "satisfaction_index").fixef
+    'unit + time'
     """
 
     treatment: str
@@ -150,19 +160,19 @@ class MediationSpec:
     controls: tuple[str, ...] = ()
     unit: str = "unit_id"
     time: str = "year"
-    effects: MediationEffects = "twoway"
+    fixef: MediationFixef = "unit + time"
     cluster: str | None = None
     contrast: tuple[float, float] | None = None
     interaction: bool = False
-    n_boot: int = 999
+    reps: int = 999
     seed: int | None = 0
-    level: float = 0.95
+    alpha: float = 0.05
     few_clusters: int = 30
 
     def __post_init__(self) -> None:
         controls = (self.controls,) if isinstance(self.controls, str) else tuple(self.controls)
         object.__setattr__(self, "controls", controls)
-        check_literal(self.effects, MediationEffects, "effects")
+        check_literal(self.fixef, MediationFixef, "fixef")
         roles = [self.treatment, self.mediator, self.outcome, *controls]
         if len(set(roles)) != len(roles):
             raise ValueError(f"treatment, mediator, outcome and controls must be different columns: {roles}")
@@ -171,36 +181,23 @@ class MediationSpec:
             if len(c) != 2 or c[0] == c[1] or not all(map(math.isfinite, c)):
                 raise ValueError(f"contrast={self.contrast!r} must be two different finite numbers (t0, t1)")
             object.__setattr__(self, "contrast", c)
-        if not isinstance(self.n_boot, int | np.integer) or self.n_boot < 19:
-            raise ValueError(f"n_boot={self.n_boot!r} must be an integer >= 19")
-        if not 0.5 <= float(self.level) < 1:
-            raise ValueError(f"level={self.level!r} must be in [0.5, 1)")
+        if not isinstance(self.reps, int | np.integer) or self.reps < 19:
+            raise ValueError(f"reps={self.reps!r} must be an integer >= 19")
+        if not 0 < float(self.alpha) <= 0.5:
+            raise ValueError(f"alpha={self.alpha!r} must be in (0, 0.5] (0.05 gives 95% intervals)")
 
     @property
     def cluster_column(self) -> str:
         return self.cluster or self.unit
 
+    @property
+    def fixef_columns(self) -> list[str]:
+        """The panel columns whose fixed effects are partialled out."""
+        return {"unit + time": [self.unit, self.time], "unit": [self.unit], "time": [self.time],
+                "none": []}[self.fixef]
+
 
 # --------------------------------------------------------------------------- core
-
-
-def _demean(M: np.ndarray, fe: np.ndarray | None) -> np.ndarray:
-    """Partial the fixed effects (n, k codes) out of every column of M; None = centre (intercept)."""
-    if fe is None:
-        return M - M.mean(axis=0)
-    if fe.shape[1] == 1:
-        codes = fe[:, 0]
-        sums = np.zeros((int(codes.max()) + 1, M.shape[1]))
-        np.add.at(sums, codes, M)
-        counts = np.bincount(codes)
-        return M - (sums / counts[:, None])[codes]
-    from pyfixest.estimation import demean
-
-    out, converged = demean(np.ascontiguousarray(M, dtype=float), np.ascontiguousarray(fe, dtype=np.uint64),
-                            np.ones(M.shape[0]), tol=1e-12, maxiter=100_000)
-    if not converged:  # pragma: no cover - pathological designs only
-        raise RuntimeError("demeaning by the fixed effects did not converge")
-    return out
 
 
 def _ols(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -208,11 +205,12 @@ def _ols(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return beta, y - X @ beta
 
 
-def _fit(raw: np.ndarray, fe: np.ndarray | None, n_controls: int, interaction: bool, t0: float, t1: float) -> dict:
-    """Both models on one data set. raw columns: T, M, Y, controls..."""
+def _fit(raw: np.ndarray, fe: list[np.ndarray], n_controls: int, interaction: bool, t0: float, t1: float) -> dict:
+    """Both models on one data set. raw columns: T, M, Y, controls...; ``fe``: code arrays
+    (``fixef="none"``: one group, an intercept)."""
     T, M = raw[:, 0], raw[:, 1]
     cols = [raw, (T * M)[:, None]] if interaction else [raw]
-    W = _demean(np.column_stack(cols), fe)
+    W = fx.demean(np.column_stack(cols), fe)
     Tw, Mw, Yw = W[:, 0], W[:, 1], W[:, 2]
     C = W[:, 3 : 3 + n_controls]
     TMw = W[:, 3 + n_controls] if interaction else None
@@ -264,10 +262,6 @@ class MediationResults:
     Attributes
     ----------
     spec : MediationSpec
-    table : DataFrame
-        One row per effect (:data:`EFFECT_NAMES`): ``estimate``, ``std_error``
-        (bootstrap), ``ci_lower``, ``ci_upper`` (percentile), ``p`` (bootstrap,
-        ``2 min(P(>0), P(<0))`` as statsmodels).
     paths : dict
         ``a`` (T -> M), ``b`` (M -> Y), ``c`` (T -> Y direct), ``d`` (T x M).
     contrast : (t0, t1)
@@ -294,9 +288,34 @@ class MediationResults:
     _boot: dict = field(repr=False)
     label: str = ""
 
-    @property
-    def table(self) -> pd.DataFrame:
+    def tidy(self) -> pd.DataFrame:
+        """The effects table: one row per effect (:data:`EFFECT_NAMES`).
+
+        Columns ``estimate``, ``std_error`` (bootstrap), ``ci_lower``, ``ci_upper``
+        (percentile, level ``1 - spec.alpha``), ``p`` (bootstrap, ``2 min(P(>0), P(<0))``
+        as statsmodels).
+        """
         return self._table.copy()
+
+    def coef(self) -> pd.Series:
+        """Point estimates by effect name."""
+        return self._table["estimate"].copy()
+
+    def se(self) -> pd.Series:
+        """Cluster-bootstrap standard errors by effect name."""
+        return self._table["std_error"].copy()
+
+    def pvalue(self) -> pd.Series:
+        """Bootstrap p-values by effect name (``2 min(P(draw > 0), P(draw < 0))``)."""
+        return self._table["p"].copy()
+
+    def confint(self, alpha: float | None = None) -> pd.DataFrame:
+        """Percentile intervals of the cluster-bootstrap draws (``alpha`` default ``spec.alpha``)."""
+        a = self.spec.alpha if alpha is None else float(alpha)
+        if not 0 < a < 1:
+            raise ValueError(f"alpha={alpha!r} must be in (0, 1)")
+        lo, hi = np.nanquantile(self._boot["effects"], [a / 2, 1 - a / 2], axis=0)
+        return pd.DataFrame({"ci_lower": lo, "ci_upper": hi}, index=self._table.index)
 
     def effect(self, name: str) -> float:
         """Point estimate of one effect, by its :data:`EFFECT_NAMES` label."""
@@ -341,7 +360,7 @@ class MediationResults:
         bt = self._boot
         curves = _acme_rho(bt["a"][:, None], bt["s1"][:, None], bt["s2"][:, None], bt["rho_tilde"][:, None],
                            p["D"], grid[None, :])
-        alpha = 1 - self.spec.level
+        alpha = self.spec.alpha
         lo, hi = np.nanquantile(curves, [alpha / 2, 1 - alpha / 2], axis=0)
         out = pd.DataFrame({"rho": grid, "acme": acme, "ci_lower": lo, "ci_upper": hi})
         rt = p["rho_tilde"]
@@ -362,12 +381,12 @@ class MediationResults:
         if self.label:
             lines.append(self.label)
         lines.append(
-            f"Contrast: {s.treatment} from {t0:.4g} to {t1:.4g}; fixed effects: {s.effects}; controls: "
+            f"Contrast: {s.treatment} from {t0:.4g} to {t1:.4g}; fixed effects: {s.fixef}; controls: "
             f"{', '.join(s.controls) or 'none'}; T x M interaction: {'yes' if s.interaction else 'no'}"
         )
         lines.append(
-            f"N = {self.n_obs}, units = {self.n_units}; cluster bootstrap: {s.n_boot} draws of "
-            f"{self.n_clusters} clusters ({s.cluster_column}), percentile {s.level:.0%} intervals"
+            f"N = {self.n_obs}, units = {self.n_units}; cluster bootstrap: {s.reps} draws of "
+            f"{self.n_clusters} clusters ({s.cluster_column}), percentile {1 - s.alpha:.0%} intervals"
         )
         lines.append(
             "Paths: " + ", ".join(f"{k} = {v:.4g}" for k, v in self.paths.items())
@@ -416,8 +435,7 @@ def _prepare(data: pd.DataFrame, spec: MediationSpec) -> tuple[pd.DataFrame, Row
         df = df.reset_index()
     df = df.reset_index(drop=True)
     values = [spec.treatment, spec.mediator, spec.outcome, *spec.controls]
-    keys = [spec.unit, spec.time] if spec.effects == "twoway" else [spec.unit] if spec.effects == "unit" else []
-    needed = list(dict.fromkeys([*values, *keys, spec.cluster_column]))
+    needed = list(dict.fromkeys([*values, *spec.fixef_columns, spec.cluster_column]))
     missing = [c for c in needed if c not in df.columns]
     DataValidationError.raise_if_any(
         [Problem("column not found", column=c, hint="columns present: " + ", ".join(map(str, df.columns)))
@@ -454,30 +472,22 @@ def _prepare(data: pd.DataFrame, spec: MediationSpec) -> tuple[pd.DataFrame, Row
 
 
 def _codes(values) -> np.ndarray:
-    codes, _ = pd.factorize(pd.Series(values).astype(str), sort=True)
-    return codes.astype(np.int64)
-
-
-def _fe_codes(unit_codes: np.ndarray, time_codes: np.ndarray, effects: str) -> np.ndarray | None:
-    if effects == "none":
-        return None
-    if effects == "unit":
-        return unit_codes[:, None]
-    return np.column_stack([unit_codes, time_codes])
+    # labels as text, sorted: cluster codes (and so the bootstrap draws) do not depend on dtype
+    return fx.factorize(pd.Series(values).astype(str))[0]
 
 
 # --------------------------------------------------------------------------- public API
 
 
-def mediation_analysis(data: pd.DataFrame, spec: MediationSpec) -> MediationResults:
+def mediation_analysis(spec: MediationSpec, data: pd.DataFrame) -> MediationResults:
     """Average direct and indirect effects with a cluster bootstrap and a sensitivity analysis.
 
     Parameters
     ----------
+    spec : MediationSpec
     data : DataFrame
         Long panel (or indexed by ``(unit, time)``). ``attrs["simulated"]`` marks the
         results SIMULATED.
-    spec : MediationSpec
 
     Returns
     -------
@@ -488,9 +498,9 @@ def mediation_analysis(data: pd.DataFrame, spec: MediationSpec) -> MediationResu
     >>> from govstats.simulate import simulate_panel
     >>> sim = simulate_panel(seed=0)
     >>> spec = MediationSpec("mediators_per_10k", "mediation_success_pct", "satisfaction_index",
-    ...                      controls=("grid_density",), n_boot=99)
-    >>> res = mediation_analysis(sim.data, spec)
-    >>> list(res.table.index[:2])
+    ...                      controls=("grid_density",), reps=99)
+    >>> res = mediation_analysis(spec, sim.data)
+    >>> list(res.tidy().index[:2])
     ['ACME (control)', 'ACME (treated)']
     >>> res.simulated
     True
@@ -509,15 +519,19 @@ def mediation_analysis(data: pd.DataFrame, spec: MediationSpec) -> MediationResu
         t0 = float(T.mean())
         t1 = t0 + 1.0
     unit_codes = _codes(sample[spec.unit])
-    time_codes = _codes(sample[spec.time]) if spec.effects == "twoway" else np.zeros(len(sample), dtype=np.int64)
-    fe = _fe_codes(unit_codes, time_codes, spec.effects)
+    fe_names = ["unit" if c == spec.unit else "time" for c in spec.fixef_columns]
+    fe_codes = {"unit": unit_codes}
+    if "time" in fe_names:
+        fe_codes["time"] = _codes(sample[spec.time])
+    # no fixed effects: one group, whose mean sweep is the intercept
+    fe = [fe_codes[k] for k in fe_names] or [np.zeros(len(sample), dtype=np.intp)]
     nc = len(spec.controls)
     point = _fit(raw, fe, nc, spec.interaction, t0, t1)
-    if fe is not None:
-        w = _demean(raw[:, :1], fe)
+    if fe_names:
+        w = fx.demean(raw[:, :1], fe)
         if float(w[:, 0] @ w[:, 0]) <= 1e-12 * max(float(T @ T), 1e-300):
             raise GovstatsError(
-                f"{spec.treatment} does not vary within the fixed effects ({spec.effects}); nothing identifies "
+                f"{spec.treatment} does not vary within the fixed effects ({spec.fixef}); nothing identifies "
                 "its effect"
             )
 
@@ -530,23 +544,19 @@ def mediation_analysis(data: pd.DataFrame, spec: MediationSpec) -> MediationResu
     starts = np.searchsorted(cl[order], np.arange(G + 1))
     rows_of = [order[starts[g] : starts[g + 1]] for g in range(G)]
     rng = np.random.default_rng(spec.seed)
-    n_units = int(unit_codes.max()) + 1
-    n_times = int(time_codes.max()) + 1
-    unit_nested = bool((pd.Series(cl).groupby(unit_codes).nunique() == 1).all())
-    time_nested = bool((pd.Series(cl).groupby(time_codes).nunique() == 1).all()) and spec.effects == "twoway"
+    n_units = fx.n_groups(unit_codes)
+    # a fixed-effect group nested in the clusters and drawn twice counts as two groups
+    nested = [fx.is_nested(c, cl) for c in fe]
     keys = ("a", "b", "c", "d", "s1", "s2", "rho_tilde", "r2_m", "r2_y")
-    draws = np.empty((spec.n_boot, len(point["effects"])))
-    boot = {k: np.empty(spec.n_boot) for k in keys}
+    draws = np.empty((spec.reps, len(point["effects"])))
+    boot = {k: np.empty(spec.reps) for k in keys}
     failed = 0
-    for r in range(spec.n_boot):
+    for r in range(spec.reps):
         pick = rng.integers(0, G, size=G)
         idx = np.concatenate([rows_of[g] for g in pick])
         copy_no = np.repeat(np.arange(G), [len(rows_of[g]) for g in pick])
-        # a fixed-effect group nested in the clusters and drawn twice counts as two groups
-        ucodes = unit_codes[idx] + (n_units * copy_no if unit_nested else 0)
-        tcodes = time_codes[idx] + (n_times * copy_no if time_nested else 0)
-        fe_b = _fe_codes(np.unique(ucodes, return_inverse=True)[1], np.unique(tcodes, return_inverse=True)[1],
-                         spec.effects)
+        fe_b = [fx.combine(c[idx], copy_no) if is_nested else fx.factorize(c[idx])[0]
+                for c, is_nested in zip(fe, nested, strict=True)]
         try:
             fit_b = _fit(raw[idx], fe_b, nc, spec.interaction, t0, t1)
         except np.linalg.LinAlgError:  # pragma: no cover - degenerate draw
@@ -558,7 +568,7 @@ def mediation_analysis(data: pd.DataFrame, spec: MediationSpec) -> MediationResu
         draws[r] = fit_b["effects"]
         for k in keys:
             boot[k][r] = fit_b[k]
-    alpha = 1 - spec.level
+    alpha = spec.alpha
     lo, hi = np.nanquantile(draws, [alpha / 2, 1 - alpha / 2], axis=0)
     pos = np.nanmean(draws > 0, axis=0)
     neg = np.nanmean(draws < 0, axis=0)
@@ -581,7 +591,7 @@ def mediation_analysis(data: pd.DataFrame, spec: MediationSpec) -> MediationResu
         )
         warnings.warn(warns[-1], UserWarning, stacklevel=2)
     if failed:
-        warns.append(f"{failed} of {spec.n_boot} bootstrap draws were degenerate and left out")
+        warns.append(f"{failed} of {spec.reps} bootstrap draws were degenerate and left out")
     return MediationResults(
         spec=spec,
         _table=table,
@@ -595,106 +605,6 @@ def mediation_analysis(data: pd.DataFrame, spec: MediationSpec) -> MediationResu
         warnings=tuple(warns),
         simulated=bool(getattr(data, "attrs", {}).get("simulated", False)),
         _point={k: float(point[k]) for k in (*keys, "D")},
-        _boot=boot,
+        _boot={**boot, "effects": draws},
         label=str(getattr(data, "attrs", {}).get("label", "")),
     )
-
-
-# --------------------------------------------------------------------------- plots
-
-
-def plot_mediation(results: MediationResults, truth: dict | None = None, *, title: str | None = None):
-    """Total effect split into its direct and indirect parts, with bootstrap intervals.
-
-    Parameters
-    ----------
-    results : MediationResults
-    truth : dict, optional
-        True values by effect name (e.g. ``{"ACME (average)": 0.0, "ADE (average)": 0.03,
-        "Total effect": 0.03}``), drawn as black diamonds.
-    title : str, optional
-
-    Returns
-    -------
-    matplotlib Figure
-
-    Examples
-    --------
-    >>> from govstats.simulate import simulate_panel
-    >>> sim = simulate_panel(seed=0)
-    >>> res = mediation_analysis(sim.data, MediationSpec("mediators_per_10k", "mediation_success_pct",
-    ...                          "satisfaction_index", n_boot=49))
-    >>> fig = plot_mediation(res)
-    """
-    import matplotlib.pyplot as plt
-
-    from govstats.plotting import mark_simulated, set_theme
-
-    set_theme(style="whitegrid")
-    rows = ["Total effect", "ADE (average)", "ACME (average)"]
-    labels = {"Total effect": "total effect", "ADE (average)": "direct (ADE)",
-              "ACME (average)": f"indirect, through {results.spec.mediator} (ACME)"}
-    colors = {"Total effect": "#444444", "ADE (average)": "#0072b2", "ACME (average)": "#d55e00"}
-    t = results.table.loc[rows]
-    fig, ax = plt.subplots(figsize=(8.5, 3.4))
-    for i, name in enumerate(rows[::-1]):
-        r = t.loc[name]
-        ax.barh(i, r["estimate"], color=colors[name], alpha=0.35, height=0.6)
-        ax.plot([r["ci_lower"], r["ci_upper"]], [i, i], color=colors[name], linewidth=2.5)
-        ax.plot(r["estimate"], i, "o", color=colors[name], markersize=7)
-        if truth and name in truth:
-            ax.plot(truth[name], i, "D", color="black", markersize=7, label="true value" if i == 0 else None)
-    if truth:
-        handles, lbls = ax.get_legend_handles_labels()
-        if not handles:
-            ax.plot([], [], "D", color="black", label="true value")
-        ax.legend(loc="lower right", fontsize=8)
-    ax.axvline(0, color="grey", linewidth=0.8)
-    ax.set_yticks(range(len(rows)), [labels[n] for n in rows[::-1]])
-    t0, t1 = results.contrast
-    ax.set_xlabel(f"change in {results.spec.outcome} when {results.spec.treatment} goes from {t0:.3g} to {t1:.3g} "
-                  f"(bars: {results.spec.level:.0%} cluster-bootstrap CI)", fontsize=9)
-    fig.suptitle(title or f"How much of the effect runs through {results.spec.mediator}?")
-    mark_simulated(fig, simulated=results.simulated)
-    fig.tight_layout()
-    return fig
-
-
-def plot_sensitivity(results: MediationResults, *, rho_max: float = 0.9, title: str | None = None):
-    """The ACME against the mediator-outcome error correlation rho, with its bootstrap band.
-
-    Sequential ignorability is ``rho = 0``; the dashed line marks the ``rho`` at which
-    the indirect effect would vanish. ``rho`` runs over ``[-rho_max, rho_max]`` (the
-    curve diverges towards +-1).
-
-    Examples
-    --------
-    >>> from govstats.simulate import simulate_panel
-    >>> sim = simulate_panel(seed=0)
-    >>> res = mediation_analysis(sim.data, MediationSpec("mediators_per_10k", "mediation_success_pct",
-    ...                          "satisfaction_index", n_boot=49))
-    >>> fig = plot_sensitivity(res)
-    """
-    import matplotlib.pyplot as plt
-
-    from govstats.plotting import mark_simulated, set_theme
-
-    set_theme(style="whitegrid")
-    s = results.sensitivity(np.linspace(-rho_max, rho_max, 181))
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
-    ax.fill_between(s["rho"], s["ci_lower"], s["ci_upper"], color="#d55e00", alpha=0.2, linewidth=0,
-                    label=f"{results.spec.level:.0%} cluster-bootstrap band")
-    ax.plot(s["rho"], s["acme"], color="#d55e00", linewidth=2, label="ACME(rho)")
-    ax.axhline(0, color="grey", linewidth=0.8)
-    ax.axvline(0, color="black", linewidth=0.8, linestyle=":")
-    rz = s.attrs["rho_at_zero"]
-    ax.axvline(rz, color="black", linestyle="--", linewidth=1.2, label=f"ACME = 0 at rho = {rz:.2f}")
-    ax.annotate("sequential\nignorability", (0, ax.get_ylim()[1]), xytext=(4, -4), textcoords="offset points",
-                va="top", fontsize=8)
-    ax.set_xlabel("rho: correlation of the mediator-model and outcome-model errors")
-    ax.set_ylabel("indirect effect (ACME)")
-    ax.legend(loc="lower left", fontsize=8)
-    fig.suptitle(title or "How strong would an unobserved mediator-outcome confounder have to be?")
-    mark_simulated(fig, simulated=results.simulated)
-    fig.tight_layout()
-    return fig

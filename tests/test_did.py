@@ -60,7 +60,7 @@ def truth_of(df: pd.DataFrame, spec: did.EventStudySpec) -> tuple[pd.Series, flo
 
 def wald_against_truth(res: did.EventStudyResults, estimator: str, truth: pd.Series, event_times) -> float:
     """p-value of H0: estimates = truth at ``event_times`` (estimator's own covariance, normal)."""
-    est = res.estimates.query("estimator == @estimator").set_index("event_time")["estimate"]
+    est = res.tidy().query("estimator == @estimator").set_index("event_time")["estimate"]
     ev = list(event_times)
     diff = est.loc[ev].to_numpy() - truth.loc[ev].to_numpy()
     V = res.covariances[estimator].loc[ev, ev].to_numpy()
@@ -75,7 +75,7 @@ SPEC = did.EventStudySpec("y", cohort="cohort", unit="unit", leads=4, lags=6, co
 @pytest.fixture(scope="module")
 def heterogeneous():
     df = staggered_panel(seed=11)
-    return df, did.event_study(df, SPEC)
+    return df, did.event_study(SPEC, df)
 
 
 def test_robust_estimators_recover_heterogeneous_dynamic_effects(heterogeneous):
@@ -84,7 +84,7 @@ def test_robust_estimators_recover_heterogeneous_dynamic_effects(heterogeneous):
     post = range(0, SPEC.lags + 1)
     for est in ("sun_abraham", "did2s"):
         assert wald_against_truth(res, est, truth, post) > 0.01, est
-        rows = res.estimates.query("estimator == @est and event_time >= 0").set_index("event_time")
+        rows = res.tidy().query("estimator == @est and event_time >= 0").set_index("event_time")
         covered = (rows["ci_lower"] <= truth.loc[rows.index]) & (truth.loc[rows.index] <= rows["ci_upper"])
         assert covered.mean() >= 5 / 7, (est, rows.assign(truth=truth))
         a = res.att.set_index("estimator").loc[est]
@@ -109,8 +109,8 @@ def test_plain_twfe_is_biased_under_heterogeneous_timing(heterogeneous):
 
 def test_plain_twfe_is_fine_with_a_homogeneous_step():
     df = staggered_panel(seed=12, heterogeneous=False)
-    res = did.event_study(df, did.EventStudySpec("y", cohort="cohort", unit="unit", leads=4, lags=6,
-                                                 controls=("x",), estimators=("twfe",)))
+    res = did.event_study(did.EventStudySpec("y", cohort="cohort", unit="unit", leads=4, lags=6,
+                                                 controls=("x",), estimators=("twfe",)), df)
     truth, att = truth_of(df, SPEC)
     static = res.att.set_index("estimator").loc["twfe_static"]
     assert static["ci_lower"] <= att <= static["ci_upper"]
@@ -127,9 +127,9 @@ def test_sun_abraham_matches_pyfixest_saturated_event_study():
         ref = pf.event_study(df, yname="y", idname="unit", tname="year", gname="g", estimator="saturated")
         agg = ref.aggregate()
     lo, hi = int(agg.index.min()), int(agg.index.max())
-    res = did.event_study(df, did.EventStudySpec("y", cohort="cohort", unit="unit", leads=-lo, lags=hi,
-                                                 estimators=("sun_abraham",)))
-    mine = res.estimates.query("event_time != -1").set_index("event_time")
+    res = did.event_study(did.EventStudySpec("y", cohort="cohort", unit="unit", leads=-lo, lags=hi,
+                                                 estimators=("sun_abraham",)), df)
+    mine = res.tidy().query("event_time != -1").set_index("event_time")
     np.testing.assert_allclose(mine.loc[agg.index.astype(int), "estimate"], agg["Estimate"].astype(float),
                                rtol=1e-8, atol=1e-10)
     np.testing.assert_allclose(mine.loc[agg.index.astype(int), "std_error"], agg["Std. Error"].astype(float),
@@ -142,12 +142,12 @@ def test_twfe_matches_pyfixest_feols_with_binned_event_dummies():
     df = staggered_panel(seed=4, n_units=80)
     spec = did.EventStudySpec("y", cohort="cohort", unit="unit", leads=3, lags=4, controls=("x",),
                               estimators=("twfe",))
-    res = did.event_study(df, spec)
+    res = did.event_study(spec, df)
     e = (df["year"] - df["cohort"].astype(float)).clip(-3, 4)
     df["bin"] = e.fillna(-1).astype(int)
     ref = pf.feols("y ~ i(bin, ref=-1) + x | unit + year", df, vcov={"CRV1": "unit"})
     names = [f"bin::{k}" for k in (-3, -2, 0, 1, 2, 3, 4)]
-    mine = res.estimates.query("estimator == 'twfe' and event_time != -1")
+    mine = res.tidy().query("estimator == 'twfe' and event_time != -1")
     np.testing.assert_allclose(mine["estimate"], ref.coef()[names], rtol=1e-8)
     np.testing.assert_allclose(mine["std_error"], ref.se()[names], rtol=1e-6)
 
@@ -156,7 +156,7 @@ def test_did2s_equals_imputation_by_dummy_variable_least_squares():
     df = staggered_panel(seed=5, n_units=60)
     spec = did.EventStudySpec("y", cohort="cohort", unit="unit", leads=3, lags=4, controls=("x",),
                               estimators=("did2s",))
-    res = did.event_study(df, spec)
+    res = did.event_study(spec, df)
     # independent computation: unit + year dummies and x fitted on untreated rows, Y(0) imputed
     D = pd.get_dummies(df[["unit", "year"]].astype(str), drop_first=True).astype(float)
     X = np.column_stack([np.ones(len(df)), D.to_numpy(), df["x"].to_numpy()])
@@ -166,7 +166,7 @@ def test_did2s_equals_imputation_by_dummy_variable_least_squares():
     treated = df[~untreated].assign(effect=effect[~untreated])
     e = (treated["year"] - treated["cohort"].astype(float)).clip(upper=4)
     expected = treated.groupby(e.to_numpy())["effect"].mean()
-    mine = res.estimates.query("event_time >= 0").set_index("event_time")["estimate"]
+    mine = res.tidy().query("event_time >= 0").set_index("event_time")["estimate"]
     np.testing.assert_allclose(mine.loc[expected.index], expected, rtol=1e-7, atol=1e-9)
     att = res.att.set_index("estimator").loc["did2s", "estimate"]
     assert att == pytest.approx(treated["effect"].mean(), rel=1e-7)
@@ -177,7 +177,7 @@ def test_simulated_panel_dynamic_effects_recovered():
                          effects=TrueEffects(phase_in=0.6))
     spec = did.EventStudySpec("satisfaction_index", cohort="grid_year", treatment="grid_reform", leads=3, lags=6,
                               controls=("grid_density",), estimators=("sun_abraham", "did2s"))
-    res = did.event_study(sim.data, spec)
+    res = did.event_study(spec, sim.data)
     assert res.simulated and res.label.startswith("SIMULATED")
     truth, att = did.true_effects(sim, "grid", res)
     t = truth.set_index("event_time")["true_effect"]
@@ -194,9 +194,9 @@ def test_few_clusters_get_the_wild_bootstrap_and_a_warning():
     spec = did.EventStudySpec("satisfaction_index", cohort="grid_year", cluster="place_id", leads=6, lags=3,
                               controls=("aux_village_reform", "rapid_police_reform"), estimators=("twfe", "did2s"))
     with pytest.warns(UserWarning, match="Only 5 clusters"):
-        res = did.event_study(sim.data, spec)
+        res = did.event_study(spec, sim.data)
     assert res.n_clusters == 5 and any("Only 5 clusters" in w for w in res.warnings)
-    tw = res.estimates.query("estimator == 'twfe' and event_time != -1")
+    tw = res.tidy().query("estimator == 'twfe' and event_time != -1")
     assert tw["boot_ci_lower"].notna().all()
     assert ((tw["boot_ci_lower"] <= tw["estimate"]) & (tw["estimate"] <= tw["boot_ci_upper"])).all()
     # t critical values on G - 1 = 4 degrees of freedom
@@ -218,8 +218,8 @@ def test_bad_input_reports_every_problem_with_row_and_column():
     df.loc[40, "treat"] = 1 - df.loc[40, "treat"]  # disagrees with the adoption year (row 42)
     df = pd.concat([df, df.iloc[[60]]], ignore_index=True)  # a duplicate unit-year (rows 62 and last)
     with pytest.raises(DataValidationError) as info:
-        did.event_study(df, did.EventStudySpec("y", cohort="cohort", unit="unit", treatment="treat", leads=2,
-                                               lags=2))
+        did.event_study(did.EventStudySpec("y", cohort="cohort", unit="unit", treatment="treat", leads=2,
+                                               lags=2), df)
     table = info.value.table()
     assert {(5, "cohort"), (22, "year"), (42, "treat"), (62, "unit/year")} <= set(zip(table["row"], table["column"],
                                                                                      strict=True))
@@ -231,8 +231,8 @@ def test_rows_that_cannot_be_used_are_rejected_with_a_reason():
     df.loc[5, "y"] = np.nan
     df.loc[df["unit"] == 1, "cohort"] = 2001  # one pre-reform year only
     df.loc[df["unit"] == 1, "treat"] = (df.loc[df["unit"] == 1, "year"] >= 2001).astype(int)
-    res = did.event_study(df, did.EventStudySpec("y", cohort="cohort", unit="unit", leads=2, lags=2,
-                                                 estimators=("did2s",)))
+    res = did.event_study(did.EventStudySpec("y", cohort="cohort", unit="unit", leads=2, lags=2,
+                                                 estimators=("did2s",)), df)
     acc = res.accounting
     assert acc.rows_in == len(df) == acc.rows_kept + acc.rows_rejected
     reasons = acc.rejected.set_index("row")["reason"]
@@ -252,8 +252,8 @@ def test_plots_say_simulated_and_show_the_truth():
     import matplotlib.pyplot as plt
 
     sim = simulate_panel(places=["quzhou", "dongcheng", "futian"], units_per_place=10, seed=1)
-    res = did.event_study(sim.data, did.EventStudySpec("satisfaction_index", cohort="grid_year", leads=2, lags=2,
-                                                       controls=("grid_density",)))
+    res = did.event_study(did.EventStudySpec("satisfaction_index", cohort="grid_year", leads=2, lags=2,
+                                                       controls=("grid_density",)), sim.data)
     truth, att = did.true_effects(sim, "grid", res)
     fig = did.plot_event_study(res, truth)
     assert fig._suptitle.get_text().startswith("SIMULATED")
@@ -265,8 +265,8 @@ def test_plots_say_simulated_and_show_the_truth():
     plt.close("all")
     real = sim.data.copy()
     real.attrs = {}
-    res_real = did.event_study(real, did.EventStudySpec("satisfaction_index", cohort="grid_year", leads=2, lags=2,
-                                                        estimators=("did2s",)))
+    res_real = did.event_study(did.EventStudySpec("satisfaction_index", cohort="grid_year", leads=2, lags=2,
+                                                        estimators=("did2s",)), real)
     fig3 = did.plot_event_study(res_real)
     assert "SIMULATED" not in fig3._suptitle.get_text()
     plt.close("all")
@@ -277,15 +277,15 @@ def test_years_in_which_everyone_has_adopted_are_left_out():
     late = df["cohort"].isna()
     df.loc[late, "cohort"] = 2013  # no never-adopter: from 2013 on every unit is treated
     df["treat"] = (df["year"] >= df["cohort"]).astype(int)
-    res = did.event_study(df, did.EventStudySpec("y", cohort="cohort", unit="unit", leads=3, lags=4,
-                                                 treatment="treat"))
+    res = did.event_study(did.EventStudySpec("y", cohort="cohort", unit="unit", leads=3, lags=4,
+                                                 treatment="treat"), df)
     rej = res.accounting.rejected
     assert set(rej["year"]) == {2013, 2014, 2015}
     assert set(rej["reason"]) == {"fewer than two untreated units in this year (its year effect needs them)"}
     assert any("2013, 2014, 2015" in n for n in res.notes)
     # the 2013 adopters are the not-yet-treated comparison within the kept years
     assert res.cohorts["cohort"].isna().sum() == 1 and res.cohorts["units"].sum() == 60
-    assert set(res.estimates["estimator"]) == {"twfe", "sun_abraham", "did2s"}
+    assert set(res.tidy()["estimator"]) == {"twfe", "sun_abraham", "did2s"}
     truth, att = truth_of(df[df["year"] < 2013], res.spec)
     a = res.att.set_index("estimator")
     for est in ("sun_abraham", "did2s"):
@@ -300,7 +300,7 @@ def test_simulated_cohort_heterogeneity_biases_twfe_but_not_the_robust_estimator
                          years=range(2004, 2024), effects=TrueEffects(cohort_decay=0.25, phase_in=0.5, tau_grid=0.5))
     spec = did.EventStudySpec("satisfaction_index", cohort="grid_year", treatment="grid_reform", leads=4, lags=8,
                               controls=("aux_village_reform", "rapid_police_reform", "grid_density"))
-    res = did.event_study(sim.data, spec)
+    res = did.event_study(spec, sim.data)
     truth, att = did.true_effects(sim, "grid", res)
     t = truth.set_index("event_time")["true_effect"]
     ce = sim.truth.cohort_effects.query("reform == 'grid' and event_time == 3").set_index("cohort")["direct_effect"]
@@ -316,3 +316,34 @@ def test_simulated_cohort_heterogeneity_biases_twfe_but_not_the_robust_estimator
     robust_error = (a.loc[["sun_abraham", "did2s"], "estimate"] - att).abs()
     assert (robust_error < (att - static["estimate"]) / 3).all()
     assert wald_against_truth(res, "twfe", t, post) < 0.001
+
+
+def test_results_accessors_agree_with_the_tidy_table(heterogeneous):
+    _, res = heterogeneous
+    tidy = res.tidy().set_index(["estimator", "event_time"])
+    pd.testing.assert_series_equal(res.coef(), tidy["estimate"])
+    pd.testing.assert_series_equal(res.se(), tidy["std_error"])
+    pd.testing.assert_series_equal(res.pvalue(), tidy["p"])
+    ci = res.confint()
+    np.testing.assert_allclose(ci[["ci_lower", "ci_upper"]].to_numpy(), tidy[["ci_lower", "ci_upper"]].to_numpy(),
+                               rtol=1e-12)
+    # another level: t critical value on G - 1 degrees of freedom, from the same standard errors
+    ci90 = res.confint(alpha=0.10).loc[("did2s", 0)]
+    q = stats.t.ppf(0.95, res.n_clusters - 1)
+    r = tidy.loc[("did2s", 0)]
+    assert ci90["ci_upper"] - r["estimate"] == pytest.approx(q * r["std_error"], rel=1e-12)
+    wide = res.tidy(wide=True)
+    assert list(wide.columns[:2]) == ["twfe_estimate", "twfe_std_error"]
+    assert wide.loc[0, "did2s_estimate"] == r["estimate"]
+
+
+def test_a_bootstrap_that_cannot_reject_says_so():
+    """Five city clusters with Rademacher weights: no p-value below 2/32 = 0.0625 exists."""
+    sim = simulate_panel(seed=0)
+    spec = did.EventStudySpec("satisfaction_index", cohort="grid_year", cluster="place_id", leads=2, lags=1,
+                              estimators=("twfe",), weights_type="rademacher")
+    with pytest.warns(UserWarning, match="smallest attainable wild-bootstrap p-value is 0.0625"):
+        res = did.event_study(spec, sim.data)
+    assert any("smallest attainable" in w for w in res.warnings)
+    tw = res.tidy().query("estimator == 'twfe' and event_time != -1")
+    assert (tw["boot_p"] >= 2 / 32).all() and np.isinf(tw["boot_ci_upper"]).all()

@@ -94,8 +94,17 @@ def wildboottest_t(X: np.ndarray, y: np.ndarray, cluster: np.ndarray, j: int, V:
 
 
 def p_symmetric(t_boot: np.ndarray, t: float) -> float:
-    """Share of |t*| > |t|; the exact ties (draws v = +1, -1) do not count."""
-    return float(np.mean(np.abs(t_boot) > abs(t) * (1 + 1e-9)))
+    """Share of |t*| >= |t|, ties counted: the draws v = +1, -1 reproduce |t| exactly
+    (up to rounding, hence the 1e-9) and count, as does the original sample when
+    every weight vector is enumerated."""
+    return float(np.mean(np.abs(t_boot) >= abs(t) * (1 - 1e-9)))
+
+
+def uncounted_ties(t_boot: np.ndarray, t: float) -> int:
+    """Exact ties that a strict floating-point ``|t*| > |t|`` (wildboottest) misses by rounding."""
+    t_boot = np.abs(np.asarray(t_boot, dtype=float))
+    tie = np.abs(t_boot - abs(t)) <= 1e-9 * abs(t)
+    return int(np.sum(tie & ~(t_boot > abs(t))))
 
 
 def naive_wcr_t(X: np.ndarray, y: np.ndarray, cluster: np.ndarray, j: int, h0: float, V: np.ndarray):
@@ -133,21 +142,87 @@ def naive_wcr_t(X: np.ndarray, y: np.ndarray, cluster: np.ndarray, j: int, h0: f
 def test_enumerated_rademacher_matches_wildboottest_and_pyfixest():
     df = lwdid_data()
     X = pd.DataFrame({"const": 1.0, "d": df["d"].astype(float)})
-    res = wild_cluster_bootstrap(df["y"], X, df["cluster"], param="d", weights="rademacher", B=9999)
-    assert res.enumerated and res.B == 2**10 and res.seed is None
+    res = wild_cluster_bootstrap(df["y"], X, df["cluster"], param="d", weights_type="rademacher", reps=9999)
+    assert res.enumerated and res.reps == 2**10 and res.seed is None
     V, enumerated = draw_weights("rademacher", 10, 9999)
     t_boot, t = wildboottest_t(X.to_numpy(), df["y"].to_numpy(), df["cluster"].to_numpy(), 1, V)
     mine = WildClusterBootstrap(df["y"], X, df["cluster"], param="d").draws(V).t_stats(0.0)
     np.testing.assert_allclose(mine, t_boot, rtol=1e-10, atol=1e-12)
     assert res.t_stat == pytest.approx(t, rel=1e-12)
     assert res.p_value == p_symmetric(t_boot, t)
-    # pyfixest's wrapper (which enumerates because 2**10 < 2048)
+    # pyfixest's wrapper (which enumerates because 2**10 < 2048): its printed p-value, plus
+    # the exact ties its strict floating-point comparison missed
     fit = pf.feols("y ~ d", df, vcov={"CRV1": "cluster"})
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ref = fit.wildboottest(param="d", reps=2048, seed=1)
-    assert res.p_value == pytest.approx(float(ref["Pr(>|t|)"]), abs=1e-12)
-    assert res.t_stat == pytest.approx(float(ref["t value"]), rel=1e-12)
+        ref, t_pf = fit.wildboottest(param="d", reps=2048, seed=1, return_bootstrapped_t_stats=True)
+    t_ref = float(ref["t value"])
+    assert res.p_value == pytest.approx(float(ref["Pr(>|t|)"]) + uncounted_ties(t_pf, t_ref) / 2**10, abs=1e-12)
+    assert res.t_stat == pytest.approx(t_ref, rel=1e-12)
+
+
+def five_cluster_data(seed: int = 2) -> pd.DataFrame:
+    """Five clusters and a strong effect: |t| beats every non-constant Rademacher draw."""
+    rng = np.random.default_rng(seed)
+    g = np.repeat(np.arange(5), 40)
+    x = rng.normal(size=len(g))
+    y = 1 + 0.8 * x + rng.normal(size=5)[g] + rng.normal(size=len(g))
+    return pd.DataFrame({"y": y, "x": x, "g": g})
+
+
+def test_five_clusters_rademacher_counts_ties_as_wildboottest_and_pyfixest():
+    """The issue-9 defect: G = 5, Rademacher, all 32 draws enumerated. The draws v = +1 and
+    v = -1 reproduce |t|; counted, p = 2/32 = 0.0625 (govstats printed 0.0 before)."""
+    import statsmodels.api as sm
+
+    df = five_cluster_data()
+    X = df[["x"]].assign(const=1.0)
+    with pytest.warns(UserWarning, match=r"smallest attainable wild-bootstrap p-value is 0\.0625"):
+        res = wild_cluster_bootstrap(df["y"], X, df["g"], param="x", weights_type="rademacher", reps=9999)
+    assert res.enumerated and res.reps == 32
+    # wildboottest itself (enumerates because 2**5 < B) and pyfixest's wrapper of it
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ref_wb = wildboottest.wildboottest(sm.OLS(df["y"], sm.add_constant(df[["x"]])), B=9999, cluster=df["g"],
+                                           param="x", show=False)
+        fit = pf.feols("y ~ x", df, vcov={"CRV1": "g"})
+        ref_pf, t_pf = fit.wildboottest(param="x", reps=9999, seed=1, return_bootstrapped_t_stats=True)
+    assert float(ref_wb["p-value"].iloc[0]) == res.p_value == 0.0625
+    assert float(ref_pf["Pr(>|t|)"]) == res.p_value
+    # the rule, on pyfixest's own bootstrap t's: exactly the two constant draws tie, nothing exceeds
+    t_pf, t_ref = np.abs(np.asarray(t_pf, dtype=float)), abs(float(ref_pf["t value"]))
+    assert np.sum(np.abs(t_pf - t_ref) <= 1e-9 * t_ref) == 2 and np.sum(t_pf > t_ref * (1 + 1e-9)) == 0
+    assert res.p_value == p_symmetric(t_pf, t_ref)
+    # the floor is stated and kept on the result; no h0 can be rejected, so the CI is the line
+    assert res.p_min == 2 / 32 and res.p_min_warning and "alpha = 0.05" in res.p_min_warning
+    assert res.p_min_warning in res.warnings and "WARNING: the smallest attainable" in res.summary()
+    assert (res.ci_low, res.ci_high) == (-np.inf, np.inf)
+    # at alpha = 0.10 the floor is below alpha: no warning, and the bisection ends on finite bounds
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res10 = wild_cluster_bootstrap(df["y"], X, df["g"], param="x", weights_type="rademacher", alpha=0.10)
+    assert res10.p_min_warning is None and np.isfinite(res10.ci_low) and np.isfinite(res10.ci_high)
+    assert res10.ci_low < res10.estimate < res10.ci_high
+    # Webb weights: 6**5 draws, the six constant ones tie; floor 6/7776, far below 5%
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        webb = wild_cluster_bootstrap(df["y"], X, df["g"], param="x")
+    assert webb.weights_type == "webb" and webb.p_min == pytest.approx(6 / 6**5)
+    assert webb.p_value < 0.05 and np.isfinite(webb.ci_low) and np.isfinite(webb.ci_high)
+
+
+def test_constant_weight_draws_tie_with_t_in_wildboottest_too():
+    """Whatever the design, wildboottest's bootstrap t of v = +1 and v = -1 equals |t| (to rounding):
+    they are ties, and govstats counts them."""
+    for seed in range(4):
+        df = five_cluster_data(seed)
+        X = df[["x"]].assign(const=1.0).to_numpy()[:, [1, 0]]
+        V, _ = draw_weights("rademacher", 5, 32)
+        t_boot, t = wildboottest_t(X, df["y"].to_numpy(), df["g"].to_numpy(), 1, V)
+        const = np.all(V == V[:1], axis=0)
+        np.testing.assert_allclose(np.abs(t_boot[const]), abs(t), rtol=1e-10)
+        draws = WildClusterBootstrap(df["y"], X, df["g"], param=1).draws(V)
+        assert draws.n_constant == 2 and draws.p_value(0.0) == p_symmetric(t_boot, t) >= 2 / 32
 
 
 def test_lwdid_stata_boottest_reference():
@@ -157,7 +232,7 @@ def test_lwdid_stata_boottest_reference():
     for row, value in committed.items():
         assert df["y"].iloc[row] == value  # the data Stata saw, rebuilt exactly
     X = pd.DataFrame({"const": 1.0, "d": df["d"].astype(float)})
-    res = wild_cluster_bootstrap(df["y"], X, df["cluster"], param="d", weights="rademacher", B=9999)
+    res = wild_cluster_bootstrap(df["y"], X, df["cluster"], param="d", weights_type="rademacher", reps=9999)
     assert round(res.t_stat, 4) == 0.7287
     for p_stata, lo, hi in [(0.4915, -2.079, 4.174), (0.5020, -2.047, 4.144)]:
         assert abs(res.p_value - p_stata) < 0.03
@@ -168,9 +243,9 @@ def test_lwdid_stata_boottest_reference():
 def test_webb_enumeration_with_two_way_fe_matches_wildboottest_on_dummies():
     df = panel(n_places=5, units=3, years=6)
     res = wild_cluster_bootstrap(
-        df["y"], df[["x", "z"]], df["place"], param="x", fe=df[["unit", "year"]], B=9999
+        df["y"], df[["x", "z"]], df["place"], param="x", fe=df[["unit", "year"]], reps=9999
     )
-    assert res.weights == "webb" and res.enumerated and res.B == 6**5
+    assert res.weights_type == "webb" and res.enumerated and res.reps == 6**5
     V, _ = draw_weights("webb", 5, 9999)
     Xd = dummy_design(df, ["x", "z"], ["unit", "year"])
     t_boot, t = wildboottest_t(Xd.to_numpy(), df["y"].to_numpy(), df["place"].to_numpy(), 0, V)
@@ -202,19 +277,20 @@ def test_t_stat_and_p_value_match_pyfixest(fml, fe):
         ref, t_boot = fit.wildboottest(param="x", reps=999, seed=1, return_bootstrapped_t_stats=True)
     X = df[["x", "z"]] if fe else df[["x", "z"]].assign(const=1.0)
     res = wild_cluster_bootstrap(
-        df["y"], X, df["place"], param="x", fe=df[fe] if fe else None, weights="rademacher", B=999
+        df["y"], X, df["place"], param="x", fe=df[fe] if fe else None, weights_type="rademacher", reps=999
     )
     assert res.t_stat == pytest.approx(float(fit.tstat()["x"]), rel=1e-10)  # fixest ssc convention
     assert res.se_cr1 == pytest.approx(float(fit.se()["x"]), rel=1e-10)
-    assert res.enumerated and res.B == 64
+    assert res.enumerated and res.reps == 64
     assert res.p_value == p_symmetric(np.asarray(t_boot), float(ref["t value"]))
     assert res.p_value_cr1 == pytest.approx(float(fit.pvalue()["x"]), rel=1e-8)  # t(G-1)
 
 
-def test_random_rademacher_draws_reproduce_wildboottest():
+@pytest.mark.parametrize("G", [14, 40])  # 40 > 4K + 2: the expanded (K-row) form of the draws
+def test_random_rademacher_draws_reproduce_wildboottest(G):
     """Same random weights as wildboottest draws them -> same t*, same p-value."""
     rng = np.random.default_rng(3)
-    G, B, seed = 14, 999, 11
+    B, seed = 999, 11
     g = np.repeat(np.arange(G), rng.integers(5, 40, size=G))
     X = np.column_stack([np.ones(len(g)), rng.normal(size=len(g)), rng.normal(size=len(g))])
     y = X @ [1.0, 0.2, -0.5] + rng.normal(size=G)[g] + rng.normal(size=len(g))
@@ -223,9 +299,9 @@ def test_random_rademacher_draws_reproduce_wildboottest():
     draws = WildClusterBootstrap(y, X, g, param=1).draws(V)
     np.testing.assert_allclose(draws.t_stats(0.0), t_boot, rtol=1e-10)
     assert draws.p_value(0.0) == p_symmetric(t_boot, t)
-    # equal-tailed p-value, defined as in wildboottest / fwildclusterboot
+    # equal-tailed p-value, defined as in wildboottest / fwildclusterboot, ties counted
     tol = 1e-9 * abs(t)
-    ref_eq = 2 * min(np.mean(t_boot > t + tol), np.mean(t_boot < t - tol))
+    ref_eq = 2 * min(np.mean(t_boot >= t - tol), np.mean(t_boot <= t + tol))
     assert draws.p_value(0.0, "equal-tailed") == pytest.approx(ref_eq, abs=1e-15)
 
 
@@ -251,7 +327,7 @@ def test_naive_bootstrap_with_dummies_and_nonzero_null():
 def test_confidence_interval_is_where_the_reference_p_value_crosses_alpha():
     df = lwdid_data()
     X = pd.DataFrame({"const": 1.0, "d": df["d"].astype(float)})
-    res = wild_cluster_bootstrap(df["y"], X, df["cluster"], param="d", weights="rademacher")
+    res = wild_cluster_bootstrap(df["y"], X, df["cluster"], param="d", weights_type="rademacher")
     V, _ = draw_weights("rademacher", 10, 9999)
     eps = 1e-6 * res.se_cr1
     y, c = df["y"].to_numpy(), df["cluster"].to_numpy()
@@ -278,8 +354,8 @@ def test_auto_weights_rule_and_enumeration_sizes():
         rng = np.random.default_rng(G)
         g = np.repeat(np.arange(G), 6)
         X = np.column_stack([np.ones(len(g)), rng.normal(size=len(g))])
-        res = wild_cluster_bootstrap(rng.normal(size=len(g)), X, g, param=1, ci_level=None)
-        assert (res.weights, res.enumerated, res.B) == (kind, enumerated, B_used)
+        res = wild_cluster_bootstrap(rng.normal(size=len(g)), X, g, param=1, ci=False)
+        assert (res.weights_type, res.enumerated, res.reps) == (kind, enumerated, B_used)
     V, enumerated = draw_weights("webb", 2, 36)
     assert enumerated and {tuple(v) for v in V.T} == set(
         itertools.product([-np.sqrt(1.5), -1.0, -np.sqrt(0.5), np.sqrt(0.5), 1.0, np.sqrt(1.5)], repeat=2)
@@ -294,9 +370,9 @@ def test_seeded_results_are_reproducible():
     g = np.repeat(np.arange(20), 10)
     X = np.column_stack([np.ones(200), rng.normal(size=200)])
     y = rng.normal(size=200) + rng.normal(size=20)[g]
-    a = wild_cluster_bootstrap(y, X, g, param=1, B=499, seed=7)
-    b = wild_cluster_bootstrap(y, X, g, param=1, B=499, seed=7)
-    c = wild_cluster_bootstrap(y, X, g, param=1, B=499, seed=8)
+    a = wild_cluster_bootstrap(y, X, g, param=1, reps=499, seed=7)
+    b = wild_cluster_bootstrap(y, X, g, param=1, reps=499, seed=7)
+    c = wild_cluster_bootstrap(y, X, g, param=1, reps=499, seed=8)
     assert a == b and a.seed == 7 and not a.enumerated
     assert (a.p_value, a.ci_low) != (c.p_value, c.ci_low)
 
@@ -379,13 +455,13 @@ def test_randomization_inference_random_draws_approach_enumeration():
     d = (g < 5).astype(float)
     y = 0.4 * d + rng.normal(size=G)[g] + rng.normal(size=len(g))
     X = pd.DataFrame({"const": 1.0, "d": d, "w": rng.normal(size=len(g))})
-    exact = randomization_inference(y, X, g, param="d", B=1000)
+    exact = randomization_inference(y, X, g, param="d", reps=1000)
     assert exact.enumerated and exact.n_assignments == 252  # C(10, 5)
-    approx = randomization_inference(y, X, g, param="d", B=200, seed=1)
+    approx = randomization_inference(y, X, g, param="d", reps=200, seed=1)
     assert not approx.enumerated and approx.n_assignments == 200
     assert abs(approx.p_value - exact.p_value) < 4 * np.sqrt(0.25 / 200)
     # the observed randomization-t is the CR1 t-statistic
-    assert exact.observed == pytest.approx(wild_cluster_bootstrap(y, X, g, param="d", ci_level=None).t_stat)
+    assert exact.observed == pytest.approx(wild_cluster_bootstrap(y, X, g, param="d", ci=False).t_stat)
 
 
 # ----------------------------------------------------------------------------- bad input
@@ -406,8 +482,9 @@ def test_bad_input_gives_all_problems_at_once():
     Xc = pd.DataFrame({"const": 1.0, "x": [1.0, 2, 3, 4, 5, 6], "x2": [2.0, 4, 6, 8, 10, 12]})
     with pytest.raises(DataValidationError, match="collinear"):
         wild_cluster_bootstrap([1.0, 3, 2, 5, 4, 6], Xc, [1, 1, 2, 2, 3, 3], param="x")
-    with pytest.raises(ValueError, match="weights='gauss'"):
-        wild_cluster_bootstrap([1.0, 3, 2, 5, 4, 6], Xc[["const", "x"]], [1, 1, 2, 2, 3, 3], param="x", weights="gauss")
+    with pytest.raises(ValueError, match="weights_type='gauss'"):
+        wild_cluster_bootstrap([1.0, 3, 2, 5, 4, 6], Xc[["const", "x"]], [1, 1, 2, 2, 3, 3], param="x",
+                               weights_type="gauss")
 
 
 # ----------------------------------------------------------------------------- size
@@ -424,7 +501,7 @@ def _rejection_rates(G: int, reps: int, seed: int) -> tuple[float, float]:
         x = rng.normal(size=G)[g] + 0.5 * rng.normal(size=n)
         u = rng.normal(size=G)[g] + rng.normal(size=n)
         y = 1.0 + u * (1 + 0.5 * np.abs(x))  # true slope 0
-        res = wild_cluster_bootstrap(y, np.column_stack([np.ones(n), x]), g, param=1, ci_level=None)
+        res = wild_cluster_bootstrap(y, np.column_stack([np.ones(n), x]), g, param=1, ci=False)
         rejected[r] = (res.p_value <= 0.05, res.p_value_cr1 <= 0.05)
     wcr, cr1 = rejected.mean(axis=0)
     print(f"G = {G}, {reps} datasets with a true null: WCR rejects {wcr:.3f}, CR1 t-test {cr1:.3f}")
@@ -454,6 +531,6 @@ def test_ci_terminates_when_the_se_is_below_float_precision_of_the_estimate():
     x = rng.normal(size=n)
     y = 1e6 * x + 1e-9 * rng.normal(size=n)
     X = pd.DataFrame({"const": 1.0, "x": x})
-    res = wild_cluster_bootstrap(y, X, cluster, param="x", h0=1e6, B=999, seed=1)
+    res = wild_cluster_bootstrap(y, X, cluster, param="x", h0=1e6, reps=999, seed=1)
     assert np.isfinite(res.ci_low) and np.isfinite(res.ci_high)
     assert res.ci_low <= 1e6 <= res.ci_high or abs(res.ci_high - res.ci_low) < 1e-3

@@ -54,20 +54,20 @@ def mediation_panel(seed: int, n_units: int = 120, n_years: int = 8, rho: float 
 
 
 def covers(res, name, value) -> bool:
-    r = res.table.loc[name]
+    r = res.tidy().loc[name]
     return bool(r["ci_lower"] <= value <= r["ci_upper"])
 
 
 def test_known_indirect_and_direct_effects_recovered_within_units():
     df = mediation_panel(seed=1)
-    res = mediation_analysis(df, MediationSpec("t", "m", "y", controls=("x",), n_boot=399, contrast=(2.0, 3.0)))
+    res = mediation_analysis(MediationSpec("t", "m", "y", controls=("x",), reps=399, contrast=(2.0, 3.0)), df)
     assert res.contrast == (2.0, 3.0) and res.n_clusters == 120
     assert covers(res, "ACME (average)", A * B)
     assert covers(res, "ADE (average)", C)
     assert covers(res, "Total effect", C + A * B)
     assert covers(res, "Prop. mediated (average)", A * B / (C + A * B))
     # ignoring the panel structure (pooled OLS) is confounded by the unit effects
-    pooled = mediation_analysis(df, MediationSpec("t", "m", "y", controls=("x",), effects="none", n_boot=199))
+    pooled = mediation_analysis(MediationSpec("t", "m", "y", controls=("x",), fixef="none", reps=199), df)
     assert not covers(pooled, "ACME (average)", A * B)
 
 
@@ -76,7 +76,7 @@ def test_matches_statsmodels_mediation_for_a_binary_exposure():
     from statsmodels.stats.mediation import Mediation
 
     df = mediation_panel(seed=2, n_units=100, n_years=3, binary=True)
-    res = mediation_analysis(df, MediationSpec("t", "m", "y", controls=("x",), effects="none", n_boot=199))
+    res = mediation_analysis(MediationSpec("t", "m", "y", controls=("x",), fixef="none", reps=199), df)
     Xm = sm.add_constant(df[["t", "x"]]).to_numpy()
     Xy = sm.add_constant(df[["t", "m", "x"]]).to_numpy()
     med = Mediation(sm.OLS(df["y"].to_numpy(), Xy), sm.OLS(df["m"].to_numpy(), Xm), (1, 1), 2)
@@ -93,7 +93,7 @@ def test_matches_statsmodels_mediation_for_a_binary_exposure():
     # interval widths agree roughly (parametric simulation vs bootstrap)
     for name in ("ACME (average)", "ADE (average)"):
         w_ref = table.loc[name, "Upper CI bound"] - table.loc[name, "Lower CI bound"]
-        w = res.table.loc[name, "ci_upper"] - res.table.loc[name, "ci_lower"]
+        w = res.tidy().loc[name, "ci_upper"] - res.tidy().loc[name, "ci_lower"]
         assert w == pytest.approx(w_ref, rel=0.3), name
 
 
@@ -102,7 +102,7 @@ def test_matches_statsmodels_with_fixed_effects_as_dummies():
     from statsmodels.stats.mediation import Mediation
 
     df = mediation_panel(seed=3, n_units=15, n_years=5)
-    res = mediation_analysis(df, MediationSpec("t", "m", "y", controls=("x",), contrast=(0.0, 1.0), n_boot=99))
+    res = mediation_analysis(MediationSpec("t", "m", "y", controls=("x",), contrast=(0.0, 1.0), reps=99), df)
     D = pd.get_dummies(df[["unit_id", "year"]].astype(str), drop_first=True).astype(float)
     Xm = pd.concat([sm.add_constant(df[["t", "x"]]), D], axis=1).to_numpy()
     Xy = pd.concat([sm.add_constant(df[["t", "m", "x"]]), D], axis=1).to_numpy()
@@ -118,8 +118,8 @@ def test_matches_statsmodels_with_treatment_mediator_interaction():
 
     df = mediation_panel(seed=4, n_units=60, n_years=2, binary=True)
     df["y"] = df["y"] + 0.4 * df["t"] * df["m"]
-    res = mediation_analysis(df, MediationSpec("t", "m", "y", controls=("x",), effects="none", interaction=True,
-                                               n_boot=99))
+    res = mediation_analysis(MediationSpec("t", "m", "y", controls=("x",), fixef="none", interaction=True,
+                                               reps=99), df)
     med = Mediation(smf.ols("y ~ t * m + x", df), smf.ols("m ~ t + x", df), "t", "m")
     ref = med.fit(n_rep=150, rng=0)
     pairs = {"ACME (control)": ref.indirect_effects[0], "ACME (treated)": ref.indirect_effects[1],
@@ -133,7 +133,7 @@ def test_matches_statsmodels_with_treatment_mediator_interaction():
 
 def test_sensitivity_identities():
     df = mediation_panel(seed=5, n_units=60)
-    res = mediation_analysis(df, MediationSpec("t", "m", "y", controls=("x",), n_boot=99, contrast=(1.0, 3.0)))
+    res = mediation_analysis(MediationSpec("t", "m", "y", controls=("x",), reps=99, contrast=(1.0, 3.0)), df)
     s = res.sensitivity([-0.5, 0.0, res.rho_at_zero, 0.5])
     # ACME(0) is the product of the paths times the contrast; zero at rho~
     assert s["acme"].iloc[1] == pytest.approx(res.paths["a"] * res.paths["b"] * 2.0, rel=1e-10)
@@ -149,7 +149,7 @@ def test_sensitivity_identities():
 def test_sensitivity_recovers_the_truth_when_errors_are_correlated():
     rho = 0.5
     df = mediation_panel(seed=6, n_units=150, rho=rho)
-    res = mediation_analysis(df, MediationSpec("t", "m", "y", controls=("x",), n_boot=399))
+    res = mediation_analysis(MediationSpec("t", "m", "y", controls=("x",), reps=399), df)
     assert not covers(res, "ACME (average)", A * B)  # sequential ignorability fails: biased at rho = 0
     s = res.sensitivity([rho]).iloc[0]
     assert s["ci_lower"] <= A * B <= s["ci_upper"]
@@ -159,20 +159,20 @@ def test_sensitivity_recovers_the_truth_when_errors_are_correlated():
 def test_bootstrap_resamples_whole_clusters():
     df = mediation_panel(seed=7, n_units=80, n_years=10, persistence=0.9)
     df["row_id"] = np.arange(len(df))
-    spec = dict(controls=("x",), n_boot=299)
-    by_unit = mediation_analysis(df, MediationSpec("t", "m", "y", **spec))
-    by_row = mediation_analysis(df, MediationSpec("t", "m", "y", cluster="row_id", **spec))
+    spec = dict(controls=("x",), reps=299)
+    by_unit = mediation_analysis(MediationSpec("t", "m", "y", **spec), df)
+    by_row = mediation_analysis(MediationSpec("t", "m", "y", cluster="row_id", **spec), df)
     assert by_unit.n_clusters == 80 and by_row.n_clusters == len(df)
     assert by_unit.effect("ACME (average)") == by_row.effect("ACME (average)")
     # serially correlated shocks: treating rows as independent understates the uncertainty
-    assert by_unit.table.loc["ACME (average)", "std_error"] > 1.3 * by_row.table.loc["ACME (average)", "std_error"]
+    assert by_unit.tidy().loc["ACME (average)", "std_error"] > 1.3 * by_row.tidy().loc["ACME (average)", "std_error"]
 
 
 def test_simulated_panel_truth_recovered():
     sim = simulate_panel(seed=3, units_per_place=30)
     spec = MediationSpec("mediators_per_10k", "mediation_success_pct", "satisfaction_index",
-                         controls=("police_per_10k", "auxiliary_per_10k", "grid_density"), n_boot=199)
-    res = mediation_analysis(sim.data, spec)
+                         controls=("police_per_10k", "auxiliary_per_10k", "grid_density"), reps=199)
+    res = mediation_analysis(spec, sim.data)
     assert res.simulated and res.summary().startswith("SIMULATED")
     beta = sim.truth.effects.beta_mediators
     # the DGP has no arrow from mediation success to satisfaction: ACME = 0; the direct effect is beta
@@ -185,15 +185,15 @@ def test_simulated_panel_truth_recovered():
 def test_assumption_is_stated_and_few_clusters_warned():
     sim = simulate_panel(seed=0)
     with pytest.warns(UserWarning, match="Only 5 clusters"):
-        res = mediation_analysis(sim.data, MediationSpec("mediators_per_10k", "mediation_success_pct",
-                                                         "satisfaction_index", cluster="place_id", n_boot=49))
+        res = mediation_analysis(MediationSpec("mediators_per_10k", "mediation_success_pct",
+                                                         "satisfaction_index", cluster="place_id", reps=49), sim.data)
     assert "SEQUENTIAL IGNORABILITY" in res.summary() and "SEQUENTIAL IGNORABILITY" in res._repr_html_()
     assert "rho =" in res.summary()
-    assert list(res.table.index) == list(EFFECT_NAMES)
+    assert list(res.tidy().index) == list(EFFECT_NAMES)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        inter = mediation_analysis(sim.data, MediationSpec("mediators_per_10k", "mediation_success_pct",
-                                                           "satisfaction_index", interaction=True, n_boot=29))
+        inter = mediation_analysis(MediationSpec("mediators_per_10k", "mediation_success_pct",
+                                                           "satisfaction_index", interaction=True, reps=29), sim.data)
     with pytest.raises(GovstatsError, match="interaction"):
         inter.sensitivity()
 
@@ -204,15 +204,15 @@ def test_bad_input_is_reported_and_missing_rows_are_accounted():
     df.loc[3, "m"] = "n/a?"
     df.loc[7, "y"] = "十"
     with pytest.raises(DataValidationError) as info:
-        mediation_analysis(df, MediationSpec("t", "m", "y", controls=("z",)))
+        mediation_analysis(MediationSpec("t", "m", "y", controls=("z",)), df)
     assert {p.column for p in info.value.problems} == {"z"}
     with pytest.raises(DataValidationError) as info:
-        mediation_analysis(df, MediationSpec("t", "m", "y", n_boot=19))
+        mediation_analysis(MediationSpec("t", "m", "y", reps=19), df)
     got = {(p.row, p.column, p.value) for p in info.value.problems}
     assert got == {(5, "m", "n/a?"), (9, "y", "十")}
     clean = mediation_panel(seed=8, n_units=10, n_years=4)
     clean.loc[[2, 11], "m"] = np.nan
-    res = mediation_analysis(clean, MediationSpec("t", "m", "y", n_boot=19))
+    res = mediation_analysis(MediationSpec("t", "m", "y", reps=19), clean)
     acc = res.accounting
     assert acc.rows_in == 40 and acc.rows_kept == 38 == res.n_obs
     assert acc.rejected["row"].tolist() == [4, 13] and set(acc.rejected["reason"]) == {"missing m"}
@@ -223,11 +223,11 @@ def test_bad_input_is_reported_and_missing_rows_are_accounted():
 def test_plots_say_simulated():
     import matplotlib.pyplot as plt
 
-    from govstats.mediation import plot_mediation, plot_sensitivity
+    from govstats.mediation_plots import plot_mediation, plot_sensitivity
 
     sim = simulate_panel(seed=0)
-    res = mediation_analysis(sim.data, MediationSpec("mediators_per_10k", "mediation_success_pct",
-                                                     "satisfaction_index", n_boot=49))
+    res = mediation_analysis(MediationSpec("mediators_per_10k", "mediation_success_pct",
+                                                     "satisfaction_index", reps=49), sim.data)
     fig = plot_mediation(res, truth={"ACME (average)": 0.0, "ADE (average)": 0.03, "Total effect": 0.03})
     assert fig._suptitle.get_text().startswith("SIMULATED")
     assert any(t.get_text() == "SIMULATED" for t in fig.texts)
@@ -245,13 +245,30 @@ def test_simulated_mediator_arrow_indirect_and_direct_effects_recovered():
 
     sim = simulate_panel(seed=1, units_per_place=40, effects=TrueEffects(beta_mediation_success=0.5))
     spec = MediationSpec("mediators_per_10k", "mediation_success_index", "satisfaction_index",
-                         controls=("police_per_10k", "auxiliary_per_10k", "grid_density"), n_boot=199)
-    res = mediation_analysis(sim.data, spec)
+                         controls=("police_per_10k", "auxiliary_per_10k", "grid_density"), reps=199)
+    res = mediation_analysis(spec, sim.data)
     t0, t1 = res.contrast
     truth = sim.truth.mediation_effects("mediators_per_10k", change=t1 - t0)
     assert truth["ACME (average)"] == pytest.approx(0.08 * 0.5)  # gamma_mediators x beta_mediation_success
     for name in ("ACME (average)", "ACME (control)", "ADE (average)", "Total effect"):
-        assert covers(res, name, truth[name]), (name, res.table.loc[name], truth[name])
-    assert res.table.loc["ACME (average)", "ci_lower"] > 0  # a non-zero indirect effect is detected
+        assert covers(res, name, truth[name]), (name, res.tidy().loc[name], truth[name])
+    assert res.tidy().loc["ACME (average)", "ci_lower"] > 0  # a non-zero indirect effect is detected
     paths = sim.truth.effects.mediation_paths("mediators_per_10k")
     assert res.paths["b"] == pytest.approx(paths["b"], abs=0.1)
+
+
+def test_results_accessors_and_confint_from_the_draws():
+    df = mediation_panel(seed=9, n_units=30, n_years=5)
+    res = mediation_analysis(MediationSpec("t", "m", "y", controls=("x",), reps=99), df)
+    tidy = res.tidy()
+    pd.testing.assert_series_equal(res.coef(), tidy["estimate"])
+    pd.testing.assert_series_equal(res.se(), tidy["std_error"])
+    pd.testing.assert_series_equal(res.pvalue(), tidy["p"])
+    pd.testing.assert_frame_equal(res.confint(), tidy[["ci_lower", "ci_upper"]])
+    wide, narrow = res.confint(alpha=0.01), res.confint(alpha=0.5)
+    assert (wide["ci_lower"] <= narrow["ci_lower"]).all() and (narrow["ci_upper"] <= wide["ci_upper"]).all()
+    # fixed effects named as in the formula interface; "unit" alone differs from "unit + time"
+    unit_only = mediation_analysis(MediationSpec("t", "m", "y", controls=("x",), fixef="unit", reps=19), df)
+    assert unit_only.effect("ACME (average)") != res.effect("ACME (average)")
+    with pytest.raises(ValueError, match="fixef='twoway'"):
+        MediationSpec("t", "m", "y", fixef="twoway")
