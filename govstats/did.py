@@ -637,27 +637,18 @@ def _panel_frame(frame: pd.DataFrame, spec: EventStudySpec) -> pd.DataFrame:
     return out
 
 
-def _models_cluster(spec: EventStudySpec) -> str:
-    return "unit" if spec.cluster_column == spec.unit else spec.cluster_column
-
-
 def _fit_twfe(frame: pd.DataFrame, regressors: list[str], spec: EventStudySpec):
-    from govstats.models import PanelSpec, fit
+    from govstats.models import fit
 
-    pspec = PanelSpec(
-        f"_y ~ {' + '.join(regressors)}",
-        estimator="within",
-        effects="twoway",
-        cov="cluster",
-        cluster=_models_cluster(spec),
-        bootstrap="never",
-        level=1 - spec.alpha,
-        few_clusters=spec.few_clusters,
-    )
     cols = ["_y", *regressors] + ([spec.cluster_column] if spec.cluster_column != spec.unit else [])
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the few-clusters warning is raised once, by event_study
-        return fit(pspec, _panel_frame(frame[[spec.unit, spec.time, *dict.fromkeys(cols)]], spec))
+        return fit(
+            f"_y ~ {' + '.join(regressors)} | {spec.unit} + {spec.time}",
+            _panel_frame(frame[[spec.unit, spec.time, *dict.fromkeys(cols)]], spec),
+            vcov={"CRV1": spec.cluster_column}, bootstrap="never", alpha=spec.alpha,
+            few_clusters=spec.few_clusters,
+        )
 
 
 def _bootstrap(frame: pd.DataFrame, regressors: list[str], params: list[str], spec: EventStudySpec) -> dict:
@@ -686,12 +677,12 @@ def _twfe(sample, spec, G, do_boot, controls, notes, warns):
     frame = pd.concat([sample, dummies], axis=1)
     names = list(dummies.columns)
     res = _fit_twfe(frame, names + controls, spec)
-    b, V = res.params, res.cov
+    b, V = res.coef(), res.vcov
     if res.dropped_collinear:
         notes.append("twfe: collinear with the fixed effects, left out: " + ", ".join(res.dropped_collinear))
     counts = sample.loc[sample["_cohort"] > 0].groupby("_bin").size()
     kept_regs = [r for r in names + controls if r in b.index]
-    se_all = res.std_errors
+    se_all = res.se()
     testable = [n for n in names if n in b.index and not _degenerate(b[n], se_all[n])]
     boot = _bootstrap(frame, kept_regs, testable, spec) if do_boot else {}
     if len(testable) < len([n for n in names if n in b.index]):
@@ -718,11 +709,11 @@ def _twfe(sample, spec, G, do_boot, controls, notes, warns):
     # static TWFE: one post-reform dummy
     frame["post"] = sample["_treated"].astype(float)
     st = _fit_twfe(frame, ["post", *controls], spec)
-    att = _row("twfe_static", 0, st.params["post"], st.std_errors["post"], spec.alpha, G,
+    att = _row("twfe_static", 0, st.coef()["post"], st.se()["post"], spec.alpha, G,
                int(sample["_treated"].sum()))
     att.pop("event_time")
-    if do_boot and not _degenerate(st.params["post"], st.std_errors["post"]):
-        regs = [r for r in ["post", *controls] if r in st.params.index]
+    if do_boot and not _degenerate(st.coef()["post"], st.se()["post"]):
+        regs = [r for r in ["post", *controls] if r in st.coef().index]
         boot["post"] = _bootstrap(frame, regs, ["post"], spec)["post"]
         att["boot_p"], att["boot_ci_lower"], att["boot_ci_upper"], _ = boot["post"]
     for msg in dict.fromkeys(v[3] for v in boot.values() if v[3]):
@@ -757,8 +748,8 @@ def _sun_abraham(sample, spec, G, controls, notes):
         cols[nm] = ((cohort_v == g) & (event_v == e) & ~never_v).astype(float)
     frame = pd.concat([data, pd.DataFrame(cols, index=data.index)], axis=1)
     res = _fit_twfe(frame, list(cells["name"]) + controls, spec)
-    b = res.params
-    V = res.cov
+    b = res.coef()
+    V = res.vcov
     lost = cells.loc[~cells["name"].isin(b.index)]
     if len(lost):
         notes.append(
@@ -918,7 +909,7 @@ def event_study(spec: EventStudySpec, data: pd.DataFrame) -> EventStudyResults:
     if "twfe" not in spec.estimators:  # the plain static TWFE is always shown beside the robust ATTs
         try:
             st = _fit_twfe(sample.assign(post=sample["_treated"].astype(float)), ["post", *controls], spec)
-            att = _row("twfe_static", 0, st.params["post"], st.std_errors["post"], spec.alpha, G,
+            att = _row("twfe_static", 0, st.coef()["post"], st.se()["post"], spec.alpha, G,
                        int(sample["_treated"].sum()))
             att.pop("event_time")
             att_rows.insert(0, att)

@@ -1399,8 +1399,8 @@ def _run_bootstrap(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[tuple[Any, ...
     shown = {"unit": d.unit_name, "time": d.time_name}.get(vars_[pick], vars_[pick])
     how = (
         f"wild cluster restricted bootstrap p-values and CIs are shown beside them (clusters = "
-        f"{shown}, G = {int(cluster.max()) + 1}, weights = {getattr(first, 'weights', '?')}, "
-        f"B = {getattr(first, 'B', '?')}{', full enumeration' if getattr(first, 'enumerated', False) else ''}"
+        f"{shown}, G = {int(cluster.max()) + 1}, weights = {getattr(first, 'weights_type', '?')}, "
+        f"reps = {getattr(first, 'reps', '?')}{', full enumeration' if getattr(first, 'enumerated', False) else ''}"
         f", seed = {spec.seed}"
     )
     if spec.estimator in ("random",):
