@@ -36,10 +36,6 @@ class _Prepared:
     _frame: pd.DataFrame | None = None
     _sample_frames: dict | None = None
 
-    @property
-    def n_rows(self) -> int:
-        return self.values.shape[0]
-
     def var(self, name: str) -> int:
         return self.var_names.index(name)
 

@@ -97,10 +97,6 @@ class _BlockPlan:
     clusters: tuple[int, ...]  # cluster choice indices
     pieces: list[_Piece]
 
-    @property
-    def n_specs(self) -> int:
-        return int(sum(len(p.spec_ids) for p in self.pieces))
-
 
 @dataclass
 class _Plan:
@@ -194,9 +190,9 @@ class _ClusterData:
 
 @dataclass
 class _BlockData:
-    N: int
-    n_missing: int
-    n_singletons: int
+    """One block's demeaned cross-products: what every specification of the block needs."""
+
+    N: int  # rows used: in the sample, complete, not singletons
     C: np.ndarray  # (p, p)
     Z: np.ndarray | None  # (N, p), kept for HC1
     clusters: list[_ClusterData]
@@ -204,32 +200,29 @@ class _BlockData:
 
 
 def _block_data(prep: _Prepared, plan: _Plan, bp: _BlockPlan) -> _BlockData:
+    """Rows of the block (sample, complete cases, singletons dropped), demeaned once."""
     mask = prep.samples[bp.sample]
-    n_sample = int(mask.sum())
     if bp.miss_vars:
         mask = mask & ~np.isnan(prep.values[:, list(bp.miss_vars)]).any(axis=1)
     rows = np.flatnonzero(mask)
-    n_missing = n_sample - len(rows)
     terms = plan.fe_terms[bp.fe]
-    n_single = 0
     fe_codes: list[np.ndarray] = []
     if terms and len(rows):
         fe_codes = _fe_codes(prep.ids, terms, rows)
         single = fx.singletons(fe_codes)
         if single.any():
-            n_single = int(single.sum())
             rows = rows[~single]
             fe_codes = _fe_codes(prep.ids, terms, rows)
     N = len(rows)
     p = len(bp.vars)
     if N == 0:
-        return _BlockData(0, n_missing, n_single, np.zeros((p, p)), None, [], failed="no observations")
+        return _BlockData(0, np.zeros((p, p)), None, [], failed="no observations")
     # no fixed effect: the intercept, a fixed effect with one level
     absorbed = fe_codes or [np.zeros(N, dtype=np.intp)]
     try:
         Z = fx.demean(prep.values[np.ix_(rows, bp.vars)], absorbed, tol=_DEMEAN_TOL)
     except fx.NotConvergedError as exc:
-        return _BlockData(N, n_missing, n_single, np.zeros((p, p)), None, [], failed=str(exc))
+        return _BlockData(N, np.zeros((p, p)), None, [], failed=str(exc))
     C = Z.T @ Z
     k_fe = fx.k_fixed_effects(absorbed)[1]  # fixest's count; 1 for the intercept
     clusters = []
@@ -246,7 +239,7 @@ def _block_data(prep: _Prepared, plan: _Plan, bp: _BlockPlan) -> _BlockData:
         else:
             need_z |= kind == "hetero"
             clusters.append(_ClusterData(kind, N, offset, None))
-    return _BlockData(N, n_missing, n_single, C, Z if need_z else None, clusters)
+    return _BlockData(N, C, Z if need_z else None, clusters)
 
 
 def _fe_codes(ids: np.ndarray, terms: list[tuple[int, ...]], rows: np.ndarray) -> list[np.ndarray]:

@@ -36,6 +36,7 @@ __all__ = ["JointTestResult", "joint_test"]
 # A progress bar appears by default from this many draws.
 _PROGRESS_DRAWS = 100
 
+
 @dataclass(frozen=True, repr=False)
 class JointTestResult:
     """Joint inference over a specification curve (Simonsohn, Simmons and Nelson 2020).

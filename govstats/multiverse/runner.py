@@ -52,6 +52,7 @@ __all__ = ["run_multiverse"]
 # A progress bar appears by default above this many specifications.
 _PROGRESS_SPECS = 50_000
 
+
 def _chunks(plan: _Plan, chunk_size: int) -> list[tuple[int, list[_Piece]]]:
     """(block index, pieces) work units of at most ``chunk_size`` specifications."""
     out = []
