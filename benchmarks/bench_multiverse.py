@@ -139,7 +139,7 @@ def main() -> None:
     print(f"multiverse: {spec.n_specifications:,} specifications")
 
     t_fast, res = timed(lambda: run_multiverse(spec, data, engine="fast"), args.repeat)
-    table = res.table
+    table = res.tidy()
     assert (table["engine"] == "fast").all()
     rows = np.sort(np.random.default_rng(7).choice(len(table), n_pf, replace=False))
     t_pf, ref = pyfixest_loop(table, spec, data, rows)
@@ -185,7 +185,7 @@ def main() -> None:
                 t0 = time.perf_counter()
                 on_dask = run_multiverse(big, data, engine="fast", scheduler=client, progress=False)
                 rows_out.append((label, time.perf_counter() - t0))
-        pd.testing.assert_frame_equal(on_dask.table, local.table)
+        pd.testing.assert_frame_equal(on_dask.tidy(), local.tidy())
     n = big.n_specifications
     print(f"{'':46s} {'specs':>9s} {'seconds':>9s} {'specs/s':>11s}")
     for label, t in rows_out:

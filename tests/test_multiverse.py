@@ -22,7 +22,8 @@ from hypothesis import strategies as st
 from govstats import datasets
 from govstats import multiverse as mv
 from govstats.errors import DataValidationError
-from govstats.multiverse import MultiverseSpec, joint_test, run_multiverse
+from govstats.multiverse import MultiverseSpec, engine, joint_test, run_multiverse, runner
+from govstats.multiverse import data as mv_data
 from govstats.simulate import simulate_panel
 
 pf = pytest.importorskip("pyfixest")
@@ -86,7 +87,7 @@ def pyfixest_reference(row, spec: MultiverseSpec, data: pd.DataFrame):
 
 def test_fast_path_equals_pyfixest_on_random_specifications(wide, wide_spec, panel):
     """One random specification of every (fixed effects, cluster, sample) combination: 100 calls."""
-    tab = wide.table
+    tab = wide.tidy()
     assert (tab["engine"] == "fast").all()
     rng = np.random.default_rng(2024)
     picks = [rng.choice(g.index) for _, g in tab.groupby(["fixed_effects", "cluster", "sample"], observed=True)]
@@ -107,12 +108,47 @@ def test_pyfixest_engine_is_one_feols_call_per_specification(panel):
     spec = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"],
                           controls=["grid_density"], fixed_effects=["unit_id + year", "none"],
                           clusters=["place_id", "hetero"])
-    fast = run_multiverse(spec, panel, engine="fast").table
-    ref = run_multiverse(spec, panel, engine="pyfixest").table
+    fast = run_multiverse(spec, panel, engine="fast").tidy()
+    ref = run_multiverse(spec, panel, engine="pyfixest").tidy()
     assert (ref["engine"] == "pyfixest").all() and (fast["engine"] == "fast").all()
     for col in ("estimate", "std_error", "ci_lower", "ci_upper"):
         np.testing.assert_allclose(fast[col], ref[col], rtol=1e-10)
     assert fast["nobs"].tolist() == ref["nobs"].tolist()
+
+
+def test_alpha_sets_the_intervals_as_pyfixest_confint(panel):
+    spec = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"],
+                          always_controls=["grid_density"], fixed_effects=["unit_id + year", "none"],
+                          clusters=["place_id", "hetero", "iid"], alpha=0.1)
+    res = run_multiverse(spec, panel)
+    assert res.alpha == 0.1
+    for _, row in res.tidy().iterrows():
+        fit, t, *_ = pyfixest_reference(row, spec, panel)
+        ci = fit.confint(alpha=0.1).loc[t].to_numpy()
+        np.testing.assert_allclose([row["ci_lower"], row["ci_upper"]], ci, rtol=1e-9)
+
+
+def test_singletons_are_pyfixest_s(panel):
+    """The core's iterated singleton rule (govstats.fixed_effects.singletons) against
+    pyfixest's detect_singletons, on designs where dropping one singleton makes another."""
+    from pyfixest.core.detect_singletons import detect_singletons
+
+    from govstats import fixed_effects as fx
+
+    rng = np.random.default_rng(12)
+    for _ in range(200):
+        n = int(rng.integers(5, 80))
+        fes = [fx.factorize(rng.integers(0, int(rng.integers(2, n)), n))[0]
+               for _ in range(int(rng.integers(1, 4)))]
+        ref = np.asarray(detect_singletons(np.asfortranarray(np.column_stack(fes).astype(np.uint32))), bool)
+        np.testing.assert_array_equal(fx.singletons(fes), ref)
+    # and the multiverse drops what pyfixest drops (its nobs) in the singleton sample
+    spec = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"],
+                          fixed_effects=["unit_id + year", "unit_id + place_id^year"], clusters=["iid"],
+                          samples={"singletons": SINGLETON_SAMPLE})
+    for _, row in run_multiverse(spec, panel).tidy().iterrows():
+        fit, *_ = pyfixest_reference(row, spec, panel)
+        assert row["nobs"] == fit._N < len(panel.query(SINGLETON_SAMPLE))
 
 
 # --------------------------------------------------------------------------- against dummy-variable OLS
@@ -185,7 +221,7 @@ def test_fast_path_equals_dummy_variable_ols(n_units, n_years, drop, k, fe, clus
         single = new
     spec = MultiverseSpec(outcomes=["y"], treatments=["x0"], always_controls=regs[1:],
                           fixed_effects=[fe], clusters=[cluster])
-    row = run_multiverse(spec, df).table.iloc[0]
+    row = run_multiverse(spec, df).tidy().iloc[0]
     kept = df[~single]
     fe_list = [pd.factorize(c[~single], sort=True)[0] for c in codes]
     b, se, _K = _dummy_ols(kept["y"].to_numpy(), kept[regs].to_numpy(), fe_list,
@@ -201,7 +237,7 @@ def test_fixed_effects_nested_in_the_clusters_count_once():
     crime["region"] = np.select([crime["west"] == 1, crime["central"] == 1], [0, 1], 2)
     spec = MultiverseSpec(outcomes=["lcrmrte"], treatments=["lpolpc"], always_controls=["lprbarr"],
                           fixed_effects=["unit", "unit + time"], clusters=["region", "unit"])
-    tab = run_multiverse(spec, crime).table
+    tab = run_multiverse(spec, crime).tidy()
     flat = crime.reset_index()
     y, X = flat["lcrmrte"].to_numpy(), flat[["lpolpc", "lprbarr"]].to_numpy()
     county = pd.factorize(flat["county"], sort=True)[0]
@@ -222,7 +258,7 @@ def test_fixed_effects_nested_in_the_clusters_count_once():
 
 
 def test_missing_values_and_singletons_reduce_nobs_as_pyfixest(wide):
-    tab = wide.table
+    tab = wide.tidy()
     n_all = 360 - 25
     with_grid = tab["control: grid_density"]
     full = tab[(tab["sample"] == "all") & (tab["fixed_effects"] == "unit")]
@@ -238,7 +274,7 @@ def test_two_way_clustering_and_absorbed_treatments_go_to_pyfixest(panel):
     spec = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k", "rural"],
                           fixed_effects={"unit": "unit_id", "year": "year"},
                           clusters={"unit": "unit_id", "two-way": "unit_id + year"})
-    tab = run_multiverse(spec, panel).table.set_index(["treatment", "fixed_effects", "cluster"])
+    tab = run_multiverse(spec, panel).tidy().set_index(["treatment", "fixed_effects", "cluster"])
     two = tab.loc[("police_per_10k", "unit", "two-way")]
     assert two["engine"] == "pyfixest" and "two-way" in two["note"]
     with warnings.catch_warnings():
@@ -249,7 +285,7 @@ def test_two_way_clustering_and_absorbed_treatments_go_to_pyfixest(panel):
     assert absorbed["engine"] == "none" and np.isnan(absorbed["estimate"])
     assert "treatment is collinear" in absorbed["note"]
     assert tab.loc[("rural", "year", "unit"), "engine"] == "fast"
-    fast_only = run_multiverse(spec, panel, engine="fast").table
+    fast_only = run_multiverse(spec, panel, engine="fast").tidy()
     assert (fast_only["engine"] != "pyfixest").all()
     assert fast_only["note"].str.contains("engine='fast'").sum() == 4  # the two-way ones
 
@@ -259,7 +295,7 @@ def test_controls_absorbed_by_the_fixed_effects_are_dropped_as_pyfixest_drops_th
     spec = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"],
                           controls=["rural", "grid_density"], fixed_effects=["unit_id", "year"],
                           clusters=["place_id"])
-    tab = run_multiverse(spec, panel).table
+    tab = run_multiverse(spec, panel).tidy()
     assert (tab["engine"] == "fast").all()
     dropped = tab["control: rural"] & (tab["fixed_effects"] == "unit_id")
     assert tab.loc[dropped, "note"].eq("1 control(s) dropped as collinear").all()
@@ -279,7 +315,7 @@ def test_collinearity_rule_is_pyfixest_s():
         if trial % 2:
             X[:, rng.integers(1, 5)] = X[:, :2] @ rng.normal(size=2)  # an exact combination
         A = np.ascontiguousarray(X.T @ X)
-        dropped, clear = mv._pyfixest_drops(A)
+        dropped, clear = engine._pyfixest_drops(A)
         if clear:
             np.testing.assert_array_equal(dropped, find_collinear_variables(A, 1e-9)[0])
 
@@ -310,8 +346,8 @@ def test_spec_options_are_checked():
         MultiverseSpec(outcomes=["y"], treatments=["x"], fixed_effects=["unit + "])
     with pytest.raises(ValueError, match="two different columns"):
         MultiverseSpec(outcomes=["y"], treatments=["x"], clusters=["a + b + c"])
-    with pytest.raises(ValueError, match="level"):
-        MultiverseSpec(outcomes=["y"], treatments=["x"], level=0.3)
+    with pytest.raises(ValueError, match="alpha"):
+        MultiverseSpec(outcomes=["y"], treatments=["x"], alpha=0.7)
     with pytest.raises(ValueError, match="engine='gpu' is not valid"):
         run_multiverse(MultiverseSpec(outcomes=["y"], treatments=["x"]), pd.DataFrame(), engine="gpu")
 
@@ -337,7 +373,7 @@ def test_a_sample_can_be_a_query_a_mask_or_a_callable(panel):
     spec = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"],
                           fixed_effects=["unit_id + year"], clusters=["unit_id"],
                           samples={"query": "year >= 2016", "mask": late, "callable": lambda d: d["year"] >= 2016})
-    tab = run_multiverse(spec, panel).table
+    tab = run_multiverse(spec, panel).tidy()
     assert tab["estimate"].nunique() == 1 and tab["nobs"].tolist() == [int(late.sum())] * 3
     with pytest.raises(DataValidationError, match="one True/False per row"):
         run_multiverse(MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"],
@@ -349,17 +385,17 @@ def test_a_sample_can_be_a_query_a_mask_or_a_callable(panel):
 
 
 def test_results_are_read_only_and_summaries_follow_the_table(wide):
-    t = wide.table
+    t = wide.tidy()
     t.loc[0, "estimate"] = 1e9
-    assert wide.table.loc[0, "estimate"] != 1e9
+    assert wide.tidy().loc[0, "estimate"] != 1e9
     with pytest.raises(AttributeError):
         wide.simulated = False
-    s = wide.summary().iloc[0]
-    est = wide.table.dropna(subset=["estimate"])
+    s = wide.summary_table().iloc[0]
+    est = wide.tidy().dropna(subset=["estimate"])
     assert s["share_significant"] == pytest.approx((est["p_value"] < 0.05).mean())
     assert s["median_estimate"] == pytest.approx(est["estimate"].median())
     assert s["share_few_clusters"] == pytest.approx((est["n_clusters"] < 30).mean())
-    by = wide.summary(by="cluster")
+    by = wide.summary_table(by="cluster")
     assert by.loc["place", "share_few_clusters"] == 1.0 and by.loc["year", "share_few_clusters"] == 1.0
     assert by.loc["iid", "share_few_clusters"] == 0.0
     # 30 units, 24 without Futian: clustering by unit has few clusters only in that sample
@@ -367,8 +403,20 @@ def test_results_are_read_only_and_summaries_follow_the_table(wide):
     assert set(few_units["sample"]) == {"no futian", "singletons"}
     assert (few_units.loc[few_units["sample"] == "no futian", "n_clusters"] == 24).all()
     sub = wide.subset("outcome == 'index' and cluster == 'unit'")
-    assert sub.n_specifications == (wide.table.eval("outcome == 'index' and cluster == 'unit'")).sum()
+    assert sub.n_specifications == (wide.tidy().eval("outcome == 'index' and cluster == 'unit'")).sum()
     assert any("SIMULATED" in n for n in wide.notes())
+
+
+def test_summary_is_text_and_old_spellings_are_gone(wide, panel):
+    text = wide.summary()
+    assert isinstance(text, str) and text.startswith("SIMULATED DATA - Multiverse: ")
+    assert f"{wide.n_specifications} specifications" in text and repr(wide) == text
+    assert not hasattr(wide, "table") and not hasattr(wide, "level")
+    with pytest.raises(TypeError, match="level"):
+        MultiverseSpec(outcomes=["y"], treatments=["x"], level=0.95)
+    res = wide.subset("outcome == 'index' and fixed_effects == 'unit+year' and cluster == 'unit'")
+    with pytest.raises(TypeError, match="'B'"):
+        joint_test(res, panel, B=19, resample="unit_id")
 
 
 def test_figure_says_simulated_only_for_simulated_data(wide):
@@ -400,7 +448,7 @@ def test_null_imposed_estimate_is_the_recentred_estimate_on_a_bootstrap_sample(p
     spec = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"],
                           always_controls=["rapid_police_reform"], fixed_effects=["unit_id + year"],
                           clusters=["unit_id"])
-    b = run_multiverse(spec, panel).table.loc[0, "estimate"]
+    b = run_multiverse(spec, panel).tidy().loc[0, "estimate"]
     rng = np.random.default_rng(8)
     units = panel["unit_id"].unique()
     draw = rng.choice(units, len(units))
@@ -410,7 +458,7 @@ def test_null_imposed_estimate_is_the_recentred_estimate_on_a_bootstrap_sample(p
     spec2 = MultiverseSpec(outcomes=["satisfaction_index", "y_null"], treatments=["police_per_10k"],
                            always_controls=["rapid_police_reform"], fixed_effects=["unit_id + year"],
                            clusters=["unit_id"])
-    t = run_multiverse(spec2, boot).table.set_index("outcome")
+    t = run_multiverse(spec2, boot).tidy().set_index("outcome")
     np.testing.assert_allclose(t.loc["y_null", "estimate"], t.loc["satisfaction_index", "estimate"] - b,
                                rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(t.loc["y_null", "std_error"], t.loc["satisfaction_index", "std_error"],
@@ -432,22 +480,22 @@ def test_joint_test_rejects_a_true_effect_and_not_a_placebo(joint_spec):
     sim = simulate_panel(units_per_place=12, years=range(2009, 2024), seed=1)  # 60 units x 15 years
     data = sim.data.assign(placebo=np.random.default_rng(3).normal(size=len(sim.data)))
     res = run_multiverse(joint_spec, data)
-    real = joint_test(res.subset("treatment == 'police_per_10k'"), data, B=99, resample="unit_id", seed=4)
-    placebo = joint_test(res.subset("treatment == 'placebo'"), data, B=99, resample="unit_id", seed=4)
+    real = joint_test(res.subset("treatment == 'police_per_10k'"), data, reps=99, resample="unit_id", seed=4)
+    placebo = joint_test(res.subset("treatment == 'placebo'"), data, reps=99, resample="unit_id", seed=4)
     # the simulated truth: police staffing raises satisfaction (beta 0.05); the placebo is noise
-    assert (real.table["p_value"] <= 0.02).all()
-    assert (placebo.table["p_value"] > 0.1).all()
+    assert (real.tidy()["p_value"] <= 0.02).all()
+    assert (placebo.tidy()["p_value"] > 0.1).all()
     assert real.simulated and real.n_specifications == 8
     assert len(real.draws) == 99
 
 
 def test_joint_test_draws_do_not_depend_on_batching(panel, joint_spec):
     res = run_multiverse(joint_spec, panel).subset("outcome == 'satisfaction_index'")
-    a = joint_test(res, panel, B=19, resample="unit_id", seed=9, draws_per_task=3)
-    b = joint_test(res, panel, B=19, resample="unit_id", seed=9, draws_per_task=19)
+    a = joint_test(res, panel, reps=19, resample="unit_id", seed=9, draws_per_task=3)
+    b = joint_test(res, panel, reps=19, resample="unit_id", seed=9, draws_per_task=19)
     pd.testing.assert_frame_equal(a.draws, b.draws)
     with pytest.raises(Exception, match="differ from a re-estimation"):
-        joint_test(res, panel.assign(satisfaction_index=panel["satisfaction_pct"]), B=19, resample="unit_id")
+        joint_test(res, panel.assign(satisfaction_index=panel["satisfaction_pct"]), reps=19, resample="unit_id")
 
 
 # --------------------------------------------------------------------------- Dask
@@ -459,9 +507,9 @@ def test_dask_localcluster_gives_the_local_results(panel, joint_spec):
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
         on_dask = run_multiverse(joint_spec, panel, scheduler=client, chunk_size=3)
-        jt_dask = joint_test(res, panel, B=19, resample="unit_id", seed=2, scheduler=client, draws_per_task=4)
-    pd.testing.assert_frame_equal(on_dask.table, res.table)
-    jt = joint_test(res, panel, B=19, resample="unit_id", seed=2)
+        jt_dask = joint_test(res, panel, reps=19, resample="unit_id", seed=2, scheduler=client, draws_per_task=4)
+    pd.testing.assert_frame_equal(on_dask.tidy(), res.tidy())
+    jt = joint_test(res, panel, reps=19, resample="unit_id", seed=2)
     pd.testing.assert_frame_equal(jt_dask.draws, jt.draws)
 
 
@@ -469,18 +517,25 @@ def test_work_units_survive_pickling(panel, joint_spec):
     """What Dask ships between processes (prepared arrays, plan, block cross-products) pickles."""
     import cloudpickle
 
-    prep = mv._prepare(joint_spec, panel)
+    prep = mv_data._prepare(joint_spec, panel)
     prep.frame()  # cached frames are not shipped
-    plan = mv._make_plan(joint_spec, prep)
-    bd = mv._block_data(prep, plan, plan.blocks[0])
-    light, bare = mv._light(plan), mv._bare(plan.blocks[0])
+    plan = engine._make_plan(joint_spec, prep)
+    bd = engine._block_data(prep, plan, plan.blocks[0])
+    light, bare = runner._light(plan), runner._bare(plan.blocks[0])
     prep2, light2, bd2, bare2 = pickle.loads(cloudpickle.dumps((prep, light, bd, bare)))
     assert prep2._frame is None
-    _, e1 = mv._solve_block_pieces(prep, plan, bd, plan.blocks[0], plan.blocks[0].pieces, "fast")
-    _, e2 = mv._solve_block_pieces(prep2, light2, bd2, bare2, plan.blocks[0].pieces, "fast")
+    _, e1 = engine._solve_block_pieces(prep, plan, bd, plan.blocks[0], plan.blocks[0].pieces, "fast")
+    _, e2 = engine._solve_block_pieces(prep2, light2, bd2, bare2, plan.blocks[0].pieces, "fast")
     np.testing.assert_array_equal(e1.estimate, e2.estimate)
+    # the task functions travel by reference to their module, as Dask ships them
+    for fn in (runner._dask_block, runner._dask_chunk, runner._dask_rows, mv.joint._draw_statistics):
+        assert pickle.loads(cloudpickle.dumps(fn)) is fn
 
 
-def test_docstring_examples_run():
-    result = doctest.testmod(mv, optionflags=doctest.NORMALIZE_WHITESPACE)
-    assert result.failed == 0
+@pytest.mark.parametrize("module", ["__init__", "spec", "runner", "joint", "plots"])
+def test_docstring_examples_run(module):
+    import importlib
+
+    mod = mv if module == "__init__" else importlib.import_module(f"govstats.multiverse.{module}")
+    result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert result.attempted > 0 and result.failed == 0
