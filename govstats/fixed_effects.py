@@ -61,6 +61,7 @@ __all__ = [
     "is_balanced",
     "is_nested",
     "k_fixed_effects",
+    "k_fixest",
     "n_components",
     "n_groups",
     "singletons",
@@ -211,6 +212,11 @@ def n_components(a: np.ndarray, b: np.ndarray) -> int:
     adj = scipy.sparse.bmat([[None, graph], [graph.T, None]])
     n, _ = scipy.sparse.csgraph.connected_components(adj, directed=False)
     return int(n)
+
+
+def k_fixest(fes: Sequence[np.ndarray]) -> int:
+    """fixest's count of absorbed parameters, ``sum(levels) - (n_effects - 1)`` (no graph work)."""
+    return sum(n_groups(c) for c in fes) - (len(fes) - 1) if fes else 0
 
 
 def k_fixed_effects(fes: Sequence[np.ndarray]) -> tuple[int, int]:

@@ -224,7 +224,7 @@ def _block_data(prep: _Prepared, plan: _Plan, bp: _BlockPlan) -> _BlockData:
     except fx.NotConvergedError as exc:
         return _BlockData(N, np.zeros((p, p)), None, [], failed=str(exc))
     C = Z.T @ Z
-    k_fe = fx.k_fixed_effects(absorbed)[1]  # fixest's count; 1 for the intercept
+    k_fe = fx.k_fixest(absorbed)  # fixest's count; 1 for the intercept
     clusters = []
     need_z = False
     for c in bp.clusters:
