@@ -425,6 +425,58 @@ def _decode(data: bytes, encoding: str | None, file: str) -> tuple[str | None, s
     )
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN1_HIGH = re.compile(r"[\u0080-\u00ff]")
+
+
+def _mojibake_problems(text: str, file: str) -> list[Problem]:
+    """Text that was decoded with the wrong encoding and saved again (乱码), named as such.
+
+    Three shapes: GBK bytes read as Latin-1/cp1252 (``µØÇø`` for 地区); UTF-8 bytes read
+    as GBK (``鍦板尯`` for 地区); and text whose characters were already replaced
+    (``锟斤拷``, U+FFFD), which cannot be recovered.
+    """
+    sample = text[:20000]
+    first_line = next((ln for ln in sample.splitlines() if ln.strip()), "")
+    if "锟斤拷" in sample or "\ufffd" in sample:
+        pos = min(i for i in (sample.find("锟斤拷"), sample.find("\ufffd")) if i >= 0)
+        return [Problem(
+            "encoding problem (mojibake): the text holds replacement characters (锟斤拷 or U+FFFD); "
+            "it was decoded with the wrong encoding and saved, and the original characters are lost",
+            file=file, row=sample.count("\n", 0, pos) + 1, value=sample[max(0, pos - 10): pos + 10],
+            hint="export the table again from its source (the yearbook's XLSX or the original CSV); "
+            "this file cannot be repaired",
+        )]
+    if len(_LATIN1_HIGH.findall(first_line)) >= 4 and not _CJK.search(first_line):
+        for codec in ("latin-1", "cp1252"):
+            try:
+                fixed = first_line.encode(codec).decode("gb18030")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                continue
+            if _CJK.search(fixed):
+                return [Problem(
+                    f"encoding problem (mojibake): the header reads {first_line[:40]!r}, which is "
+                    f"GBK/GB18030 text decoded as {codec} and saved again; it should read {fixed[:40]!r}",
+                    file=file, row=1, value=first_line[:60],
+                    hint="likely original encoding: GBK (GB18030). Re-export from the source, or repair it: "
+                    f"text.encode({codec!r}).decode('gb18030')",
+                )]
+    if len(_CJK.findall(first_line)) >= 2:
+        try:
+            fixed = first_line.encode("gb18030").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            fixed = None
+        if fixed and fixed != first_line and _CJK.search(fixed):
+            return [Problem(
+                f"encoding problem (mojibake): the header reads {first_line[:40]!r}, which is UTF-8 "
+                f"text decoded as GBK and saved again; it should read {fixed[:40]!r}",
+                file=file, row=1, value=first_line[:60],
+                hint="likely original encoding: UTF-8. Re-export from the source, or repair it: "
+                "text.encode('gb18030').decode('utf-8')",
+            )]
+    return []
+
+
 # --------------------------------------------------------------------------- sheets
 
 
@@ -1248,6 +1300,7 @@ def read_extract(
         DataValidationError.raise_if_any(decode_problems, what=what)
         if used_encoding == "utf-8-sig":
             text = text.removeprefix("\ufeff")
+        DataValidationError.raise_if_any(_mojibake_problems(text, source), what=what)
         sheets = [_Sheet(source, "", path.stem, _csv_grid(text))]
 
     matcher = _IndicatorMatcher(indicator_map, codebook)

@@ -73,6 +73,7 @@ __all__ = [
     "PopulationKind",
     "PopulationNotAvailableError",
     "children",
+    "history",
     "normalise_name",
     "parent",
     "place_measures",
@@ -169,6 +170,10 @@ _LATIN_SUFFIXES = (
     "qu",
 )
 _SUFFIXES = sorted(_ZH_SUFFIXES + _LATIN_SUFFIXES, key=len, reverse=True)
+# the longest suffix that ends the name (the alternation lists longer suffixes first,
+# and a match starting earlier is a longer suffix of the same name)
+_SUFFIX_RE = re.compile("(?:" + "|".join(map(re.escape, _SUFFIXES)) + ")$")
+_NEEDS_NFD = re.compile(r"[\u00c0-\u024f\u0300-\u036f\u1e00-\u1eff]")
 _DROPPED_CHARS = re.compile(r"[\s\-\u2010-\u2015_'\u2018\u2019`\u00b4\u00b7\u30fb.]")
 _PLACE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 _GB2260 = re.compile(r"^[1-9]\d{5}$")
@@ -207,20 +212,21 @@ def normalise_name(text: object) -> str:
     '衡阳市'
     """
     s = unicodedata.normalize("NFKC", str(text)).casefold()
-    s = unicodedata.normalize("NFD", s)
-    s = "".join(ch for ch in s if not unicodedata.combining(ch))
-    s = unicodedata.normalize("NFC", s)
+    if _NEEDS_NFD.search(s):  # Latin letters with diacritics (tone marks)
+        s = unicodedata.normalize("NFD", s)
+        s = "".join(ch for ch in s if not unicodedata.combining(ch))
+        s = unicodedata.normalize("NFC", s)
     return _DROPPED_CHARS.sub("", s)
 
 
 def _core(norm: str) -> str:
     """The normalised name with one administrative suffix removed ('' if none)."""
-    for suffix in _SUFFIXES:
-        if norm.endswith(suffix):
-            rest = norm[: -len(suffix)]
-            min_len = 3 if rest.isascii() else 2
-            return rest if len(rest) >= min_len else ""
-    return ""
+    m = _SUFFIX_RE.search(norm)
+    if m is None:
+        return ""
+    rest = norm[: m.start()]
+    min_len = 3 if rest.isascii() else 2
+    return rest if len(rest) >= min_len else ""
 
 
 def _as_text(name: object) -> str | None:
@@ -289,10 +295,21 @@ class _Index:
     exact: dict[str, set[str]] = field(default_factory=dict)
     core: dict[str, set[str]] = field(default_factory=dict)
     fuzzy: dict[str, set[str]] = field(default_factory=dict)
+    historic: dict[str, set[str]] = field(default_factory=dict)
+    historic_names: dict[str, list[str]] = field(default_factory=dict)
+    ended: set[str] = field(default_factory=set)
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def label(self, place_id: str) -> str:
         row = self.frame.loc[place_id]
-        return f"{row['name_zh']} / {row['name_en']} [{place_id}]"
+        text = f"{row['name_zh']} / {row['name_en']} [{place_id}]"
+        code, par = row["gb2260"], row["parent_id"]
+        extra = []
+        if isinstance(code, str) and code:
+            extra.append(f"code {code}")
+        if isinstance(par, str) and par in self.frame.index and par != "china":
+            extra.append(f"in {self.frame.at[par, 'name_zh']}")
+        return text + (f" ({', '.join(extra)})" if extra else "")
 
     def descendants(self, place_id: str) -> set[str]:
         out: set[str] = set()
@@ -370,8 +387,12 @@ def _split_aliases(raw: str) -> list[str]:
     return [a.strip() for a in raw.split("|")] if raw.strip() else []
 
 
-def _load_registry(path: Path) -> _Index:
-    """Read and validate the registry (every problem at once) and build its index."""
+def _load_registry(path: Path, base: _Index | None = None) -> _Index:
+    """Read and validate a registry file (every problem at once) and build its index.
+
+    With ``base`` (the packaged registry), the file *adds* places to it: a parent may
+    be a base place, and an id may not repeat a base id.
+    """
     what = "places registry"
     raw = _read_text_csv(path, REGISTRY_COLUMNS, what)
     file = str(path)
@@ -380,6 +401,14 @@ def _load_registry(path: Path) -> _Index:
 
     first_row: dict[str, int] = {}
     ids = raw["place_id"].tolist()
+    base_ids = set(base.level) if base is not None else set()
+    for i, pid in enumerate(ids):
+        if pid in base_ids:
+            problems.append(Problem(
+                "place_id is already in the packaged registry", file, i + 2, "place_id", pid,
+                "choose a new id for your place; existing places need no row",
+            ))
+    ids_known = set(ids) | base_ids
     for i, rec in enumerate(raw.to_dict("records")):
         row = i + 2
         pid = rec["place_id"]
@@ -447,7 +476,7 @@ def _load_registry(path: Path) -> _Index:
                         "only the nation has no parent; give the id of the place above this one",
                     )
                 )
-        elif parent_id not in ids:
+        elif parent_id not in ids_known:
             close = difflib.get_close_matches(parent_id, ids, n=3)
             problems.append(
                 Problem(
@@ -553,15 +582,27 @@ def _load_registry(path: Path) -> _Index:
 
     DataValidationError.raise_if_any(problems, what=f"{what} {file}")
 
+    if base is not None:
+        return _build_index(pd.concat([base.frame.reset_index(), raw], ignore_index=True),
+                            base.historic_names, base.ended, base.history)
+    return _build_index(raw, {}, set(), pd.DataFrame())
+
+
+def _build_index(raw: pd.DataFrame, historic_names: dict[str, list[str]], ended: set[str],
+                 history: pd.DataFrame) -> _Index:
     frame = raw.set_index("place_id")
     for col in ("short_zh", "pinyin", "parent_id", "gb2260", "aliases", "note"):
         frame[col] = frame[col].mask(frame[col] == "")
+    parent_of = dict(zip(raw["place_id"], raw["parent_id"], strict=True))
     index = _Index(
         frame=frame,
         level=dict(zip(raw["place_id"], raw["level"], strict=True)),
         parent={p: (q or None) for p, q in parent_of.items()},
         children={},
     )
+    index.historic_names = historic_names
+    index.ended = ended
+    index.history = history
     for pid, par in index.parent.items():
         if par:
             index.children.setdefault(par, []).append(pid)
@@ -570,39 +611,123 @@ def _load_registry(path: Path) -> _Index:
         if key:
             table.setdefault(key, set()).add(pid)
 
-    for rec in raw.to_dict("records"):
-        pid = rec["place_id"]
-        forms = [
-            pid,
-            rec["name_zh"],
-            rec["pinyin"],
-            rec["name_en"],
-            rec["gb2260"],
-            *_split_aliases(rec["aliases"]),
-        ]
+    cols = [raw[c].tolist() for c in ("place_id", "name_zh", "pinyin", "name_en", "gb2260", "aliases", "short_zh")]
+    for pid, name_zh, pinyin, name_en, code, aliases, short_zh in zip(*cols, strict=True):
+        forms = [pid, name_zh, pinyin, name_en, code, *_split_aliases(aliases or "")]
+        if pid in ended:  # a place that no longer exists answers to its names only as history
+            for form in forms:
+                norm = normalise_name(form)
+                add(index.historic, norm, pid)
+                add(index.historic, _core(norm), pid)
+                add(index.fuzzy, norm, pid)
+            continue
         for form in forms:
             norm = normalise_name(form)
             add(index.exact, norm, pid)
             add(index.core, _core(norm), pid)
             add(index.fuzzy, norm, pid)
-        short = normalise_name(rec["short_zh"])
+        short = normalise_name(short_zh or "")
         add(index.core, short, pid)
         add(index.fuzzy, short, pid)
-        for norm in [
-            normalise_name(rec["name_zh"]),
-            normalise_name(rec["pinyin"]),
-            normalise_name(rec["name_en"]),
-        ]:
+        for norm in [normalise_name(name_zh), normalise_name(pinyin or ""), normalise_name(name_en)]:
             add(index.core, norm, pid)
             add(index.fuzzy, _core(norm), pid)
+    for pid, names in historic_names.items():
+        for name in names:
+            norm = normalise_name(name)
+            add(index.historic, norm, pid)
+            add(index.historic, _core(norm), pid)
+            add(index.fuzzy, norm, pid)
     return index
 
 
+# --------------------------------------------------------------------------- national layer
+
+NATIONAL_FILE = Path(__file__).with_name("data") / "gb2260.csv.gz"
+_COUNTY_EN = {"district": "District", "county": "County", "county_city": "City"}
+
+
+def _national_records(local: pd.DataFrame) -> tuple[list[dict], dict[str, list[str]], dict[str, str], set[str], pd.DataFrame]:
+    """Places of the packaged GB/T 2260 lists, continuing places merged.
+
+    Returns (new registry rows, {place_id: historic and traditional names}, {code: place_id},
+    ids of places that no longer exist, the history table).
+    """
+    import gzip
+    import io
+
+    with gzip.open(NATIONAL_FILE, "rb") as fh:
+        text = fh.read().decode("utf-8")
+    hist = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    local_by_code = {c: pid for pid, c in zip(local["place_id"], local["gb2260"], strict=True) if c}
+    # a registry row with a code is the place that code names *today*
+    place_codes = hist["place_code"].tolist()
+    pid_of_code = {pc: local_by_code.get(pc, f"gb{pc}") for pc in set(place_codes)}
+    hist["place_id"] = [pid_of_code[pc] for pc in place_codes]
+    # the row that describes each place: its own newest period
+    own = hist[hist["code"] == hist["place_code"].str.slice(0, 6)]
+    own = own.assign(_to=own["valid_to"].replace("", "9999-99")).sort_values(["_to", "valid_from"], kind="mergesort")
+    own = own.loc[~own["place_code"].duplicated(keep="last")]
+    newest = own.set_index("place_code")
+    code_to_pid = dict(zip(hist["code"], hist["place_id"], strict=True))
+    code_to_pid.update(local_by_code)
+    rows: list[dict] = []
+    ended: set[str] = set()
+    local_ids = set(local_by_code.values())
+    for rec in newest.reset_index().to_dict("records"):
+        pc = rec["place_code"]
+        pid = pid_of_code[pc]
+        if rec["valid_to"]:
+            ended.add(pid)
+        if pid in local_ids:
+            continue
+        par = rec["parent_code"]
+        parent_id = "china" if not par else code_to_pid.get(par, f"gb{par}")
+        short = rec["short"]
+        aliases = []
+        if rec["level"] == "prefecture_city" and rec["name"].endswith("自治州") and short:
+            aliases.append(short + "州")
+        if rec["name"].endswith(("自治县", "自治旗")) and short:
+            aliases.append(short + rec["name"][-1])
+        rows.append({
+            "place_id": pid, "name_zh": rec["name"], "short_zh": short, "pinyin": rec["pinyin"],
+            "name_en": rec["name_en"], "level": rec["level"], "parent_id": parent_id, "gb2260": rec["code"] if not rec["valid_to"] else "",
+            "aliases": "|".join(a for a in aliases if a != rec["name"]),
+            "note": "GB/T 2260 (cn/GB2260 mca lists)" + (f"; listed until {rec['valid_to']}" if rec["valid_to"] else ""),
+        })
+    historic: dict[str, list[str]] = {}
+    latest_of_code: dict[str, tuple[str, str]] = {}  # a reused code means its latest place
+    for pid, code, name, short, trad, alt, vto in zip(
+        hist["place_id"], hist["code"], hist["name"], hist["short"], hist["name_trad"],
+        hist["pinyin_alt"], hist["valid_to"], strict=True,
+    ):
+        names = historic.setdefault(pid, [])
+        names += [x for x in (name, trad, short, *alt.split("|")) if x]
+        stamp = vto or "9999"
+        if code not in latest_of_code or stamp > latest_of_code[code][0]:
+            latest_of_code[code] = (stamp, pid)
+    for code, (_stamp_, pid) in latest_of_code.items():
+        historic.setdefault(pid, []).append(code)
+    return rows, historic, code_to_pid, ended, hist
+
+
+def _load_base(path: Path) -> _Index:
+    local = _load_registry(path).frame.reset_index()
+    local = local.fillna("")
+    rows, historic, _codes, ended, hist = _national_records(local)
+    merged = pd.concat([local, pd.DataFrame(rows, columns=REGISTRY_COLUMNS)], ignore_index=True)
+    return _build_index(merged, historic, ended, hist)
+
+
 def _index(registry_file: str | Path | None = None) -> _Index:
-    return _cached("registry", _registry_path(registry_file).resolve(), _load_registry)
+    base = _cached("registry", (raw_dir() / "places.csv").resolve(), _load_base)
+    if registry_file is None:
+        return base
+    return _cached(f"user_registry:{id(base)}", Path(registry_file).resolve(),
+                   lambda p: _load_registry(p, base))
 
 
-def registry(registry_file: str | Path | None = None) -> pd.DataFrame:
+def registry(registry_file: str | Path | None = None, *, ended: bool = False) -> pd.DataFrame:
     """The places registry, validated, indexed by ``place_id``.
 
     Read from ``data/raw/places.csv`` (or ``registry_file``) and cached until the
@@ -633,7 +758,10 @@ def registry(registry_file: str | Path | None = None) -> pd.DataFrame:
     >>> int((reg["parent_id"] == "dongcheng").sum())
     17
     """
-    return _index(registry_file).frame.copy()
+    index = _index(registry_file)
+    if ended:
+        return index.frame.copy()
+    return index.frame.loc[~index.frame.index.isin(index.ended)].copy()
 
 
 # --------------------------------------------------------------------------- resolving
@@ -648,8 +776,8 @@ def _pick(index: _Index, name: object, candidates: Iterable[str]) -> str:
     raise AmbiguousPlaceError(name, top, [index.label(c) for c in top])
 
 
-def _lookup(index: _Index, name: object, text: str, scope: set[str] | None) -> str | None:
-    """Steps 1-4 of the matching rule; None when nothing matches."""
+def _lookup(index: _Index, name: object, text: str, scope: set[str] | None, historic: bool = False) -> str | None:
+    """Steps 1-4 of the matching rule (or, with ``historic``, former names); None when nothing matches."""
 
     def within(cands: set[str] | None) -> set[str]:
         if not cands:
@@ -662,7 +790,17 @@ def _lookup(index: _Index, name: object, text: str, scope: set[str] | None) -> s
     norm = normalise_name(stripped)
     if not norm:
         return None
-    for table, key in ((index.exact, norm), (index.core, norm), (index.core, _core(norm))):
+    steps = (
+        ((index.historic, _core(norm)),)  # former names without their suffix
+        if historic
+        else (
+            (index.exact, norm),
+            (index.core, norm),
+            (index.historic, norm),  # a former name written in full (株洲县, 崇文区, 430521)
+            (index.core, _core(norm)),
+        )
+    )
+    for table, key in steps:
         found = within(table.get(key))
         if found:
             return _pick(index, name, found)
@@ -701,6 +839,19 @@ def _suggest(index: _Index, norm: str, scope: set[str] | None, n: int = 5) -> li
     return [index.label(pid) for pid in out[:n]]
 
 
+_T2S = None
+
+
+def _to_simplified(text: str) -> str:
+    """Traditional -> simplified characters (OpenCC t2s)."""
+    global _T2S
+    if _T2S is None:
+        from opencc import OpenCC
+
+        _T2S = OpenCC("t2s")
+    return _T2S.convert(text)
+
+
 def _scope(index: _Index, within: object, registry_file) -> set[str] | None:
     if within is None:
         return None
@@ -711,9 +862,20 @@ def _resolve_in(index: _Index, name: object, scope: set[str] | None) -> str:
     text = _as_text(name)
     if text is None or not text.strip():
         raise UnknownPlaceError(name, [])
-    found = _lookup(index, name, text, scope)
+    simplified = text if text.isascii() else _to_simplified(text)  # traditional: 衡陽 -> 衡阳
+    found = None
+    if simplified != text:
+        found = _lookup(index, name, simplified, scope)
+    if found is None:
+        found = _lookup(index, name, text, scope)
     if found is None:
         found = _lookup_qualified(index, name, normalise_name(text), scope)
+    if found is None and simplified != text:
+        found = _lookup_qualified(index, name, normalise_name(simplified), scope)
+    if found is None:  # former names and codes: 邵东县, 430521, 崇文区
+        found = _lookup(index, name, text, scope, historic=True)
+    if found is None and simplified != text:
+        found = _lookup(index, name, simplified, scope, historic=True)
     if found is None:
         raise UnknownPlaceError(name, _suggest(index, normalise_name(text), scope))
     return found
@@ -908,7 +1070,31 @@ def children(
     index = _index(registry_file)
     pid = _resolve_in(index, place, None)
     wanted = index.descendants(pid) if recursive else set(index.children.get(pid, []))
-    return [p for p in index.frame.index if p in wanted]
+    return [p for p in index.frame.index if p in wanted and p not in index.ended]
+
+
+def history(place: object, *, registry_file: str | Path | None = None) -> pd.DataFrame:
+    """The GB/T 2260 codes and names a place has had, oldest first.
+
+    One row per (code, name) period of the code lists (``govstats/data/gb2260.csv.gz``,
+    built from cn/GB2260 by ``govstats/data/build_gb2260.py``): ``code``, ``name``,
+    ``level``, ``valid_from``/``valid_to`` (first and last list, ``YYYY-MM``; empty
+    ``valid_to``: listed in the newest list) and ``change`` (how the period was joined to
+    the continuing place: renamed or re-coded, merger, inferred one-to-one).
+
+    Examples
+    --------
+    >>> history("邵东市")[["code", "name", "valid_from", "valid_to"]].values.tolist()[-2:]
+    [['430521', '邵东县', '1984-12', '2019-04'], ['430582', '邵东市', '2019-12', '']]
+    """
+    index = _index(registry_file)
+    pid = _resolve_in(index, place, None)
+    h = index.history
+    cols = ["code", "name", "level", "valid_from", "valid_to", "change"]
+    if h.empty:
+        return pd.DataFrame(columns=cols)
+    mine = h[h["place_id"] == pid].sort_values(["valid_from", "code"], kind="mergesort")
+    return mine[cols].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- measures

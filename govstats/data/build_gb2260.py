@@ -34,7 +34,9 @@ pinyin, name_en, name_trad``
   (海西蒙古族藏族自治州 -> 海西, 城步苗族自治县 -> 城步); ``pinyin`` with tone marks
   (pypinyin), ``name_en`` written from the toneless pinyin (prefectures and provinces
   bare, county-level units with County/District/City), ``name_trad`` in traditional
-  characters (OpenCC ``s2t``), empty when equal to ``name``.
+  characters (OpenCC ``s2t``), empty when equal to ``name``; ``pinyin_alt`` the other
+  toneless readings of a short name with polyphonic characters (朝阳: chaoyang besides
+  pypinyin's zhaoyang), ``|``-separated.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ import argparse
 import csv
 import gzip
 import io
+import math
 import re
 import subprocess
 from collections import defaultdict
@@ -127,6 +130,7 @@ def build(repo: Path, commit: str) -> list[dict[str, str]]:
 
     vintages = read_vintages(repo, commit)
     order = list(vintages)
+    newest = order[-1]
     # (code, name) periods
     periods: dict[tuple[str, str], dict] = {}
     for v in order:
@@ -143,55 +147,77 @@ def build(repo: Path, commit: str) -> list[dict[str, str]]:
                 rec["parent_code"] = prov
             else:
                 rec["parent_code"] = pref
-    # codes: first and last vintage of each code
-    first = {}
-    last = {}
-    for v in order:
-        for code in vintages[v]:
-            first.setdefault(code, v)
-            last[code] = v
-    newest = order[-1]
-    succ: dict[str, tuple[str, str]] = {}
+    # links between (code, name) periods: a period that ends continues as one that
+    # begins in the next vintage
+    vpos = {v: i for i, v in enumerate(order)}
+    ends_at: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    starts_at: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for key, rec in periods.items():
+        if rec["last"] != order[-1]:
+            ends_at[rec["last"]].append(key)
+        if rec["first"] != order[0]:
+            starts_at[rec["first"]].append(key)
+    link: dict[tuple[str, str], tuple[tuple[str, str], str]] = {}
     for i in range(len(order) - 1):
         a, b = order[i], order[i + 1]
-        ended = [c for c in vintages[a] if c not in vintages[b]]
-        began = [c for c in vintages[b] if c not in vintages[a]]
-        taken = set()
-        for c in ended:  # (a) same province, level, short name
-            na = vintages[a][c]
-            hits = [
-                d for d in began
-                if d[:2] == c[:2] and tier(c) == tier(d)
-                and short_name(vintages[b][d]) == short_name(na) and d not in taken
-            ]
+        ended, began = ends_at[a], starts_at[b]
+        taken: set[tuple[str, str]] = set()
+        for old in ended:  # (a) same province and tier, same name without its suffix
+            hits = [new for new in began if new[0][:2] == old[0][:2] and tier(new[0]) == tier(old[0])
+                    and short_name(new[1]) == short_name(old[1]) and new not in taken]
             if len(hits) == 1:
-                succ[c] = (hits[0], f"renamed or re-coded: {c} {na} listed last in {a}, "
-                           f"{hits[0]} {vintages[b][hits[0]]} first in {b}")
+                new = hits[0]
+                link[old] = (new, f"renamed or re-coded: {old[0]} {old[1]} listed last in {a}, "
+                             f"{new[0]} {new[1]} first in {b}")
+                taken.add(new)
+        for old in ended:  # the same code, a new name (襄樊市 -> 襄阳市)
+            if old in link:
+                continue
+            hits = [new for new in began if new[0] == old[0] and new not in taken]
+            if len(hits) == 1:
+                link[old] = (hits[0], f"renamed: {old[0]} {old[1]} listed last in {a}, "
+                             f"{hits[0][1]} under the same code from {b}")
                 taken.add(hits[0])
         by_pref_end = defaultdict(list)
         by_pref_new = defaultdict(list)
-        for c in ended:
-            if c not in succ and tier(c) == 2:
-                by_pref_end[c[:4]].append(c)
-        for d in began:
-            if d not in taken and tier(d) == 2:
-                by_pref_new[d[:4]].append(d)
-        for p, cs in by_pref_end.items():
-            ds = by_pref_new.get(p, [])
-            if len(cs) == 1 and len(ds) == 1:
-                c, d = cs[0], ds[0]
-                succ[c] = (d, f"inferred one-to-one: {c} {vintages[a][c]} was the only county-level "
-                           f"code of prefecture {p}00 to end after {a}, {d} {vintages[b][d]} the only one "
-                           f"to begin in {b}")
-    for old, (new, why) in MERGERS.items():
-        succ[old] = (new, "merger: " + why)
+        for old in ended:
+            if old not in link and tier(old[0]) == 2:
+                by_pref_end[old[0][:4]].append(old)
+        for new in began:
+            if new not in taken and tier(new[0]) == 2:
+                by_pref_new[new[0][:4]].append(new)
+        for pref, olds in by_pref_end.items():
+            news = by_pref_new.get(pref, [])
+            if len(olds) == 1 and len(news) == 1:
+                old, new = olds[0], news[0]
+                link[old] = (new, f"inferred one-to-one: {old[0]} {old[1]} was the only county-level "
+                             f"code of prefecture {pref}00 to end after {a}, {new[0]} {new[1]} the only one "
+                             f"to begin in {b}")
+    for old_code, (new_code, why) in MERGERS.items():
+        olds = [k for k in periods if k[0] == old_code and k not in link]
+        news = [k for k in periods if k[0] == new_code and periods[k]["last"] == order[-1]]
+        for old in olds:
+            link[old] = (news[0], "merger: " + why)
+    del vpos
 
-    def continuing(code: str) -> str:
+    # a period that ends unjoined while its code lives on under another name is another
+    # place (a reused code): it gets its own key, code_lastyear
+    later_periods = defaultdict(list)
+    for key, rec in periods.items():
+        later_periods[key[0]].append(rec["last"])
+
+    def own_key(key: tuple[str, str]) -> str:
+        rec = periods[key]
+        if rec["last"] != newest and any(last > rec["last"] for last in later_periods[key[0]]):
+            return f"{key[0]}_{rec['last'][:4]}"
+        return key[0]
+
+    def continuing(key: tuple[str, str]) -> str:
         seen = set()
-        while code in succ and code not in seen and last.get(code) != newest:
-            seen.add(code)
-            code = succ[code][0]
-        return code
+        while key in link and key not in seen:
+            seen.add(key)
+            key = link[key][0]
+        return own_key(key)
 
     cc = OpenCC("s2t")
     rows = []
@@ -208,9 +234,8 @@ def build(repo: Path, commit: str) -> list[dict[str, str]]:
         if name.endswith("旗"):
             kind = " Banner"
         trad = cc.convert(name)
-        place_code = continuing(code) if rec["last"] != newest or code in succ else code
-        ended_code = last[code] != newest
-        change = succ[code][1] if ended_code and code in succ else ""
+        key = (code, name)
+        change = link[key][1] if key in link else ""
         rows.append({
             "code": code,
             "name": name,
@@ -218,14 +243,28 @@ def build(repo: Path, commit: str) -> list[dict[str, str]]:
             "parent_code": rec["parent_code"],
             "valid_from": rec["first"],
             "valid_to": "" if rec["last"] == newest else rec["last"],
-            "place_code": place_code if ended_code else code,
+            "place_code": continuing(key),
             "change": change,
             "short": short if short != name else "",
             "pinyin": pinyin[:1].upper() + pinyin[1:],
             "name_en": plain_short + kind,
             "name_trad": trad if trad != name else "",
+            "pinyin_alt": "|".join(alternate_readings(short, plain_short.lower())),
         })
     return rows
+
+
+def alternate_readings(short: str, first: str, limit: int = 8) -> list[str]:
+    """Other toneless readings of a short name with polyphonic characters (长宁: changning)."""
+    import itertools
+
+    from pypinyin import Style, pinyin
+
+    options = pinyin(short, style=Style.NORMAL, heteronym=True)
+    if math.prod(len(o) for o in options) > limit:
+        return []
+    out = ["".join(c) for c in itertools.product(*options)]
+    return [x for x in out if x != first]
 
 
 def main(argv: list[str] | None = None) -> None:
