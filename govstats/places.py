@@ -296,13 +296,27 @@ class _Index:
     core: dict[str, set[str]] = field(default_factory=dict)
     fuzzy: dict[str, set[str]] = field(default_factory=dict)
     historic: dict[str, set[str]] = field(default_factory=dict)
-    historic_names: dict[str, list[str]] = field(default_factory=dict)
     ended: set[str] = field(default_factory=set)
     history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    nat: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> key -> "code|code"
+    code_pid: dict[str, str] = field(default_factory=dict)
+
+    def get(self, table: str, key: str) -> set[str]:
+        """Place ids under ``key`` in a lookup table (runtime rows and packaged keys)."""
+        out = set(getattr(self, table).get(key, ()))
+        codes = self.nat.get(table, {}).get(key)
+        if codes:
+            out.update(self.code_pid[c] for c in codes.split("|") if c in self.code_pid)
+        return out
 
     def label(self, place_id: str) -> str:
         row = self.frame.loc[place_id]
-        text = f"{row['name_zh']} / {row['name_en']} [{place_id}]"
+        return f"{row['name_zh']} / {row['name_en']} [{place_id}]"
+
+    def label_long(self, place_id: str) -> str:
+        """The label with the GB/T 2260 code and the parent: tells 朝阳区 from 朝阳区."""
+        row = self.frame.loc[place_id]
+        text = self.label(place_id)
         code, par = row["gb2260"], row["parent_id"]
         extra = []
         if isinstance(code, str) and code:
@@ -583,13 +597,17 @@ def _load_registry(path: Path, base: _Index | None = None) -> _Index:
     DataValidationError.raise_if_any(problems, what=f"{what} {file}")
 
     if base is not None:
-        return _build_index(pd.concat([base.frame.reset_index(), raw], ignore_index=True),
-                            base.historic_names, base.ended, base.history)
-    return _build_index(raw, {}, set(), pd.DataFrame())
+        merged = pd.concat([base.frame.reset_index().fillna(""), raw], ignore_index=True)
+        return _build_index(merged, base.ended, base.history, base.nat, base.code_pid,
+                            indexed=set(base.frame.index), base=base)
+    return _build_index(raw, set(), pd.DataFrame(), {}, {})
 
 
-def _build_index(raw: pd.DataFrame, historic_names: dict[str, list[str]], ended: set[str],
-                 history: pd.DataFrame) -> _Index:
+def _build_index(raw: pd.DataFrame, ended: set[str], history: pd.DataFrame,
+                 nat: dict[str, dict[str, str]], code_pid: dict[str, str],
+                 indexed: set[str] = frozenset(), base: _Index | None = None) -> _Index:
+    """The lookup index. Rows whose id is in ``indexed`` are looked up through the
+    packaged keys (``nat``) or ``base``'s tables; the others are normalised here."""
     frame = raw.set_index("place_id")
     for col in ("short_zh", "pinyin", "parent_id", "gb2260", "aliases", "note"):
         frame[col] = frame[col].mask(frame[col] == "")
@@ -600,9 +618,13 @@ def _build_index(raw: pd.DataFrame, historic_names: dict[str, list[str]], ended:
         parent={p: (q or None) for p, q in parent_of.items()},
         children={},
     )
-    index.historic_names = historic_names
     index.ended = ended
     index.history = history
+    index.nat = nat
+    index.code_pid = code_pid
+    if base is not None:
+        for name in ("exact", "core", "fuzzy", "historic"):
+            setattr(index, name, {k: set(v) for k, v in getattr(base, name).items()})
     for pid, par in index.parent.items():
         if par:
             index.children.setdefault(par, []).append(pid)
@@ -613,6 +635,8 @@ def _build_index(raw: pd.DataFrame, historic_names: dict[str, list[str]], ended:
 
     cols = [raw[c].tolist() for c in ("place_id", "name_zh", "pinyin", "name_en", "gb2260", "aliases", "short_zh")]
     for pid, name_zh, pinyin, name_en, code, aliases, short_zh in zip(*cols, strict=True):
+        if pid in indexed:
+            continue
         forms = [pid, name_zh, pinyin, name_en, code, *_split_aliases(aliases or "")]
         if pid in ended:  # a place that no longer exists answers to its names only as history
             for form in forms:
@@ -632,91 +656,68 @@ def _build_index(raw: pd.DataFrame, historic_names: dict[str, list[str]], ended:
         for norm in [normalise_name(name_zh), normalise_name(pinyin or ""), normalise_name(name_en)]:
             add(index.core, norm, pid)
             add(index.fuzzy, _core(norm), pid)
-    for pid, names in historic_names.items():
-        for name in names:
-            norm = normalise_name(name)
-            add(index.historic, norm, pid)
-            add(index.historic, _core(norm), pid)
-            add(index.fuzzy, norm, pid)
     return index
 
 
 # --------------------------------------------------------------------------- national layer
 
 NATIONAL_FILE = Path(__file__).with_name("data") / "gb2260.csv.gz"
+NATIONAL_KEYS_FILE = Path(__file__).with_name("data") / "gb2260_keys.csv.gz"
 _COUNTY_EN = {"district": "District", "county": "County", "county_city": "City"}
 
 
-def _national_records(local: pd.DataFrame) -> tuple[list[dict], dict[str, list[str]], dict[str, str], set[str], pd.DataFrame]:
-    """Places of the packaged GB/T 2260 lists, continuing places merged.
+def _read_gz_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False, compression="gzip")
 
-    Returns (new registry rows, {place_id: historic and traditional names}, {code: place_id},
-    ids of places that no longer exist, the history table).
-    """
+
+def _read_keys(path: Path) -> list[list[str]]:
+    import csv
     import gzip
-    import io
 
-    with gzip.open(NATIONAL_FILE, "rb") as fh:
-        text = fh.read().decode("utf-8")
-    hist = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False)
+    with gzip.open(path, "rt", encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    return rows[1:]
+
+
+def _load_base(path: Path) -> _Index:
+    """places.csv (validated) on top of the packaged GB/T 2260 layer (continuing places merged)."""
+    local = _load_registry(path).frame.reset_index().fillna("")
+    hist = _read_gz_csv(NATIONAL_FILE)
+    keys = _read_keys(NATIONAL_KEYS_FILE)
     local_by_code = {c: pid for pid, c in zip(local["place_id"], local["gb2260"], strict=True) if c}
-    # a registry row with a code is the place that code names *today*
     place_codes = hist["place_code"].tolist()
-    pid_of_code = {pc: local_by_code.get(pc, f"gb{pc}") for pc in set(place_codes)}
-    hist["place_id"] = [pid_of_code[pc] for pc in place_codes]
+    code_pid = {pc: local_by_code.get(pc, f"gb{pc}") for pc in set(place_codes)}
+    hist["place_id"] = [code_pid[pc] for pc in place_codes]
     # the row that describes each place: its own newest period
     own = hist[hist["code"] == hist["place_code"].str.slice(0, 6)]
     own = own.assign(_to=own["valid_to"].replace("", "9999-99")).sort_values(["_to", "valid_from"], kind="mergesort")
     own = own.loc[~own["place_code"].duplicated(keep="last")]
-    newest = own.set_index("place_code")
+    ended = set(own.loc[own["valid_to"] != "", "place_id"])
+    new = own[~own["place_id"].isin(set(local_by_code.values()))]
     code_to_pid = dict(zip(hist["code"], hist["place_id"], strict=True))
     code_to_pid.update(local_by_code)
-    rows: list[dict] = []
-    ended: set[str] = set()
-    local_ids = set(local_by_code.values())
-    for rec in newest.reset_index().to_dict("records"):
-        pc = rec["place_code"]
-        pid = pid_of_code[pc]
-        if rec["valid_to"]:
-            ended.add(pid)
-        if pid in local_ids:
-            continue
-        par = rec["parent_code"]
-        parent_id = "china" if not par else code_to_pid.get(par, f"gb{par}")
-        short = rec["short"]
-        aliases = []
-        if rec["level"] == "prefecture_city" and rec["name"].endswith("自治州") and short:
-            aliases.append(short + "州")
-        if rec["name"].endswith(("自治县", "自治旗")) and short:
-            aliases.append(short + rec["name"][-1])
-        rows.append({
-            "place_id": pid, "name_zh": rec["name"], "short_zh": short, "pinyin": rec["pinyin"],
-            "name_en": rec["name_en"], "level": rec["level"], "parent_id": parent_id, "gb2260": rec["code"] if not rec["valid_to"] else "",
-            "aliases": "|".join(a for a in aliases if a != rec["name"]),
-            "note": "GB/T 2260 (cn/GB2260 mca lists)" + (f"; listed until {rec['valid_to']}" if rec["valid_to"] else ""),
-        })
-    historic: dict[str, list[str]] = {}
-    latest_of_code: dict[str, tuple[str, str]] = {}  # a reused code means its latest place
-    for pid, code, name, short, trad, alt, vto in zip(
-        hist["place_id"], hist["code"], hist["name"], hist["short"], hist["name_trad"],
-        hist["pinyin_alt"], hist["valid_to"], strict=True,
-    ):
-        names = historic.setdefault(pid, [])
-        names += [x for x in (name, trad, short, *alt.split("|")) if x]
-        stamp = vto or "9999"
-        if code not in latest_of_code or stamp > latest_of_code[code][0]:
-            latest_of_code[code] = (stamp, pid)
-    for code, (_stamp_, pid) in latest_of_code.items():
-        historic.setdefault(pid, []).append(code)
-    return rows, historic, code_to_pid, ended, hist
-
-
-def _load_base(path: Path) -> _Index:
-    local = _load_registry(path).frame.reset_index()
-    local = local.fillna("")
-    rows, historic, _codes, ended, hist = _national_records(local)
-    merged = pd.concat([local, pd.DataFrame(rows, columns=REGISTRY_COLUMNS)], ignore_index=True)
-    return _build_index(merged, historic, ended, hist)
+    short = new["short"]
+    auto = new["name"].str.endswith("自治州") & short.ne("")
+    county_auto = new["name"].str.endswith(("自治县", "自治旗")) & short.ne("")
+    aliases = (short + "州").where(auto, "")
+    aliases = aliases.where(~county_auto, short + new["name"].str.slice(-1))
+    rows = pd.DataFrame({
+        "place_id": new["place_id"],
+        "name_zh": new["name"],
+        "short_zh": short,
+        "pinyin": new["pinyin"],
+        "name_en": new["name_en"],
+        "level": new["level"],
+        "parent_id": [("china" if not pc else code_to_pid.get(pc, f"gb{pc}")) for pc in new["parent_code"]],
+        "gb2260": new["code"].where(new["valid_to"].eq(""), ""),
+        "aliases": aliases,
+        "note": "GB/T 2260 (cn/GB2260 mca lists)" + new["valid_to"].map(lambda v: f"; listed until {v}" if v else ""),
+    })
+    merged = pd.concat([local, rows], ignore_index=True)
+    nat: dict[str, dict[str, str]] = {}
+    for table, key, codes in keys:
+        nat.setdefault(table, {})[key] = codes
+    return _build_index(merged, ended, hist, nat, code_pid, indexed=set(rows["place_id"]))
 
 
 def _index(registry_file: str | Path | None = None) -> _Index:
@@ -724,7 +725,18 @@ def _index(registry_file: str | Path | None = None) -> _Index:
     if registry_file is None:
         return base
     return _cached(f"user_registry:{id(base)}", Path(registry_file).resolve(),
-                   lambda p: _load_registry(p, base))
+                   lambda p: _load_user_registry(p, base))
+
+
+def _load_user_registry(path: Path, base: _Index) -> _Index:
+    """A user's registry file: with a ``nation`` row it is a complete registry that takes
+    the place of ``data/raw/places.csv`` (the GB/T 2260 layer stays beneath it); without
+    one it *adds* places (townships, development zones) to the packaged registry."""
+    if path.exists():
+        head = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        if "level" in head.columns and (head["level"].str.strip() == "nation").any():
+            return _load_base(path)
+    return _load_registry(path, base)
 
 
 def registry(registry_file: str | Path | None = None, *, ended: bool = False) -> pd.DataFrame:
@@ -773,7 +785,7 @@ def _pick(index: _Index, name: object, candidates: Iterable[str]) -> str:
     top = [c for c in cands if LEVEL_RANK[index.level[c]] == best]
     if len(top) == 1:
         return top[0]
-    raise AmbiguousPlaceError(name, top, [index.label(c) for c in top])
+    raise AmbiguousPlaceError(name, top, [index.label_long(c) for c in top])
 
 
 def _lookup(index: _Index, name: object, text: str, scope: set[str] | None, historic: bool = False) -> str | None:
@@ -791,17 +803,17 @@ def _lookup(index: _Index, name: object, text: str, scope: set[str] | None, hist
     if not norm:
         return None
     steps = (
-        ((index.historic, _core(norm)),)  # former names without their suffix
+        (("historic", _core(norm)),)  # former names without their suffix
         if historic
         else (
-            (index.exact, norm),
-            (index.core, norm),
-            (index.historic, norm),  # a former name written in full (株洲县, 崇文区, 430521)
-            (index.core, _core(norm)),
+            ("exact", norm),
+            ("core", norm),
+            ("historic", norm),  # a former name written in full (株洲县, 崇文区, 430521)
+            ("core", _core(norm)),
         )
     )
     for table, key in steps:
-        found = within(table.get(key))
+        found = within(index.get(table, key) if key else set())
         if found:
             return _pick(index, name, found)
     return None
@@ -827,16 +839,16 @@ def _lookup_qualified(index: _Index, name: object, norm: str, scope: set[str] | 
 
 
 def _suggest(index: _Index, norm: str, scope: set[str] | None, n: int = 5) -> list[str]:
-    keys = list(index.fuzzy)
+    keys = [k for k in (*index.fuzzy, *index.nat.get("fuzzy", {})) if k[:1] == norm[:1]] if norm else []
     out: list[str] = []
     for query in (norm, _core(norm)):
         if not query:
             continue
         for key in difflib.get_close_matches(query, keys, n=10, cutoff=0.5):
-            for pid in sorted(index.fuzzy[key], key=lambda p: LEVEL_RANK[index.level[p]]):
-                if (scope is None or pid in scope) and pid not in out:
+            for pid in sorted(index.get("fuzzy", key), key=lambda p: LEVEL_RANK[index.level[p]]):
+                if (scope is None or pid in scope) and pid not in out and pid not in index.ended:
                     out.append(pid)
-    return [index.label(pid) for pid in out[:n]]
+    return [index.label_long(pid) for pid in out[:n]]
 
 
 _T2S = None
@@ -930,7 +942,7 @@ def resolve(
     >>> resolve("Hengyan")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    govstats.errors.UnknownPlaceError: unknown place 'Hengyan'; did you mean '衡阳市 / Hengyang [hengyang]', ...
+    govstats.errors.UnknownPlaceError: unknown place 'Hengyan'; did you mean '衡阳市 / Hengyang [hengyang] (code 430400, in 湖南省)', ...
     """
     index = _index(registry_file)
     return _resolve_in(index, name, _scope(index, within, registry_file))

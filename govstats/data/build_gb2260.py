@@ -52,6 +52,7 @@ from collections import defaultdict
 from pathlib import Path
 
 OUT = Path(__file__).with_name("gb2260.csv.gz")
+KEYS_OUT = Path(__file__).with_name("gb2260_keys.csv.gz")
 DEFAULT_COMMIT = "8bd12eee4f2b096f09f855459db317ecfbc5ba21"
 
 #: Mergers the code lists cannot show (a code ends; the absorbing code continues).
@@ -267,6 +268,80 @@ def alternate_readings(short: str, first: str, limit: int = 8) -> list[str]:
     return [x for x in out if x != first]
 
 
+def lookup_keys(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Normalised lookup keys -> place codes, so that loading needs no normalisation.
+
+    Tables as in :mod:`govstats.places`: ``exact`` (full names, pinyin, English, code,
+    traditional name of places listed today), ``core`` (the same without an
+    administrative suffix, and short names), ``historic`` (every former name, short
+    name and traditional name; each code for the place it named last) and ``fuzzy``
+    (for suggestions).
+    """
+    from govstats.places import _core, normalise_name
+
+    tables: dict[str, dict[str, set[str]]] = {t: defaultdict(set) for t in ("exact", "core", "historic", "fuzzy")}
+
+    def add(table: str, key: str, pc: str) -> None:
+        if key:
+            tables[table][key].add(pc)
+
+    own: dict[str, dict[str, str]] = {}
+    for r in rows:
+        if r["code"] == r["place_code"][:6]:
+            cur = own.get(r["place_code"])
+            if cur is None or (r["valid_to"] or "9999") >= (cur["valid_to"] or "9999"):
+                own[r["place_code"]] = r
+    for pc, r in own.items():
+        if r["valid_to"]:
+            continue
+        forms = [r["name"], r["pinyin"], r["name_en"], r["code"], r["name_trad"]]
+        short = r["short"] or ""
+        if r["name"].endswith("自治州") and short:
+            forms.append(short + "州")
+        if r["name"].endswith(("自治县", "自治旗")) and short:
+            forms.append(short + r["name"][-1])
+        for f in forms:
+            n = normalise_name(f)
+            add("exact", n, pc)
+            add("core", _core(n), pc)
+            add("fuzzy", n, pc)
+        for f in (short, *r["pinyin_alt"].split("|")):
+            add("core", normalise_name(f), pc)
+            add("fuzzy", normalise_name(f), pc)
+        for f in (r["name"], r["pinyin"], r["name_en"]):
+            n = normalise_name(f)
+            add("core", n, pc)
+            add("fuzzy", _core(n), pc)
+    latest_of_code: dict[str, tuple[str, str]] = {}
+    for r in rows:
+        pc = r["place_code"]
+        for f in (r["name"], r["name_trad"], r["short"], *r["pinyin_alt"].split("|")):
+            n = normalise_name(f)
+            add("historic", n, pc)
+            add("historic", _core(n), pc)
+            add("fuzzy", n, pc)
+        stamp = r["valid_to"] or "9999"
+        if r["code"] not in latest_of_code or stamp > latest_of_code[r["code"]][0]:
+            latest_of_code[r["code"]] = (stamp, pc)
+    for code, (_, pc) in latest_of_code.items():
+        add("historic", code, pc)
+    return [
+        {"table": t, "key": k, "codes": "|".join(sorted(v))}
+        for t, table in tables.items()
+        for k, v in sorted(table.items())
+    ]
+
+
+def write_gz(path: Path, rows: list[dict[str, str]]) -> None:
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
+    w.writeheader()
+    w.writerows(rows)
+    # mtime=0: the same input gives byte-identical output
+    with gzip.GzipFile(path, "wb", mtime=0) as fh:
+        fh.write(buf.getvalue().encode("utf-8"))
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("repo", type=Path, help="git directory of a cn/GB2260 snapshot")
@@ -274,14 +349,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args(argv)
     rows = build(args.repo, args.commit)
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=list(rows[0]), lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    # mtime=0: the same input gives byte-identical output
-    with gzip.GzipFile(args.out, "wb", mtime=0) as fh:
-        fh.write(buf.getvalue().encode("utf-8"))
-    print(f"{args.out}: {len(rows)} rows from cn/GB2260 @ {args.commit}")
+    write_gz(args.out, rows)
+    keys = lookup_keys(rows)
+    write_gz(args.out.with_name(KEYS_OUT.name), keys)
+    print(f"{args.out}: {len(rows)} rows, {len(keys)} lookup keys, from cn/GB2260 @ {args.commit}")
 
 
 if __name__ == "__main__":
