@@ -255,8 +255,14 @@ class IngestResult:
 
 
 def _norm(text: str) -> str:
-    """Matching key of a header: NFKC, case folded, without whitespace."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).casefold()
+    """Matching key of a header: NFKC, simplified characters (公安民警數 -> 公安民警数),
+    case folded, without whitespace."""
+    t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).casefold()
+    if not t.isascii():
+        from govstats.places import _to_simplified
+
+        t = _to_simplified(t)
+    return t
 
 
 def _split_header(text: str) -> tuple[str, str]:

@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import get_args
 
+import numpy as np
 import pandas as pd
 
 from govstats._literals import MeasureName, PlaceLevel, PopulationKind, check_literal
@@ -1000,54 +1001,45 @@ def resolve_many(
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     if column is None and series.name is not None:
         column = str(series.name)
-    row_numbers = list(range(2, len(series) + 2)) if rows is None else [int(r) for r in rows]
+    row_numbers = range(2, len(series) + 2) if rows is None else [int(r) for r in rows]
     if len(row_numbers) != len(series):
         raise ValueError(f"rows has {len(row_numbers)} entries for {len(series)} values")
     index = _index(registry_file)
     scope = _scope(index, within, registry_file)
     file_text = str(file) if file is not None else None
 
-    done: dict[tuple[type, object], tuple[str | None, Problem | None]] = {}
-    out: list[str | None] = []
+    # each distinct value is resolved once (a national column repeats a few thousand names)
+    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+    results: list[tuple[str | None, Problem | None]] = []
+    missing_problem = Problem("missing place name", hint="write the place's name or code")
+    for raw_value in list(uniques):
+        if _as_text(raw_value) is None or not str(raw_value).strip():
+            results.append((None, missing_problem))
+            continue
+        try:
+            results.append((_resolve_in(index, raw_value, scope), None))
+        except AmbiguousPlaceError as err:
+            results.append((None, Problem(
+                "ambiguous place name",
+                hint="it fits " + ", ".join(err.suggestions)
+                + "; write the Chinese name or qualify it (e.g. '上海长宁区'), add a parent column "
+                "(省/市) or a code column, or pass within=",
+            )))
+        except UnknownPlaceError as err:
+            hint = ("did you mean " + ", ".join(err.suggestions) + "?") if err.suggestions else ""
+            hint += (" " if hint else "") + "(govstats.places.registry() lists every known place)"
+            results.append((None, Problem("unknown place name", hint=hint)))
+    results.append((None, missing_problem))  # code -1: NaN / None
+    ids = np.array([r[0] for r in results], dtype=object)
+    out = ids[codes]
     problems: list[Problem] = []
-    for raw_value, row in zip(series.tolist(), row_numbers, strict=True):
-        missing = _as_text(raw_value) is None or not str(raw_value).strip()
-        key = (type(None), None) if missing else (type(raw_value), raw_value)
-        if key not in done:
-            if missing:
-                done[key] = (
-                    None,
-                    Problem("missing place name", hint="write the place's name or code"),
-                )
-            else:
-                try:
-                    done[key] = (_resolve_in(index, raw_value, scope), None)
-                except AmbiguousPlaceError as err:
-                    done[key] = (
-                        None,
-                        Problem(
-                            "ambiguous place name",
-                            hint="it fits "
-                            + ", ".join(err.suggestions)
-                            + "; write the Chinese name or qualify it (e.g. '上海长宁区')",
-                        ),
-                    )
-                except UnknownPlaceError as err:
-                    hint = (
-                        ("did you mean " + ", ".join(err.suggestions) + "?")
-                        if err.suggestions
-                        else ""
-                    )
-                    hint += (
-                        " " if hint else ""
-                    ) + "(govstats.places.registry() lists every known place)"
-                    done[key] = (None, Problem("unknown place name", hint=hint))
-        place_id, template = done[key]
-        out.append(place_id)
-        if template is not None:
-            problems.append(
-                Problem(template.message, file_text, row, column, raw_value, template.hint)
-            )
+    bad = [k for k, r in enumerate(results) if r[1] is not None]
+    if bad:
+        bad_codes = np.array([k if k < len(uniques) else -1 for k in bad])
+        values_list = series.tolist()
+        for i in np.flatnonzero(np.isin(codes, bad_codes)):
+            template = results[codes[i]][1]
+            problems.append(Problem(template.message, file_text, row_numbers[i], column, values_list[i], template.hint))
     where = f"place names in {file_text or 'input'}" + (f", column {column!r}" if column else "")
     DataValidationError.raise_if_any(problems, what=where)
     return pd.Series(out, index=series.index, name="place_id", dtype="str")
