@@ -672,12 +672,11 @@ def _read_gz_csv(path: Path) -> pd.DataFrame:
 
 
 def _read_keys(path: Path) -> list[list[str]]:
-    import csv
+    """The packaged lookup keys (table, key, codes); keys hold no commas or quotes."""
     import gzip
 
-    with gzip.open(path, "rt", encoding="utf-8", newline="") as fh:
-        rows = list(csv.reader(fh))
-    return rows[1:]
+    text = gzip.decompress(path.read_bytes()).decode("utf-8")
+    return [line.split(",") for line in text.splitlines()[1:]]
 
 
 def _load_base(path: Path) -> _Index:
@@ -840,13 +839,15 @@ def _lookup_qualified(index: _Index, name: object, norm: str, scope: set[str] | 
 
 
 def _suggest(index: _Index, norm: str, scope: set[str] | None, n: int = 5) -> list[str]:
-    keys = [k for k in (*index.fuzzy, *index.nat.get("fuzzy", {})) if k[:1] == norm[:1]] if norm else []
+    pool = (*index.fuzzy, *index.nat.get("exact", {}), *index.nat.get("historic", {}))
+    keys = [k for k in pool if k[:1] == norm[:1]] if norm else []
     out: list[str] = []
     for query in (norm, _core(norm)):
         if not query:
             continue
         for key in difflib.get_close_matches(query, keys, n=10, cutoff=0.5):
-            for pid in sorted(index.get("fuzzy", key), key=lambda p: LEVEL_RANK[index.level[p]]):
+            found = index.get("fuzzy", key) | index.get("exact", key) | index.get("historic", key)
+            for pid in sorted(found, key=lambda p: (LEVEL_RANK[index.level[p]], p)):
                 if (scope is None or pid in scope) and pid not in out and pid not in index.ended:
                     out.append(pid)
     return [index.label_long(pid) for pid in out[:n]]

@@ -275,7 +275,7 @@ def lookup_keys(rows: list[dict[str, str]]) -> list[dict[str, str]]:
     traditional name of places listed today), ``core`` (the same without an
     administrative suffix, and short names), ``historic`` (every former name, short
     name and traditional name; each code for the place it named last) and ``fuzzy``
-    (for suggestions).
+    (for suggestions; not written: suggestions search ``exact`` and ``historic``).
     """
     from govstats.places import _core, normalise_name
 
@@ -325,9 +325,11 @@ def lookup_keys(rows: list[dict[str, str]]) -> list[dict[str, str]]:
             latest_of_code[r["code"]] = (stamp, pc)
     for code, (_, pc) in latest_of_code.items():
         add("historic", code, pc)
+    # suggestions search the exact and historic keys; the fuzzy table is not shipped
     return [
         {"table": t, "key": k, "codes": "|".join(sorted(v))}
         for t, table in tables.items()
+        if t != "fuzzy"
         for k, v in sorted(table.items())
     ]
 
