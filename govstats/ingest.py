@@ -144,9 +144,15 @@ MISSING_MARKS = frozenset({"", "-", "--", "—", "——", "...", "......", "na"
 # Header names (normalised: NFKC, casefold, no spaces, unit bracket removed) by role.
 _PLACE_HEADERS = frozenset(
     "地区 地区名称 地名 地方 城市 城市名称 区县 县区 县市区 市县 行政区 行政区划 行政区划名称 "
-    "区划 区划名称 行政区划代码 区划代码 地区代码 place place_name placename place_id "
-    "region city district county location".split()
+    "区划 区划名称 place place_name placename place_id "
+    "region city district county location 省份 省 省区 省市 省别 省市区 地级市 地市 市州 "
+    "市 县 县(市、区) 县(市,区) 县市 province prefecture".split()
 )
+#: Columns holding a GB/T 2260 code: the code decides the place.
+_CODE_HEADERS = frozenset("行政区划代码 区划代码 地区代码 代码 编码 区划编码 code gb2260 adcode division_code".split())
+#: A footnote row below the data starts with one of these.
+_FOOTNOTE = re.compile(r"^\s*(注|附注|说明|资料来源|数据来源|来源|备注|note|notes|source|sources)\s*\d*\s*[:：]",
+                       re.IGNORECASE)
 _YEAR_HEADERS = frozenset("年份 年度 年 时间 year".split())
 _INDICATOR_HEADERS = frozenset("指标 指标名称 统计指标 项目 indicator indicator_name variable item".split())
 _VALUE_HEADERS = frozenset("数值 值 数据 value values".split())
@@ -196,7 +202,12 @@ class IngestResult:
     source : str
         The path as given.
     notes : tuple of str
-        What was skipped on purpose: comment rows, note sheets, note columns, blank rows.
+        What was skipped on purpose: comment rows, title rows, footnotes (注：,
+        资料来源：), note sheets, note columns, blank rows; and each cell rejected as
+        implausible, with its reason.
+    warnings : tuple of str
+        Values kept but worth a look: a year-on-year change of a factor of ten or more
+        (often a unit slip, 人 vs 万人).
     """
 
     data: pd.DataFrame
@@ -205,6 +216,7 @@ class IngestResult:
     layout: str
     source: str
     notes: tuple[str, ...] = field(default=())
+    warnings: tuple[str, ...] = field(default=())
 
     def summary(self) -> str:
         """A few lines saying what was read and what was left out.
@@ -235,6 +247,7 @@ class IngestResult:
                 f"({', '.join(sorted(d['indicator'].unique()))}), years {years}"
             )
         lines += [f"note: {n}" for n in self.notes]
+        lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
 
@@ -242,8 +255,14 @@ class IngestResult:
 
 
 def _norm(text: str) -> str:
-    """Matching key of a header: NFKC, case folded, without whitespace."""
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).casefold()
+    """Matching key of a header: NFKC, simplified characters (公安民警數 -> 公安民警数),
+    case folded, without whitespace."""
+    t = re.sub(r"\s+", "", unicodedata.normalize("NFKC", str(text))).casefold()
+    if not t.isascii():
+        from govstats.places import _to_simplified
+
+        t = _to_simplified(t)
+    return t
 
 
 def _split_header(text: str) -> tuple[str, str]:
@@ -258,6 +277,7 @@ def _split_header(text: str) -> tuple[str, str]:
 def _role(header: str) -> str | None:
     key = _norm(_split_header(header)[0])
     for role, names in (
+        ("code", _CODE_HEADERS),
         ("place", _PLACE_HEADERS),
         ("year", _YEAR_HEADERS),
         ("indicator", _INDICATOR_HEADERS),
@@ -411,6 +431,58 @@ def _decode(data: bytes, encoding: str | None, file: str) -> tuple[str | None, s
     )
 
 
+_CJK = re.compile(r"[\u4e00-\u9fff]")
+_LATIN1_HIGH = re.compile(r"[\u0080-\u00ff]")
+
+
+def _mojibake_problems(text: str, file: str) -> list[Problem]:
+    """Text that was decoded with the wrong encoding and saved again (乱码), named as such.
+
+    Three shapes: GBK bytes read as Latin-1/cp1252 (``µØÇø`` for 地区); UTF-8 bytes read
+    as GBK (``鍦板尯`` for 地区); and text whose characters were already replaced
+    (``锟斤拷``, U+FFFD), which cannot be recovered.
+    """
+    sample = text[:20000]
+    first_line = next((ln for ln in sample.splitlines() if ln.strip()), "")
+    if "锟斤拷" in sample or "\ufffd" in sample:
+        pos = min(i for i in (sample.find("锟斤拷"), sample.find("\ufffd")) if i >= 0)
+        return [Problem(
+            "encoding problem (mojibake): the text holds replacement characters (锟斤拷 or U+FFFD); "
+            "it was decoded with the wrong encoding and saved, and the original characters are lost",
+            file=file, row=sample.count("\n", 0, pos) + 1, value=sample[max(0, pos - 10): pos + 10],
+            hint="export the table again from its source (the yearbook's XLSX or the original CSV); "
+            "this file cannot be repaired",
+        )]
+    if len(_LATIN1_HIGH.findall(first_line)) >= 4 and not _CJK.search(first_line):
+        for codec in ("latin-1", "cp1252"):
+            try:
+                fixed = first_line.encode(codec).decode("gb18030")
+            except (UnicodeEncodeError, UnicodeDecodeError):
+                continue
+            if _CJK.search(fixed):
+                return [Problem(
+                    f"encoding problem (mojibake): the header reads {first_line[:40]!r}, which is "
+                    f"GBK/GB18030 text decoded as {codec} and saved again; it should read {fixed[:40]!r}",
+                    file=file, row=1, value=first_line[:60],
+                    hint="likely original encoding: GBK (GB18030). Re-export from the source, or repair it: "
+                    f"text.encode({codec!r}).decode('gb18030')",
+                )]
+    if len(_CJK.findall(first_line)) >= 2:
+        try:
+            fixed = first_line.encode("gb18030").decode("utf-8")
+        except (UnicodeEncodeError, UnicodeDecodeError):
+            fixed = None
+        if fixed and fixed != first_line and _CJK.search(fixed):
+            return [Problem(
+                f"encoding problem (mojibake): the header reads {first_line[:40]!r}, which is UTF-8 "
+                f"text decoded as GBK and saved again; it should read {fixed[:40]!r}",
+                file=file, row=1, value=first_line[:60],
+                hint="likely original encoding: UTF-8. Re-export from the source, or repair it: "
+                "text.encode('gb18030').decode('utf-8')",
+            )]
+    return []
+
+
 # --------------------------------------------------------------------------- sheets
 
 
@@ -484,20 +556,109 @@ def _codebook_names(path: Path) -> pd.DataFrame:
     return _CODEBOOK_CACHE[key]
 
 
-class _IndicatorMatcher:
-    """Header name -> indicator: caller's map, then codebook name_zh, then defaults."""
+_INDICATOR_TABLE = Path(__file__).with_name("data") / "yearbook_indicators.csv"
+#: Suffixes that yearbooks add to or leave off an indicator name (人民调解员 / 人民调解员数).
+_COUNT_SUFFIX = re.compile(r"(总人数|人数|个数|总数|数量|数)$")
 
-    def __init__(self, indicator_map: Mapping[str, str] | None):
-        by_name = {_norm(k): v for k, v in DEFAULT_HEADER_INDICATORS.items()}
-        self.known_headers = dict(DEFAULT_HEADER_INDICATORS)
-        indicators = set(DEFAULT_HEADER_INDICATORS.values())
+
+def _loose(key: str) -> str:
+    """A normalised header without a trailing 数/人数/个数/数量 ('' if nothing would be left)."""
+    stripped = _COUNT_SUFFIX.sub("", key)
+    return stripped if len(stripped) >= 2 else key
+
+
+@dataclass(frozen=True)
+class IndicatorRule:
+    """Plausibility bounds of one indicator, from the codebook.
+
+    ``minimum``/``maximum`` (NaN: none) bound every value; ``whole`` requires an exact
+    value to be a whole number. Derived from the codebook's unit kind unless the
+    codebook states ``min``/``max``/``whole``: counts and persons >= 0 and whole,
+    percent 0-100, a calendar ``year`` 1900-2100, rank >= 1, every other kind >= 0.
+    """
+
+    indicator: str
+    unit_kind: str
+    minimum: float
+    maximum: float
+    whole: bool
+
+
+def _rule_for(indicator: str, kind: str, lo: str = "", hi: str = "", whole: str = "") -> IndicatorRule:
+    k = (kind or "").strip()
+    if k in ("count", "persons", "person_times", "events", "unit") or k.startswith(("count_", "persons_")):
+        d = (0.0, math.nan, k in ("count", "persons", "person_times", "events", "unit"))
+    elif k.startswith("percent"):
+        d = (0.0, 100.0, False)
+    elif k == "year":
+        d = (1900.0, 2100.0, True)
+    elif k == "rank":
+        d = (1.0, math.nan, True)
+    elif k:
+        d = (0.0, math.nan, False)
+    else:
+        d = (math.nan, math.nan, False)
+    minimum = float(lo) if str(lo).strip() else d[0]
+    maximum = float(hi) if str(hi).strip() else d[1]
+    w = str(whole).strip().casefold()
+    return IndicatorRule(indicator, k, minimum, maximum, (w in ("true", "1", "yes")) if w else d[2])
+
+
+def _read_codebook_file(path: Path) -> pd.DataFrame:
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8-sig")
+    missing = [c for c in ("indicator", "name_zh", "unit") if c not in frame.columns]
+    if missing:
+        raise DataValidationError(
+            [Problem(f"codebook column {c!r} missing", file=str(path), column=c,
+                     hint="a codebook has columns indicator, name_zh, unit and optionally "
+                     "synonyms (|-separated), min, max, whole") for c in missing],
+            what=f"codebook {path}",
+        )
+    for c in ("synonyms", "min", "max", "whole"):
+        if c not in frame.columns:
+            frame[c] = ""
+    return frame
+
+
+class _IndicatorMatcher:
+    """Header name -> indicator: caller's map, user codebook, raw codebook, yearbook table."""
+
+    def __init__(self, indicator_map: Mapping[str, str] | None, codebook: str | Path | None = None):
+        by_name: dict[str, str] = {}
+        loose: dict[str, set[str]] = {}
+        self.known_headers: dict[str, str] = {}
+        self.rules: dict[str, IndicatorRule] = {}
+        indicators: set[str] = set()
+
+        def add(name: str, ind: str) -> None:
+            key = _norm(_split_header(name)[0])
+            if not key:
+                return
+            by_name[key] = ind
+            loose.setdefault(_loose(key), set()).add(ind)
+            self.known_headers[name] = ind
+
+        tables = [_read_codebook_file(_INDICATOR_TABLE)]
         codebook_path = paths.raw_dir() / "codebook.csv"
         if codebook_path.is_file():
             cb = _codebook_names(codebook_path)
-            for ind, name_zh in zip(cb["indicator"], cb["name_zh"], strict=True):
-                by_name[_norm(name_zh)] = ind
-                self.known_headers[name_zh] = ind
-            indicators |= set(cb["indicator"])
+            tables.append(cb.assign(synonyms="", min="", max="", whole=""))
+        if codebook is not None:
+            tables.append(_read_codebook_file(Path(codebook)))
+        for table in tables:  # later tables override earlier ones
+            for rec in table.to_dict("records"):
+                ind = rec["indicator"]
+                indicators.add(ind)
+                add(rec["name_zh"], ind)
+                for syn in str(rec.get("synonyms", "")).split("|"):
+                    if syn.strip():
+                        add(syn.strip(), ind)
+                self.rules[ind] = _rule_for(ind, rec.get("unit", ""), rec.get("min", ""),
+                                            rec.get("max", ""), rec.get("whole", ""))
+        for name, ind in DEFAULT_HEADER_INDICATORS.items():
+            if _norm(name) not in by_name:
+                add(name, ind)
+                indicators.add(ind)
         self.user_full: dict[str, str] = {}
         self.user_name: dict[str, str] = {}
         for key, ind in (indicator_map or {}).items():
@@ -508,6 +669,7 @@ class _IndicatorMatcher:
                 self.user_name[_norm(name)] = ind
             indicators.add(ind)
         self.by_name = by_name
+        self.by_loose = {k: next(iter(v)) for k, v in loose.items() if len(v) == 1}
         self.indicators = indicators
 
     def match(self, header: str) -> str | None:
@@ -520,15 +682,31 @@ class _IndicatorMatcher:
             return self.user_name[key]
         if key in self.by_name:
             return self.by_name[key]
+        if _loose(key) in self.by_loose:
+            return self.by_loose[_loose(key)]
         plain = name.strip()
         if plain in self.indicators:
             return plain
         return None
 
     def suggest(self, header: str) -> list[str]:
+        """The closest known headers, each with the indicator id it maps to."""
         name, _ = _split_header(header)
-        choices = list(self.known_headers) + sorted(self.indicators)
-        return difflib.get_close_matches(name, choices, n=3, cutoff=0.5)
+        key = _loose(_norm(name))
+        names = {_loose(_norm(h)): h for h in self.known_headers}
+        out: list[str] = []
+        for k in difflib.get_close_matches(key, list(names), n=6, cutoff=0.4):
+            label = f"{names[k]} -> {self.known_headers[names[k]]}"
+            if label not in out:
+                out.append(label)
+        for ind in difflib.get_close_matches(name, sorted(self.indicators), n=3, cutoff=0.5):
+            out.append(ind)
+        return out[:5]
+
+    def closest_indicator(self, header: str) -> str:
+        for s in self.suggest(header):
+            return s.split(" -> ")[-1]
+        return "indicator_name"
 
 
 def _header_unit(unit_text: str) -> tuple[str, float]:
@@ -613,10 +791,59 @@ def _read_table(
     if h == len(grid):
         problems.append(Problem("the file is empty (no header row)" if not comments else "no header row below the comments", file=file))
         return None
+    # title rows (表3-12 ..., 单位：人): the header is the first row that names a place,
+    # code, year or indicator column, or has years as headers
+    for k in range(h, min(h + 12, len(grid))):
+        cells_k = [c for c in grid[k] if c]
+        roles_k = [_role(c) for c in cells_k]
+        if len(cells_k) >= 2 and (
+            any(r in ("place", "code", "year", "indicator") for r in roles_k)
+            or sum(1 for c in cells_k if _parse_year(c)) >= 2
+        ):
+            if k > h:
+                titles = [" ".join(c for c in grid[i] if c) for i in range(h, k) if any(grid[i])]
+                notes.append(f"{file}: title row(s) above the header (row {k + 1}) skipped: " + " / ".join(titles))
+                h = k
+            break
     header_row = h + 1
-    width = max(len(r) for r in grid[h:])
+    # footnotes below the data (注：..., 资料来源：...)
+    end = len(grid)
+    for k in range(h + 1, len(grid)):
+        first_cell = next((c for c in grid[k] if c), "")
+        if first_cell and _FOOTNOTE.match(unicodedata.normalize("NFKC", first_cell)):
+            end = k
+            break
+    if end < len(grid):
+        foot = [(k + 1, " ".join(c for c in grid[k] if c)) for k in range(end, len(grid)) if any(grid[k])]
+        notes.append(f"{file}: footnote row(s) below the data read as notes: "
+                     + " / ".join(f"row {r}: {t}" for r, t in foot))
+        for r, _t in foot:
+            row_cells = [c for c in grid[r - 1] if c]
+            if len(row_cells) >= 3 and any(_parse_year(c) is None and c[:1].isdigit() for c in row_cells[1:]):
+                problems.append(Problem("a row that looks like data below a footnote", file=file, row=r,
+                                        value=row_cells, hint="move footnotes (注：...) below all the data"))
+    header_len = len(grid[h])
+    while header_len and not grid[h][header_len - 1]:
+        header_len -= 1
+    width = max(len(r) for r in grid[h:end])
     header = grid[h] + [""] * (width - len(grid[h]))
-    body = [(h + 1 + i + 1, r + [""] * (width - len(r))) for i, r in enumerate(grid[h + 1 :])]
+    body = [(h + 1 + i + 1, r + [""] * (width - len(r))) for i, r in enumerate(grid[h + 1 : end])]
+    if not sh.ref_prefix:  # CSV: a row with too few or too many cells is malformed
+        for i, r in enumerate(grid[h + 1 : end]):
+            filled = len(r)
+            while filled and not r[filled - 1]:
+                filled -= 1
+            if filled and len(r) != len(grid[h]) and (len(r) < header_len or filled > header_len):
+                problems.append(
+                    Problem(
+                        f"malformed row: {len(r)} cell(s) but the header has {len(grid[h])}"
+                        + (" (a short, ragged row)" if len(r) < header_len else " (more cells than headers)"),
+                        file=file,
+                        row=h + 2 + i,
+                        value=r,
+                        hint="every row needs one cell per header; leave a cell empty (,,) for a missing value",
+                    )
+                )
     blank = [r for r, cells_ in body if not any(cells_)]
     body = [(r, c) for r, c in body if any(c)]
     if blank:
@@ -653,12 +880,22 @@ def _read_table(
     def first_of(role: str) -> int | None:
         return next((j for j, r in roles.items() if r == role), None)
 
-    place_j, year_j, ind_j = first_of("place"), first_of("year"), first_of("indicator")
+    year_j, ind_j = first_of("year"), first_of("indicator")
     value_j, unit_j = first_of("value"), first_of("unit")
+    # a place over several columns (省份, 城市, 区县): the last names the place, the ones
+    # before it say where to look; a code column (行政区划代码) decides when present
+    place_cols = [j for j, r in roles.items() if r == "place"]
+    code_j = first_of("code")
+    name_j = place_cols[-1] if place_cols else None
+    qual_js = place_cols[:-1]
+    place_j = code_j if code_j is not None else name_j
     notes_cols = [header[j] for j, r in roles.items() if r == "note"]
-    extra_place = [header[j] for j, r in roles.items() if r == "place" and j != place_j]
-    if notes_cols or extra_place:
-        notes.append(f"{file}: column(s) not read as data: " + ", ".join(map(repr, notes_cols + extra_place)))
+    if notes_cols:
+        notes.append(f"{file}: column(s) not read as data: " + ", ".join(map(repr, notes_cols)))
+    if qual_js:
+        notes.append(f"{file}: place named by {header[name_j]!r} within " + ", ".join(repr(header[j]) for j in qual_js))
+    if code_j is not None and name_j is not None:
+        notes.append(f"{file}: the code column {header[code_j]!r} decides the place; {header[name_j]!r} is checked against it")
     others = [j for j, r in roles.items() if r is None]
     year_like = [j for j in others if _parse_year(header[j])]
 
@@ -795,7 +1032,12 @@ def _read_table(
                     )
                 )
             else:
-                place_rows.append({"table": t, "row": r, "place": place_text, "file": file, "column": header[place_j]})
+                place_rows.append({
+                    "table": t, "row": r, "place": place_text, "file": file, "column": header[place_j],
+                    "within": tuple((header[j], row[j]) for j in qual_js if row[j]) if code_j is None else (),
+                    "name": row[name_j] if (code_j is not None and name_j is not None) else "",
+                    "name_column": header[name_j] if name_j is not None else "",
+                })
         if place_j is None:
             continue
         row_year = None
@@ -843,7 +1085,7 @@ def _read_table(
             y = year if year is not None else row_year
             cells.add(
                 table=t,
-                place_as_written=place_text,
+                place_as_written=(row[name_j] or place_text) if name_j is not None else place_text,
                 indicator=ind,
                 header_unit=unit,
                 header_scale=scale,
@@ -867,7 +1109,9 @@ def _read_table(
                 value=text,
                 hint=(
                     ("closest known headers: " + ", ".join(matcher.suggest(text)) + ". " if matcher.suggest(text) else "")
-                    + f"Map it with read_extract(..., indicator_map={{{_split_header(text)[0]!r}: 'indicator_name'}})"
+                    + f"Map it with read_extract(..., indicator_map={{{_split_header(text)[0]!r}: "
+                    f"{matcher.closest_indicator(text)!r}}}), or declare a new indicator in a codebook "
+                    "file passed as read_extract(..., codebook=...)"
                 ),
             )
         )
@@ -879,33 +1123,90 @@ def _read_table(
 # --------------------------------------------------------------------------- places
 
 
-def _resolve_places(place_rows: list[dict], within: str | None) -> tuple[dict[tuple[int, int], str], list[Problem]]:
+def _resolve_places(
+    place_rows: list[dict], within: str | None, registry_file: str | Path | None = None
+) -> tuple[dict[tuple[int, int], str], list[Problem]]:
     """(table, row) -> place_id for every place cell; problems for unknown names."""
     from govstats import places
+    from govstats.places import AmbiguousPlaceError
 
     problems: list[Problem] = []
     ids: dict[tuple[int, int], str] = {}
     if not place_rows:
         return ids, problems
     pr = pd.DataFrame(place_rows)
+    if "within" not in pr:
+        pr["within"] = [()] * len(pr)
+        pr["name"] = ""
+        pr["name_column"] = ""
 
-    def one(name: str) -> str | None:
+    def one(name: str, scope: str | None) -> str | None:
         try:
-            return places.resolve(name, within=within)
+            return places.resolve(name, within=scope, registry_file=registry_file)
         except UnknownPlaceError:
             return None
 
-    for (_, file, column), group in pr.groupby(["table", "file", "column"], sort=False):
+    scopes: dict[tuple, tuple[str | None, Problem | None]] = {}
+
+    def scope_of(quals: tuple, file: str, row: int) -> tuple[str | None, Problem | None]:
+        if quals not in scopes:
+            scope, problem = within, None
+            for column, text in quals:
+                try:
+                    scope = places.resolve(text, within=scope, registry_file=registry_file)
+                except UnknownPlaceError as err:
+                    problem = Problem(
+                        ("ambiguous" if isinstance(err, AmbiguousPlaceError) else "unknown")
+                        + " place in a column that qualifies the place name",
+                        file=file, row=row, column=column, value=text, hint=str(err),
+                    )
+                    break
+            scopes[quals] = (scope, problem)
+        return scopes[quals]
+
+    pr["scope_key"] = pr["within"].map(lambda q: q)
+    for (_, file, column, quals), group in pr.groupby(["table", "file", "column", "scope_key"], sort=False):
+        scope, problem = scope_of(quals, file, int(group["row"].iloc[0]))
+        if problem is not None:
+            problems.append(problem)
+            continue
         values = pd.Series(group["place"].to_numpy(), index=group.index, dtype="str")
         try:
-            resolved = places.resolve_many(values, file=file, column=column, rows=group["row"].tolist(), within=within)
+            resolved = places.resolve_many(
+                values, file=file, column=column, rows=group["row"].tolist(), within=scope,
+                registry_file=registry_file,
+            )
         except DataValidationError as exc:
             # every unknown name is in exc.problems; resolve the known ones one by one
             problems += exc.problems
-            resolved = values.map({name: one(name) for name in values.unique()})
+            resolved = values.map({name: one(name, scope) for name in values.unique()})
         for t, r, pid in zip(group["table"].tolist(), group["row"].tolist(), resolved.tolist(), strict=True):
             if isinstance(pid, str):
                 ids[(t, r)] = pid
+    # a code column decides; a name beside it must not name another place
+    checked: dict[tuple[str, str], str | None] = {}
+    for rec in pr[pr["name"].astype(bool)].to_dict("records"):
+        pid = ids.get((rec["table"], rec["row"]))
+        if pid is None:
+            continue
+        key = (rec["name"], pid)
+        if key not in checked:
+            by_name = one(rec["name"], None)
+            try:
+                inside = places.resolve(rec["name"], within=places.parent(pid, registry_file=registry_file),
+                                        registry_file=registry_file)
+            except (UnknownPlaceError, TypeError):
+                inside = None
+            checked[key] = None if pid in (by_name, inside) or (by_name is None and inside is None) else (inside or by_name)
+        other = checked[key]
+        if other is not None:
+            problems.append(
+                Problem(
+                    f"the code {rec['place']!r} is place {pid!r} but the name says {other!r}",
+                    file=rec["file"], row=rec["row"], column=rec["name_column"], value=rec["name"],
+                    hint="correct the code or the name (the code decides when they agree)",
+                )
+            )
     return ids, problems
 
 
@@ -920,6 +1221,9 @@ def read_extract(
     indicator_map: dict[str, str] | None = None,
     encoding: str | None = None,
     place_within: str | None = None,
+    codebook: str | Path | None = None,
+    units: tuple[str, ...] | list[str] = (),
+    registry_file: str | Path | None = None,
 ) -> IngestResult:
     """Read a yearbook extract (CSV or XLSX) into the tidy long form.
 
@@ -943,6 +1247,15 @@ def read_extract(
     place_within : str, optional
         A place id; names are resolved among its descendants (``"futian"`` makes
         ``福田`` the subdistrict, not the district), see :func:`govstats.places.resolve`.
+    codebook : str or Path, optional
+        The user's own codebook (CSV: ``indicator, name_zh, unit`` and optionally
+        ``synonyms`` (``|``-separated header spellings), ``min``, ``max``, ``whole``):
+        new indicators with their plausibility bounds (see :class:`IndicatorRule`).
+    units : sequence of str, optional
+        Extra unit words accepted in cells (see :func:`govstats.quantities.parse_quantity`).
+    registry_file : str or Path, optional
+        The user's own places file (townships, development zones), added to the
+        packaged registry (see :func:`govstats.places.resolve`).
 
     Returns
     -------
@@ -993,9 +1306,10 @@ def read_extract(
         DataValidationError.raise_if_any(decode_problems, what=what)
         if used_encoding == "utf-8-sig":
             text = text.removeprefix("\ufeff")
+        DataValidationError.raise_if_any(_mojibake_problems(text, source), what=what)
         sheets = [_Sheet(source, "", path.stem, _csv_grid(text))]
 
-    matcher = _IndicatorMatcher(indicator_map)
+    matcher = _IndicatorMatcher(indicator_map, codebook)
     cells = _Cells()
     place_rows: list[dict] = []
     layouts = []
@@ -1007,14 +1321,14 @@ def read_extract(
         if found:
             layouts.append(found)
     df = cells.frame()
-    place_ids, place_problems = _resolve_places(place_rows, place_within)
+    place_ids, place_problems = _resolve_places(place_rows, place_within, registry_file)
     problems += place_problems
     df["place_id"] = [place_ids.get(key) for key in zip(df["table"].tolist(), df["source_row"].tolist(), strict=True)]
 
     distinct = df["quantity"].unique()
     missing = df["quantity"].map(dict(zip(distinct, map(_is_missing, distinct), strict=True))).astype(bool)
     present = df[~missing]
-    parsed = _parse_cells(present, problems)
+    parsed = _parse_cells(present, problems, tuple(units))
     tidy = _assemble(df, parsed)
 
     kept = tidy[~missing].copy()
@@ -1027,15 +1341,24 @@ def read_extract(
     rejected = tidy.loc[missing, TIDY_COLUMNS].assign(
         reason=[("blank" if not q else f"not available ({q!r})") for q in df.loc[missing, "quantity"]]
     )
+    implausible = _implausible(kept, matcher.rules)
+    if len(implausible):
+        bad = kept.loc[implausible.index, TIDY_COLUMNS].assign(reason=implausible)
+        rejected = pd.concat([rejected, bad])
+        kept = kept.drop(index=implausible.index)
+        for i, why in implausible.items():
+            notes.append(f"rejected {df.at[i, 'file_label']}, {df.at[i, 'source_ref']}: "
+                         f"{df.at[i, 'quantity']!r} {why}")
     kept = kept.sort_values(["place_id", "indicator", "year_start", "year_end"], kind="mergesort")
     kept = kept[TIDY_COLUMNS].reset_index(drop=True)
+    warnings = _jump_warnings(kept)
     accounting = RowAccounting(source, len(df), kept, rejected.reset_index(drop=True))
     found_layouts = sorted(set(layouts))
     layout_text = found_layouts[0] if len(found_layouts) == 1 else f"mixed ({', '.join(found_layouts)})"
-    return IngestResult(kept, accounting, used_encoding, layout_text, source, tuple(notes))
+    return IngestResult(kept, accounting, used_encoding, layout_text, source, tuple(notes), tuple(warnings))
 
 
-def _parse_cells(present: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame:
+def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[str, ...] = ()) -> pd.DataFrame:
     """Parse the non-missing cells and apply each header's unit and multiplier."""
     from govstats.quantities import parse_quantities
 
@@ -1046,6 +1369,7 @@ def _parse_cells(present: pd.DataFrame, problems: list[Problem]) -> pd.DataFrame
         pd.Series(present["quantity"].to_numpy(), index=present.index, dtype="str"),
         errors="collect",
         rows=present["source_row"],
+        units=units,
     )
     out = pd.DataFrame(index=present.index)
     for i in present.index[q["error"].notna()]:
@@ -1196,3 +1520,43 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
         return problems_from_schema(exc, file=str(df["source_file"].iloc[0]), rows=clean["source_row"], data=clean)
     return []
 
+
+
+def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule]) -> pd.Series:
+    """Reason per cell outside its indicator's codebook bounds (index = cells to reject)."""
+    reasons: dict = {}
+    ok = kept["value"].notna() & kept["indicator"].isin(list(rules))
+    for i, ind, value, lower, upper, bound in zip(
+        kept.index[ok], kept.loc[ok, "indicator"], kept.loc[ok, "value"], kept.loc[ok, "lower"],
+        kept.loc[ok, "upper"], kept.loc[ok, "bound"], strict=True,
+    ):
+        rule = rules[ind]
+        lo = lower if not math.isnan(lower) else value
+        hi = upper if not (math.isnan(upper) or math.isinf(upper)) else value
+        kind = f" ({rule.unit_kind})" if rule.unit_kind else ""
+        if not math.isnan(rule.minimum) and lo < rule.minimum:
+            what = "negative" if rule.minimum == 0 else f"below {rule.minimum:g}"
+            reasons[i] = f"implausible: {value:g} is {what}; the codebook bounds {ind}{kind} below by {rule.minimum:g}"
+        elif not math.isnan(rule.maximum) and hi > rule.maximum:
+            reasons[i] = f"implausible: {value:g} is above the codebook maximum {rule.maximum:g} of {ind}{kind}"
+        elif rule.whole and bound == "exact" and not float(value).is_integer():
+            reasons[i] = f"implausible: {value:g} is not a whole number, but {ind}{kind} counts whole units"
+    return pd.Series(reasons, dtype=object)
+
+
+def _jump_warnings(kept: pd.DataFrame, factor: float = 10.0) -> list[str]:
+    """Year-on-year changes by a factor of ``factor`` or more (kept, but flagged)."""
+    out: list[str] = []
+    single = kept[(kept["year_start"] == kept["year_end"]) & kept["value"].gt(0)]
+    for (place, ind), g in single.groupby(["place_id", "indicator"], sort=True):
+        g = g.sort_values("year_start")
+        years, values, refs = g["year_start"].tolist(), g["value"].tolist(), g["source_ref"].tolist()
+        for k in range(1, len(g)):
+            if years[k] == years[k - 1] + 1:
+                ratio = values[k] / values[k - 1]
+                if ratio >= factor or ratio <= 1 / factor:
+                    out.append(
+                        f"{place} {ind}: {values[k - 1]:g} in {years[k - 1]} -> {values[k]:g} in {years[k]} "
+                        f"(x{ratio:.3g}; {refs[k]}); check the unit (人 vs 万人?)"
+                    )
+    return out

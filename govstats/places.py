@@ -55,6 +55,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import get_args
 
+import numpy as np
 import pandas as pd
 
 from govstats._literals import MeasureName, PlaceLevel, PopulationKind, check_literal
@@ -73,6 +74,7 @@ __all__ = [
     "PopulationKind",
     "PopulationNotAvailableError",
     "children",
+    "history",
     "normalise_name",
     "parent",
     "place_measures",
@@ -169,6 +171,10 @@ _LATIN_SUFFIXES = (
     "qu",
 )
 _SUFFIXES = sorted(_ZH_SUFFIXES + _LATIN_SUFFIXES, key=len, reverse=True)
+# the longest suffix that ends the name (the alternation lists longer suffixes first,
+# and a match starting earlier is a longer suffix of the same name)
+_SUFFIX_RE = re.compile("(?:" + "|".join(map(re.escape, _SUFFIXES)) + ")$")
+_NEEDS_NFD = re.compile(r"[\u00c0-\u024f\u0300-\u036f\u1e00-\u1eff]")
 _DROPPED_CHARS = re.compile(r"[\s\-\u2010-\u2015_'\u2018\u2019`\u00b4\u00b7\u30fb.]")
 _PLACE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 _GB2260 = re.compile(r"^[1-9]\d{5}$")
@@ -207,20 +213,21 @@ def normalise_name(text: object) -> str:
     '衡阳市'
     """
     s = unicodedata.normalize("NFKC", str(text)).casefold()
-    s = unicodedata.normalize("NFD", s)
-    s = "".join(ch for ch in s if not unicodedata.combining(ch))
-    s = unicodedata.normalize("NFC", s)
+    if _NEEDS_NFD.search(s):  # Latin letters with diacritics (tone marks)
+        s = unicodedata.normalize("NFD", s)
+        s = "".join(ch for ch in s if not unicodedata.combining(ch))
+        s = unicodedata.normalize("NFC", s)
     return _DROPPED_CHARS.sub("", s)
 
 
 def _core(norm: str) -> str:
     """The normalised name with one administrative suffix removed ('' if none)."""
-    for suffix in _SUFFIXES:
-        if norm.endswith(suffix):
-            rest = norm[: -len(suffix)]
-            min_len = 3 if rest.isascii() else 2
-            return rest if len(rest) >= min_len else ""
-    return ""
+    m = _SUFFIX_RE.search(norm)
+    if m is None:
+        return ""
+    rest = norm[: m.start()]
+    min_len = 3 if rest.isascii() else 2
+    return rest if len(rest) >= min_len else ""
 
 
 def _as_text(name: object) -> str | None:
@@ -289,10 +296,35 @@ class _Index:
     exact: dict[str, set[str]] = field(default_factory=dict)
     core: dict[str, set[str]] = field(default_factory=dict)
     fuzzy: dict[str, set[str]] = field(default_factory=dict)
+    historic: dict[str, set[str]] = field(default_factory=dict)
+    ended: set[str] = field(default_factory=set)
+    history: pd.DataFrame = field(default_factory=pd.DataFrame)
+    nat: dict[str, dict[str, str]] = field(default_factory=dict)  # table -> key -> "code|code"
+    code_pid: dict[str, str] = field(default_factory=dict)
+
+    def get(self, table: str, key: str) -> set[str]:
+        """Place ids under ``key`` in a lookup table (runtime rows and packaged keys)."""
+        out = set(getattr(self, table).get(key, ()))
+        codes = self.nat.get(table, {}).get(key)
+        if codes:
+            out.update(self.code_pid[c] for c in codes.split("|") if c in self.code_pid)
+        return out
 
     def label(self, place_id: str) -> str:
         row = self.frame.loc[place_id]
         return f"{row['name_zh']} / {row['name_en']} [{place_id}]"
+
+    def label_long(self, place_id: str) -> str:
+        """The label with the GB/T 2260 code and the parent: tells 朝阳区 from 朝阳区."""
+        row = self.frame.loc[place_id]
+        text = self.label(place_id)
+        code, par = row["gb2260"], row["parent_id"]
+        extra = []
+        if isinstance(code, str) and code:
+            extra.append(f"code {code}")
+        if isinstance(par, str) and par in self.frame.index and par != "china":
+            extra.append(f"in {self.frame.at[par, 'name_zh']}")
+        return text + (f" ({', '.join(extra)})" if extra else "")
 
     def descendants(self, place_id: str) -> set[str]:
         out: set[str] = set()
@@ -370,8 +402,12 @@ def _split_aliases(raw: str) -> list[str]:
     return [a.strip() for a in raw.split("|")] if raw.strip() else []
 
 
-def _load_registry(path: Path) -> _Index:
-    """Read and validate the registry (every problem at once) and build its index."""
+def _load_registry(path: Path, base: _Index | None = None) -> _Index:
+    """Read and validate a registry file (every problem at once) and build its index.
+
+    With ``base`` (the packaged registry), the file *adds* places to it: a parent may
+    be a base place, and an id may not repeat a base id.
+    """
     what = "places registry"
     raw = _read_text_csv(path, REGISTRY_COLUMNS, what)
     file = str(path)
@@ -380,6 +416,14 @@ def _load_registry(path: Path) -> _Index:
 
     first_row: dict[str, int] = {}
     ids = raw["place_id"].tolist()
+    base_ids = set(base.level) if base is not None else set()
+    for i, pid in enumerate(ids):
+        if pid in base_ids:
+            problems.append(Problem(
+                "place_id is already in the packaged registry", file, i + 2, "place_id", pid,
+                "choose a new id for your place; existing places need no row",
+            ))
+    ids_known = set(ids) | base_ids
     for i, rec in enumerate(raw.to_dict("records")):
         row = i + 2
         pid = rec["place_id"]
@@ -447,7 +491,7 @@ def _load_registry(path: Path) -> _Index:
                         "only the nation has no parent; give the id of the place above this one",
                     )
                 )
-        elif parent_id not in ids:
+        elif parent_id not in ids_known:
             close = difflib.get_close_matches(parent_id, ids, n=3)
             problems.append(
                 Problem(
@@ -553,15 +597,35 @@ def _load_registry(path: Path) -> _Index:
 
     DataValidationError.raise_if_any(problems, what=f"{what} {file}")
 
+    if base is not None:
+        merged = pd.concat([base.frame.reset_index().fillna(""), raw], ignore_index=True)
+        return _build_index(merged, base.ended, base.history, base.nat, base.code_pid,
+                            indexed=set(base.frame.index), base=base)
+    return _build_index(raw, set(), pd.DataFrame(), {}, {})
+
+
+def _build_index(raw: pd.DataFrame, ended: set[str], history: pd.DataFrame,
+                 nat: dict[str, dict[str, str]], code_pid: dict[str, str],
+                 indexed: set[str] = frozenset(), base: _Index | None = None) -> _Index:
+    """The lookup index. Rows whose id is in ``indexed`` are looked up through the
+    packaged keys (``nat``) or ``base``'s tables; the others are normalised here."""
     frame = raw.set_index("place_id")
     for col in ("short_zh", "pinyin", "parent_id", "gb2260", "aliases", "note"):
         frame[col] = frame[col].mask(frame[col] == "")
+    parent_of = dict(zip(raw["place_id"], raw["parent_id"], strict=True))
     index = _Index(
         frame=frame,
         level=dict(zip(raw["place_id"], raw["level"], strict=True)),
         parent={p: (q or None) for p, q in parent_of.items()},
         children={},
     )
+    index.ended = ended
+    index.history = history
+    index.nat = nat
+    index.code_pid = code_pid
+    if base is not None:
+        for name in ("exact", "core", "fuzzy", "historic"):
+            setattr(index, name, {k: set(v) for k, v in getattr(base, name).items()})
     for pid, par in index.parent.items():
         if par:
             index.children.setdefault(par, []).append(pid)
@@ -570,39 +634,112 @@ def _load_registry(path: Path) -> _Index:
         if key:
             table.setdefault(key, set()).add(pid)
 
-    for rec in raw.to_dict("records"):
-        pid = rec["place_id"]
-        forms = [
-            pid,
-            rec["name_zh"],
-            rec["pinyin"],
-            rec["name_en"],
-            rec["gb2260"],
-            *_split_aliases(rec["aliases"]),
-        ]
+    cols = [raw[c].tolist() for c in ("place_id", "name_zh", "pinyin", "name_en", "gb2260", "aliases", "short_zh")]
+    for pid, name_zh, pinyin, name_en, code, aliases, short_zh in zip(*cols, strict=True):
+        if pid in indexed:
+            continue
+        forms = [pid, name_zh, pinyin, name_en, code, *_split_aliases(aliases or "")]
+        if pid in ended:  # a place that no longer exists answers to its names only as history
+            for form in forms:
+                norm = normalise_name(form)
+                add(index.historic, norm, pid)
+                add(index.historic, _core(norm), pid)
+                add(index.fuzzy, norm, pid)
+            continue
         for form in forms:
             norm = normalise_name(form)
             add(index.exact, norm, pid)
             add(index.core, _core(norm), pid)
             add(index.fuzzy, norm, pid)
-        short = normalise_name(rec["short_zh"])
+        short = normalise_name(short_zh or "")
         add(index.core, short, pid)
         add(index.fuzzy, short, pid)
-        for norm in [
-            normalise_name(rec["name_zh"]),
-            normalise_name(rec["pinyin"]),
-            normalise_name(rec["name_en"]),
-        ]:
+        for norm in [normalise_name(name_zh), normalise_name(pinyin or ""), normalise_name(name_en)]:
             add(index.core, norm, pid)
             add(index.fuzzy, _core(norm), pid)
     return index
 
 
+# --------------------------------------------------------------------------- national layer
+
+NATIONAL_FILE = Path(__file__).with_name("data") / "gb2260.csv.gz"
+NATIONAL_KEYS_FILE = Path(__file__).with_name("data") / "gb2260_keys.csv.gz"
+_COUNTY_EN = {"district": "District", "county": "County", "county_city": "City"}
+
+
+def _read_gz_csv(path: Path) -> pd.DataFrame:
+    return pd.read_csv(path, dtype=str, keep_default_na=False, compression="gzip")
+
+
+def _read_keys(path: Path) -> list[list[str]]:
+    """The packaged lookup keys (table, key, codes); keys hold no commas or quotes."""
+    import gzip
+
+    text = gzip.decompress(path.read_bytes()).decode("utf-8")
+    return [line.split(",") for line in text.splitlines()[1:]]
+
+
+def _load_base(path: Path) -> _Index:
+    """places.csv (validated) on top of the packaged GB/T 2260 layer (continuing places merged)."""
+    local = _load_registry(path).frame.reset_index().fillna("")
+    hist = _read_gz_csv(NATIONAL_FILE)
+    keys = _read_keys(NATIONAL_KEYS_FILE)
+    local_by_code = {c: pid for pid, c in zip(local["place_id"], local["gb2260"], strict=True) if c}
+    place_codes = hist["place_code"].tolist()
+    code_pid = {pc: local_by_code.get(pc, f"gb{pc}") for pc in set(place_codes)}
+    hist["place_id"] = [code_pid[pc] for pc in place_codes]
+    # the row that describes each place: its own newest period
+    own = hist[hist["code"] == hist["place_code"].str.slice(0, 6)]
+    own = own.assign(_to=own["valid_to"].replace("", "9999-99")).sort_values(["_to", "valid_from"], kind="mergesort")
+    own = own.loc[~own["place_code"].duplicated(keep="last")]
+    ended = set(own.loc[own["valid_to"] != "", "place_id"])
+    new = own[~own["place_id"].isin(set(local_by_code.values()))]
+    code_to_pid = dict(zip(hist["code"], hist["place_id"], strict=True))
+    code_to_pid.update(local_by_code)
+    short = new["short"]
+    auto = new["name"].str.endswith("自治州") & short.ne("")
+    county_auto = new["name"].str.endswith(("自治县", "自治旗")) & short.ne("")
+    aliases = (short + "州").where(auto, "")
+    aliases = aliases.where(~county_auto, short + new["name"].str.slice(-1))
+    rows = pd.DataFrame({
+        "place_id": new["place_id"],
+        "name_zh": new["name"],
+        "short_zh": short,
+        "pinyin": new["pinyin"],
+        "name_en": new["name_en"],
+        "level": new["level"],
+        "parent_id": [("china" if not pc else code_to_pid.get(pc, f"gb{pc}")) for pc in new["parent_code"]],
+        "gb2260": new["code"].where(new["valid_to"].eq(""), ""),
+        "aliases": aliases,
+        "note": "GB/T 2260 (cn/GB2260 mca lists)" + new["valid_to"].map(lambda v: f"; listed until {v}" if v else ""),
+    })
+    merged = pd.concat([local, rows], ignore_index=True)
+    nat: dict[str, dict[str, str]] = {}
+    for table, key, codes in keys:
+        nat.setdefault(table, {})[key] = codes
+    return _build_index(merged, ended, hist, nat, code_pid, indexed=set(rows["place_id"]))
+
+
 def _index(registry_file: str | Path | None = None) -> _Index:
-    return _cached("registry", _registry_path(registry_file).resolve(), _load_registry)
+    base = _cached("registry", (raw_dir() / "places.csv").resolve(), _load_base)
+    if registry_file is None:
+        return base
+    return _cached(f"user_registry:{id(base)}", Path(registry_file).resolve(),
+                   lambda p: _load_user_registry(p, base))
 
 
-def registry(registry_file: str | Path | None = None) -> pd.DataFrame:
+def _load_user_registry(path: Path, base: _Index) -> _Index:
+    """A user's registry file: with a ``nation`` row it is a complete registry that takes
+    the place of ``data/raw/places.csv`` (the GB/T 2260 layer stays beneath it); without
+    one it *adds* places (townships, development zones) to the packaged registry."""
+    if path.exists():
+        head = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+        if "level" in head.columns and (head["level"].str.strip() == "nation").any():
+            return _load_base(path)
+    return _load_registry(path, base)
+
+
+def registry(registry_file: str | Path | None = None, *, ended: bool = False) -> pd.DataFrame:
     """The places registry, validated, indexed by ``place_id``.
 
     Read from ``data/raw/places.csv`` (or ``registry_file``) and cached until the
@@ -633,7 +770,10 @@ def registry(registry_file: str | Path | None = None) -> pd.DataFrame:
     >>> int((reg["parent_id"] == "dongcheng").sum())
     17
     """
-    return _index(registry_file).frame.copy()
+    index = _index(registry_file)
+    if ended:
+        return index.frame.copy()
+    return index.frame.loc[~index.frame.index.isin(index.ended)].copy()
 
 
 # --------------------------------------------------------------------------- resolving
@@ -645,11 +785,11 @@ def _pick(index: _Index, name: object, candidates: Iterable[str]) -> str:
     top = [c for c in cands if LEVEL_RANK[index.level[c]] == best]
     if len(top) == 1:
         return top[0]
-    raise AmbiguousPlaceError(name, top, [index.label(c) for c in top])
+    raise AmbiguousPlaceError(name, top, [index.label_long(c) for c in top])
 
 
-def _lookup(index: _Index, name: object, text: str, scope: set[str] | None) -> str | None:
-    """Steps 1-4 of the matching rule; None when nothing matches."""
+def _lookup(index: _Index, name: object, text: str, scope: set[str] | None, historic: bool = False) -> str | None:
+    """Steps 1-4 of the matching rule (or, with ``historic``, former names); None when nothing matches."""
 
     def within(cands: set[str] | None) -> set[str]:
         if not cands:
@@ -662,8 +802,18 @@ def _lookup(index: _Index, name: object, text: str, scope: set[str] | None) -> s
     norm = normalise_name(stripped)
     if not norm:
         return None
-    for table, key in ((index.exact, norm), (index.core, norm), (index.core, _core(norm))):
-        found = within(table.get(key))
+    steps = (
+        (("historic", _core(norm)),)  # former names without their suffix
+        if historic
+        else (
+            ("exact", norm),
+            ("core", norm),
+            ("historic", norm),  # a former name written in full (株洲县, 崇文区, 430521)
+            ("core", _core(norm)),
+        )
+    )
+    for table, key in steps:
+        found = within(index.get(table, key) if key else set())
         if found:
             return _pick(index, name, found)
     return None
@@ -689,16 +839,31 @@ def _lookup_qualified(index: _Index, name: object, norm: str, scope: set[str] | 
 
 
 def _suggest(index: _Index, norm: str, scope: set[str] | None, n: int = 5) -> list[str]:
-    keys = list(index.fuzzy)
+    pool = (*index.fuzzy, *index.nat.get("exact", {}), *index.nat.get("historic", {}))
+    keys = [k for k in pool if k[:1] == norm[:1]] if norm else []
     out: list[str] = []
     for query in (norm, _core(norm)):
         if not query:
             continue
         for key in difflib.get_close_matches(query, keys, n=10, cutoff=0.5):
-            for pid in sorted(index.fuzzy[key], key=lambda p: LEVEL_RANK[index.level[p]]):
-                if (scope is None or pid in scope) and pid not in out:
+            found = index.get("fuzzy", key) | index.get("exact", key) | index.get("historic", key)
+            for pid in sorted(found, key=lambda p: (LEVEL_RANK[index.level[p]], p)):
+                if (scope is None or pid in scope) and pid not in out and pid not in index.ended:
                     out.append(pid)
-    return [index.label(pid) for pid in out[:n]]
+    return [index.label_long(pid) for pid in out[:n]]
+
+
+_T2S = None
+
+
+def _to_simplified(text: str) -> str:
+    """Traditional -> simplified characters (OpenCC t2s)."""
+    global _T2S
+    if _T2S is None:
+        from opencc import OpenCC
+
+        _T2S = OpenCC("t2s")
+    return _T2S.convert(text)
 
 
 def _scope(index: _Index, within: object, registry_file) -> set[str] | None:
@@ -711,9 +876,20 @@ def _resolve_in(index: _Index, name: object, scope: set[str] | None) -> str:
     text = _as_text(name)
     if text is None or not text.strip():
         raise UnknownPlaceError(name, [])
-    found = _lookup(index, name, text, scope)
+    simplified = text if text.isascii() else _to_simplified(text)  # traditional: 衡陽 -> 衡阳
+    found = None
+    if simplified != text:
+        found = _lookup(index, name, simplified, scope)
+    if found is None:
+        found = _lookup(index, name, text, scope)
     if found is None:
         found = _lookup_qualified(index, name, normalise_name(text), scope)
+    if found is None and simplified != text:
+        found = _lookup_qualified(index, name, normalise_name(simplified), scope)
+    if found is None:  # former names and codes: 邵东县, 430521, 崇文区
+        found = _lookup(index, name, text, scope, historic=True)
+    if found is None and simplified != text:
+        found = _lookup(index, name, simplified, scope, historic=True)
     if found is None:
         raise UnknownPlaceError(name, _suggest(index, normalise_name(text), scope))
     return found
@@ -768,7 +944,7 @@ def resolve(
     >>> resolve("Hengyan")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    govstats.errors.UnknownPlaceError: unknown place 'Hengyan'; did you mean '衡阳市 / Hengyang [hengyang]', ...
+    govstats.errors.UnknownPlaceError: unknown place 'Hengyan'; did you mean '衡阳市 / Hengyang [hengyang] (code 430400, in 湖南省)', ...
     """
     index = _index(registry_file)
     return _resolve_in(index, name, _scope(index, within, registry_file))
@@ -826,54 +1002,45 @@ def resolve_many(
     series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
     if column is None and series.name is not None:
         column = str(series.name)
-    row_numbers = list(range(2, len(series) + 2)) if rows is None else [int(r) for r in rows]
+    row_numbers = range(2, len(series) + 2) if rows is None else [int(r) for r in rows]
     if len(row_numbers) != len(series):
         raise ValueError(f"rows has {len(row_numbers)} entries for {len(series)} values")
     index = _index(registry_file)
     scope = _scope(index, within, registry_file)
     file_text = str(file) if file is not None else None
 
-    done: dict[tuple[type, object], tuple[str | None, Problem | None]] = {}
-    out: list[str | None] = []
+    # each distinct value is resolved once (a national column repeats a few thousand names)
+    codes, uniques = pd.factorize(series.astype(object), use_na_sentinel=True)
+    results: list[tuple[str | None, Problem | None]] = []
+    missing_problem = Problem("missing place name", hint="write the place's name or code")
+    for raw_value in list(uniques):
+        if _as_text(raw_value) is None or not str(raw_value).strip():
+            results.append((None, missing_problem))
+            continue
+        try:
+            results.append((_resolve_in(index, raw_value, scope), None))
+        except AmbiguousPlaceError as err:
+            results.append((None, Problem(
+                "ambiguous place name",
+                hint="it fits " + ", ".join(err.suggestions)
+                + "; write the Chinese name or qualify it (e.g. '上海长宁区'), add a parent column "
+                "(省/市) or a code column, or pass within=",
+            )))
+        except UnknownPlaceError as err:
+            hint = ("did you mean " + ", ".join(err.suggestions) + "?") if err.suggestions else ""
+            hint += (" " if hint else "") + "(govstats.places.registry() lists every known place)"
+            results.append((None, Problem("unknown place name", hint=hint)))
+    results.append((None, missing_problem))  # code -1: NaN / None
+    ids = np.array([r[0] for r in results], dtype=object)
+    out = ids[codes]
     problems: list[Problem] = []
-    for raw_value, row in zip(series.tolist(), row_numbers, strict=True):
-        missing = _as_text(raw_value) is None or not str(raw_value).strip()
-        key = (type(None), None) if missing else (type(raw_value), raw_value)
-        if key not in done:
-            if missing:
-                done[key] = (
-                    None,
-                    Problem("missing place name", hint="write the place's name or code"),
-                )
-            else:
-                try:
-                    done[key] = (_resolve_in(index, raw_value, scope), None)
-                except AmbiguousPlaceError as err:
-                    done[key] = (
-                        None,
-                        Problem(
-                            "ambiguous place name",
-                            hint="it fits "
-                            + ", ".join(err.suggestions)
-                            + "; write the Chinese name or qualify it (e.g. '上海长宁区')",
-                        ),
-                    )
-                except UnknownPlaceError as err:
-                    hint = (
-                        ("did you mean " + ", ".join(err.suggestions) + "?")
-                        if err.suggestions
-                        else ""
-                    )
-                    hint += (
-                        " " if hint else ""
-                    ) + "(govstats.places.registry() lists every known place)"
-                    done[key] = (None, Problem("unknown place name", hint=hint))
-        place_id, template = done[key]
-        out.append(place_id)
-        if template is not None:
-            problems.append(
-                Problem(template.message, file_text, row, column, raw_value, template.hint)
-            )
+    bad = [k for k, r in enumerate(results) if r[1] is not None]
+    if bad:
+        bad_codes = np.array([k if k < len(uniques) else -1 for k in bad])
+        values_list = series.tolist()
+        for i in np.flatnonzero(np.isin(codes, bad_codes)):
+            template = results[codes[i]][1]
+            problems.append(Problem(template.message, file_text, row_numbers[i], column, values_list[i], template.hint))
     where = f"place names in {file_text or 'input'}" + (f", column {column!r}" if column else "")
     DataValidationError.raise_if_any(problems, what=where)
     return pd.Series(out, index=series.index, name="place_id", dtype="str")
@@ -908,7 +1075,31 @@ def children(
     index = _index(registry_file)
     pid = _resolve_in(index, place, None)
     wanted = index.descendants(pid) if recursive else set(index.children.get(pid, []))
-    return [p for p in index.frame.index if p in wanted]
+    return [p for p in index.frame.index if p in wanted and p not in index.ended]
+
+
+def history(place: object, *, registry_file: str | Path | None = None) -> pd.DataFrame:
+    """The GB/T 2260 codes and names a place has had, oldest first.
+
+    One row per (code, name) period of the code lists (``govstats/data/gb2260.csv.gz``,
+    built from cn/GB2260 by ``govstats/data/build_gb2260.py``): ``code``, ``name``,
+    ``level``, ``valid_from``/``valid_to`` (first and last list, ``YYYY-MM``; empty
+    ``valid_to``: listed in the newest list) and ``change`` (how the period was joined to
+    the continuing place: renamed or re-coded, merger, inferred one-to-one).
+
+    Examples
+    --------
+    >>> history("邵东市")[["code", "name", "valid_from", "valid_to"]].values.tolist()[-2:]
+    [['430521', '邵东县', '1984-12', '2019-04'], ['430582', '邵东市', '2019-12', '']]
+    """
+    index = _index(registry_file)
+    pid = _resolve_in(index, place, None)
+    h = index.history
+    cols = ["code", "name", "level", "valid_from", "valid_to", "change"]
+    if h.empty:
+        return pd.DataFrame(columns=cols)
+    mine = h[h["place_id"] == pid].sort_values(["valid_from", "code"], kind="mergesort")
+    return mine[cols].reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- measures

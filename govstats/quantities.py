@@ -49,8 +49,12 @@ Vague numerals
     Without a place word (``几个``, ``数个``, ``若干``) there is no order of magnitude and
     the text is rejected.
 Units
-    Whatever text follows the number, multiplier and qualifiers: ``名``, ``平方公里``,
-    ``元/村``, ``种力量``, ``人(次)``; ``""`` if none. Unit words that open with 千
+    The text that follows the number, multiplier and qualifiers: ``名``, ``平方公里``,
+    ``元/村``, ``种力量``, ``人(次)``; ``""`` if none. It must split entirely into
+    known units and measure words (:data:`KNOWN_UNITS`, plus the caller's ``units=``):
+    ``十佳`` (佳 is not a unit), ``52l0``, ``88OO`` and ``3O万`` are errors naming the
+    text. A whole string in scientific notation, as spreadsheets export it
+    (``5.21E+03``, ``1e3``), is read exactly (5210, 1000), never as 5.21 with a unit. Unit words that open with 千
     (千米, 千克, 千瓦 ...) keep it: ``5千米`` is 5 with unit ``千米``; so does a
     closing 点 (``三点要求`` is 3, unit ``点要求``). Normalised spellings:
     ``95.8%`` and ``百分之九十五点八`` -> ``"%"``; a rate per 10,000 people
@@ -77,6 +81,7 @@ from __future__ import annotations
 import math
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal
 from numbers import Integral, Real
@@ -90,6 +95,7 @@ from govstats.errors import DataValidationError, GovstatsError, Problem
 
 __all__ = [
     "EXPECTED_FORMS",
+    "KNOWN_UNITS",
     "Quantity",
     "QuantityParseError",
     "parse_quantities",
@@ -192,6 +198,51 @@ _SPACE_NOT_IN_NUMBER = re.compile(r"(?<!\d)\s+|\s+(?!\d)")
 # (八百三十多万万: the 万 after 多 is a misplaced multiplier, not a unit), and never
 # holds a stray digit (m2 is fine), a decimal point or a range dash.
 _BAD_UNIT = re.compile(f"^[.,多余几{_CN_DIGIT_CHARS}]|^[万亿](?!元)|(?<![A-Za-z])\\d|[.~〜\\-–—―‐]")
+
+#: Units and measure words a quantity may carry. A unit is accepted only when it can be
+#: written entirely as a sequence of these words (and ``/``, brackets): ``元/村`` = 元 /
+#: 村, ``种力量`` = 种 + 力量, ``大方面`` = 大 + 方面. Anything else after the number
+#: (``十佳``, ``52l0``, ``1e3`` read as 1 + ``e3``) is an error naming the text. Users add
+#: words with ``units=`` (the unit column of their codebook).
+KNOWN_UNITS: frozenset[str] = frozenset(
+    # measure words (量词) and counted units
+    "个 名 人 位 件 起 次 人次 户 户次 家 所 座 支 台 辆 项 条 种 类 批 场 场次 届 期 份 篇 "
+    "本 套 间 处 栋 幢 张 只 头 株 棵 级 层 片 块 组 队 站 宗 例 笔 部 门 艘 轮 遍 点 段 员 "
+    "险 省 县 市 区 村 镇 乡 街道 社区 网格 格 倍 成 岁 年 个月 月 天 日 周 小时 分钟 秒 "
+    "名次 人口 万人口 千人口 "
+    # money, length, area, mass, energy
+    "元 美元 吨 公斤 千克 克 米 公里 千米 平方米 平方公里 平方千米 亩 公顷 千瓦 千瓦时 度 "
+    "km km2 m m2 kg t % ‰ "
+    # counted things the source documents write after a number (三大方面, 七种力量, 五险,
+    # 一社区一法律顾问, 两级县市, 元/村辅警, 三点要求)
+    "大 小 一 方面 安全 力量 要求 法律顾问 辅警 县市 警 民警 调解员 网格员 志愿者 机构 单位 "
+    "平台 中心 工作站 派出所 警务室 委员会 调解委员会".split()
+)
+_UNIT_PUNCT = "/()（）"
+
+
+def _unit_words(extra: frozenset[str]) -> list[str]:
+    return sorted(KNOWN_UNITS | extra, key=len, reverse=True)
+
+
+def _is_known_unit(unit: str, extra: frozenset[str] = frozenset()) -> bool:
+    """True when ``unit`` splits entirely into known words (longest first, with backtracking)."""
+    if not unit or unit in extra or unit in KNOWN_UNITS:
+        return True
+    words = _unit_words(extra)
+    ok = [False] * (len(unit) + 1)
+    ok[len(unit)] = True
+    for i in range(len(unit) - 1, -1, -1):
+        if unit[i] in _UNIT_PUNCT:
+            ok[i] = ok[i + 1]
+            continue
+        ok[i] = any(unit.startswith(w, i) and ok[i + len(w)] for w in words)
+    return ok[0]
+
+
+# A whole string that is a floating-point literal in scientific notation, as a
+# spreadsheet exports it (5.21E+03). Read exactly (Decimal), never as 5.21 + unit 'E+03'.
+_SCIENTIFIC = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)[eE][+-]?\d{1,3}")
 
 
 # --------------------------------------------------------------------------- API types
@@ -420,8 +471,14 @@ def _strip_affixes(text: str) -> tuple[str, list[tuple[str, BoundKind]], str | N
     return text, qualifiers, special_unit, ordinal
 
 
-def _parse(text: str) -> tuple[float, float, float, BoundKind, str, float]:
-    core, qualifiers, special_unit, ordinal = _strip_affixes(_normalise_text(text))
+def _parse(
+    text: str, units: frozenset[str] = frozenset()
+) -> tuple[float, float, float, BoundKind, str, float]:
+    normalised = _normalise_text(text)
+    if _SCIENTIFIC.fullmatch(normalised):
+        number = Decimal(normalised)
+        return float(number), float(number), float(number), "exact", "", 1.0
+    core, qualifiers, special_unit, ordinal = _strip_affixes(normalised)
     if not core:
         raise _Fail("a qualifier without a number" if qualifiers else "no number found")
     rng = _RANGE.fullmatch(core)
@@ -463,6 +520,17 @@ def _parse(text: str) -> tuple[float, float, float, BoundKind, str, float]:
             unit = ("" if unit in _HEAD_COUNT_WORDS else unit) + target
     else:
         unit = _normalise_unit(unit)
+    head = unit
+    for den in ("/10万人口", "/万人口", "/千人口"):
+        if head.endswith(den):
+            head = head[: -len(den)]
+            break
+    if not _is_known_unit(head, units):
+        raise _Fail(
+            f"unknown unit {head!r} after the number (not a known unit or measure word)",
+            "a number with a known unit or measure word (个, 名, 人, 元, 万元, %, 平方公里, 人次 ...); "
+            "declare other units in your codebook (units=)",
+        )
     if ordinal:
         if bound != "exact":
             raise _Fail("an ordinal (第...) is always exact")
@@ -478,7 +546,7 @@ def _parse(text: str) -> tuple[float, float, float, BoundKind, str, float]:
     return float(value), float(lower), float(upper), bound, unit, scale
 
 
-def parse_quantity(text: str) -> Quantity:
+def parse_quantity(text: str, *, units: Iterable[str] = ()) -> Quantity:
     """Parse one quantity as printed in a Chinese document into value, bound, unit and scale.
 
     Parameters
@@ -501,6 +569,13 @@ def parse_quantity(text: str) -> Quantity:
     TypeError
         If ``text`` is not a string (use :func:`parse_quantities` for mixed columns).
 
+    Other Parameters
+    ----------------
+    units : iterable of str
+        Unit words accepted besides :data:`KNOWN_UNITS` (e.g. a user codebook's units).
+        A unit that does not split into known words is an error (``十佳``, ``52l0``).
+        A whole string in scientific notation (``5.21E+03``) is read exactly (5210).
+
     Examples
     --------
     >>> q = parse_quantity("1600多名")
@@ -516,7 +591,7 @@ def parse_quantity(text: str) -> Quantity:
     if not isinstance(text, str):
         raise TypeError(f"parse_quantity expects a string, got {type(text).__name__}: {text!r}")
     try:
-        value, lower, upper, bound, unit, scale = _parse(text)
+        value, lower, upper, bound, unit, scale = _parse(text, frozenset(units))
     except _Fail as fail:
         raise QuantityParseError(text, fail.reason, fail.hint) from None
     return Quantity(text, value, lower, upper, bound, unit, scale)
@@ -550,6 +625,7 @@ def parse_quantities(
     file: str | None = None,
     column: str | None = None,
     rows: pd.Series | None = None,
+    units: Iterable[str] = (),
 ) -> pd.DataFrame:
     """Parse a column of quantities; each distinct string is parsed once.
 
@@ -569,6 +645,8 @@ def parse_quantities(
     rows : pandas.Series, optional
         Row number of each value in the file (spreadsheet convention, header = 1), in
         the same order as ``values``; without it problems name the index label.
+    units : iterable of str
+        Extra unit words, as in :func:`parse_quantity`.
 
     Returns
     -------
@@ -596,6 +674,7 @@ def parse_quantities(
     if rows is not None and len(rows) != len(values):
         raise ValueError(f"rows has {len(rows)} entries but values has {len(values)}")
     codes, uniques = pd.factorize(values, use_na_sentinel=True)
+    extra_units = frozenset(units)
 
     n = len(uniques) + 1  # the last slot is the missing row; code -1 indexes it
     numbers = np.full((n, 4), np.nan)  # value, lower, upper, scale
@@ -609,7 +688,7 @@ def parse_quantities(
             text = _cell_text(cell)
             if text is None:
                 continue
-            q = parse_quantity(text)
+            q = parse_quantity(text, units=extra_units)
         except _Fail as fail:
             err = QuantityParseError(cell, fail.reason, fail.hint)
         except QuantityParseError as exc:

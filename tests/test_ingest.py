@@ -281,18 +281,20 @@ def test_english_indicator_headers_pass_through(tmp_path):
 
 
 def test_unknown_header_suggests_close_ones_and_indicator_map_fixes_it(tmp_path):
-    rows = [["地区", "年份", "公安民警人数（人）"], ["衡阳市", "2020", "5000"]]
+    rows = [["地区", "年份", "在岗公安民警（人）"], ["衡阳市", "2020", "5000"]]
     path = write_csv(tmp_path / "x.csv", rows)
     with pytest.raises(DataValidationError) as exc:
         read_extract(path)
     (p,) = exc.value.problems
-    assert (p.row, p.column, p.value) == (1, "公安民警人数（人）", "公安民警人数（人）")
-    assert "公安民警数" in p.hint and "indicator_map" in p.hint
-    res = read_extract(path, indicator_map={"公安民警人数": "police_officers_count"})
+    assert (p.row, p.column, p.value) == (1, "在岗公安民警（人）", "在岗公安民警（人）")
+    # the hint names the real indicator id, not a placeholder
+    assert "police_officers_count" in p.hint and "indicator_map" in p.hint
+    assert "indicator_map={'在岗公安民警': 'police_officers_count'}" in p.hint
+    res = read_extract(path, indicator_map={"在岗公安民警": "police_officers_count"})
     assert res.data["indicator"].tolist() == ["police_officers_count"]
     assert res.data["unit"].tolist() == ["人"]
     # a key with a unit matches that unit only
-    res = read_extract(path, indicator_map={"公安民警人数（人）": "police_officers_count"})
+    res = read_extract(path, indicator_map={"在岗公安民警（人）": "police_officers_count"})
     assert len(res.data) == 1
 
 
@@ -444,7 +446,7 @@ def test_bad_year_values_in_long_layout(tmp_path):
 
 
 def test_every_problem_is_collected_in_one_error(tmp_path):
-    rows = [r + ["", "网格员人数（人）"] if i == 0 else r + ["", "1"] for i, r in enumerate(long_rows())]
+    rows = [r + ["", "巡逻车辆（辆）"] if i == 0 else r + ["", "1"] for i, r in enumerate(long_rows())]
     rows[2][2] = "abc"  # unparseable
     rows[3][0] = "Hengyan"  # unknown place
     rows[5][3] = "33个"  # unit against header
@@ -455,7 +457,7 @@ def test_every_problem_is_collected_in_one_error(tmp_path):
         read_extract(path)
     t = problems_of(exc)
     found = {(r, c) for r, c in zip(t["row"], t["column"], strict=True)}
-    assert {(3, "公安民警数（人）"), (4, "地区"), (6, "辅警人数(人)"), (7, "(unnamed column G)"), (1, "网格员人数（人）")} <= found
+    assert {(3, "公安民警数（人）"), (4, "地区"), (6, "辅警人数(人)"), (7, "(unnamed column G)"), (1, "巡逻车辆（辆）")} <= found
     dup_rows = t.loc[t["message"].str.startswith("duplicate"), "row"]
     assert set(dup_rows) == {len(rows)} and len(dup_rows) == len(HEADERS)
     assert (t["file"] == str(path)).all()

@@ -155,10 +155,14 @@ def test_same_level_ambiguity_is_refused_not_guessed():
     # 常宁市 (Hengyang) and 长宁区 (Shanghai) are both Chángníng, both county-level
     with pytest.raises(AmbiguousPlaceError) as info:
         resolve("Changning")
-    assert sorted(info.value.candidates) == ["hengyang.changning", "shanghai.changning"]
+    # with the national registry more county-level places read Changning (长宁县 in
+    # Sichuan, 昌宁县 in Yunnan); the two of our registry are among the candidates
+    assert {"hengyang.changning", "shanghai.changning"} <= set(info.value.candidates)
     assert isinstance(info.value, UnknownPlaceError)
     assert resolve("常宁") == resolve("Changning", within="hengyang") == "hengyang.changning"
-    assert resolve("长宁") == resolve("上海长宁区") == "shanghai.changning"
+    assert resolve("长宁区") == resolve("上海长宁区") == "shanghai.changning"
+    with pytest.raises(AmbiguousPlaceError):  # 长宁区 (Shanghai) or 长宁县 (Sichuan)
+        resolve("长宁")
 
 
 def test_within_restricts_to_descendants():
@@ -291,7 +295,11 @@ def _write(tmp_path: Path, rows: list[str], name: str = "places.csv") -> Path:
 def test_a_small_valid_registry_file_works(tmp_path):
     path = _write(tmp_path, GOOD_ROWS)
     assert resolve("衡阳", registry_file=path) == "hengyang"
-    assert registry(path).shape == (3, 9)
+    # a file with a nation row takes the place of data/raw/places.csv; the GB/T 2260
+    # layer stays beneath it
+    reg = registry(path)
+    assert reg.shape[1] == 9 and {"china", "hunan", "hengyang"} <= set(reg.index)
+    assert reg.shape[0] > 3000
     # the cache notices an edited file
     _write(
         tmp_path,
@@ -440,3 +448,76 @@ def test_broken_measures_file_reports_all_problems(tmp_path):
 def test_docstring_examples_run():
     result = doctest.testmod(places, optionflags=doctest.ELLIPSIS)
     assert result.attempted > 10 and result.failed == 0
+
+
+# --------------------------------------------------------------------------- national registry (issue 10)
+REFERENCE = Path(__file__).parent / "reference"
+
+
+def test_national_registry_counts_per_level_match_the_code_list():
+    from govstats.places import NATIONAL_FILE
+
+    expected = pd.read_csv(REFERENCE / "gb2260_mca_202112_counts.csv").set_index("level")["count"]
+    reg = registry()
+    codes = reg["gb2260"].dropna()
+    got = {
+        "province": int(codes.str.endswith("0000").sum()),
+        "prefecture": int((codes.str.endswith("00") & ~codes.str.endswith("0000")).sum()),
+        "county": int((~codes.str.endswith("00")).sum()),
+    }
+    assert got == expected.to_dict()
+    # every current code of the packaged lists is one registry place
+    hist = pd.read_csv(NATIONAL_FILE, dtype=str, keep_default_na=False)
+    assert set(hist.loc[hist["valid_to"] == "", "code"]) == set(codes)
+    assert hist["valid_from"].nunique() >= 60  # vintages 1980-12 ... 2021-12
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "old_code", "new_code", "last_old", "first_new"),
+    [
+        ("邵东县", "邵东市", "430521", "430582", "2019-04", "2019-12"),  # mca/201904 vs 201912
+        ("株洲县", "渌口区", "430221", "430212", "2018-01", "2018-12"),  # mca/201801 vs 201812
+        ("崇文区", "东城区", "110103", "110101", "2009-12", "1980-12"),  # merger 2010
+    ],
+)
+def test_renamed_and_merged_divisions_are_one_continuing_place(old, new, old_code, new_code, last_old, first_new):
+    from govstats.places import history
+
+    assert resolve(old) == resolve(new) == resolve(old_code) == resolve(new_code)
+    h = history(new).set_index("code")
+    assert h.at[old_code, "valid_to"] == last_old
+    assert h.at[new_code, "valid_from"] == first_new and h.at[new_code, "valid_to"] == ""
+
+
+def test_a_shared_district_name_is_refused_with_codes_and_parents():
+    with pytest.raises(AmbiguousPlaceError) as info:
+        resolve("朝阳区")
+    text = str(info.value)
+    assert "110105" in text and "220104" in text and "北京市" in text and "长春市" in text
+    assert resolve("朝阳区", within="北京") == resolve("110105")
+    assert resolve("朝阳区", within="长春市") == resolve(220104)
+    assert resolve("北京朝阳区") == resolve("110105")
+
+
+@pytest.mark.parametrize(
+    ("written", "code"),
+    [("衡陽市", "430400"), ("衡陽", "430400"), ("長沙市", "430100"), ("Chángshā", "430100"),
+     ("changsha shi", "430100"), ("Changsha", "430100"), ("长沙县", "430121"), ("湘西州", "433100"),
+     ("湘西土家族苗族自治州", "433100"), ("海西州", "632800"), ("城步县", "430529")],
+)
+def test_traditional_pinyin_and_short_forms_resolve(written, code):
+    assert resolve(written) == resolve(code)
+
+
+def test_users_add_places_in_their_own_file_on_top_of_the_packaged_registry(tmp_path):
+    path = tmp_path / "mine.csv"
+    path.write_text(
+        "place_id,name_zh,short_zh,pinyin,name_en,level,parent_id,gb2260,aliases,note\n"
+        "changsha_econ_zone,长沙经济技术开发区,长沙经开区,,Changsha Economic Development Zone,other,gb430100,,,EXAMPLE\n",
+        encoding="utf-8",
+    )
+    assert resolve("长沙经开区", registry_file=path) == "changsha_econ_zone"
+    assert resolve("衡阳", registry_file=path) == "hengyang"  # the packaged places are still there
+    assert "changsha_econ_zone" in children("长沙市", registry_file=path)
+    with pytest.raises(UnknownPlaceError):
+        resolve("长沙经开区")  # data/raw is untouched

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import doctest
 import math
+import unicodedata
 from decimal import Decimal
 from pathlib import Path
 from unittest import mock
@@ -397,3 +398,43 @@ def test_any_text_either_parses_consistently_or_raises_quantity_parse_error(text
     assert math.isnan(q.lower) or q.lower <= q.value
     assert math.isnan(q.upper) or q.value <= q.upper
     assert not any(c.isdigit() for c in q.unit.replace("10万", ""))
+
+
+# ------------------------------------------------------------------ never guess (issue 10)
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [("5.21E+03", 5210.0), ("1e3", 1000.0), ("5.2e3", 5200.0), ("-1.5E-02", -0.015), ("２．５Ｅ＋０２", 250.0)],
+)
+def test_scientific_notation_of_a_whole_cell_is_read_exactly(text, value):
+    # the reference is the float literal itself: Python's Decimal reads it exactly
+    q = parse_quantity(text)
+    assert (q.value, q.bound, q.unit, q.scale) == (value, "exact", "", 1.0)
+    assert q.value == float(Decimal(unicodedata.normalize("NFKC", text)))
+
+
+@pytest.mark.parametrize("text", ["52l0", "88OO", "3O万", "十佳", "5.2e3人", "1e3e", "12abc", "7佳人", "1,000x"])
+def test_text_after_a_number_that_is_no_known_unit_is_an_error_naming_it(text):
+    with pytest.raises(QuantityParseError) as info:
+        parse_quantity(text)
+    assert "unit" in info.value.reason or "not a well-formed number" in info.value.reason
+    assert repr(text) in str(info.value)
+
+
+def test_units_argument_extends_the_known_units():
+    with pytest.raises(QuantityParseError, match="unknown unit '佳'"):
+        parse_quantity("十佳")
+    q = parse_quantity("十佳", units=["佳"])
+    assert (q.value, q.unit) == (10.0, "佳")
+    frame = parse_quantities(pd.Series(["3佳", "4个"]), errors="collect", units={"佳"})
+    assert frame["error"].isna().all()
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.integers(min_value=0, max_value=10**6),
+    st.sampled_from(sorted(set("abcdefghijklmnopqrstuvwxyzOIl佳优好新") - {"m", "t"})),
+)
+def test_a_stray_letter_in_a_number_is_never_read_as_a_unit(n, letter):
+    text = f"{n}{letter}"
+    with pytest.raises(QuantityParseError):
+        parse_quantity(text)
