@@ -305,6 +305,7 @@ def execute_run(task: RunTask) -> RunOutcome:
                 "simulated": summary.simulated,
                 "sources": list(summary.sources),
                 "notes": list(summary.notes),
+                "inputs": dict(summary.inputs),
             }
             kernel_python = (nb.metadata.get("language_info") or {}).get("version")
             try:
