@@ -77,6 +77,7 @@ from govstats.report.config import ReportConfig, RunSpec, as_plain, load_config
 from govstats.report.index_html import render_index
 from govstats.report.kernel import KernelIdentity, KernelNotFoundError, ensure_kernel
 from govstats.report.manifest import build_manifest, environment_info, git_info, write_manifest
+from govstats.report.pages import insert_stamp, stamp_html
 from govstats.report.params import resolve_overrides, validate_parameters
 from govstats.report.worker import RunOutcome, RunTask, _now
 
@@ -729,6 +730,11 @@ def _commit(plan: PlannedRun, outcome: RunOutcome, reports: Path, store: CacheSt
         "batch": "ran now",
     }
     failed_html, failed_nb = reports / f"{name}.failed.html", reports / f"{name}.failed.ipynb"
+    if outcome.html is not None:
+        # The one block that differs between reruns: version, commit, date, parameters.
+        outcome.html = insert_stamp(outcome.html, stamp_html(
+            {**record, "status": outcome.status if outcome.error is None else "failed"},
+            version=govstats.__version__))
     if outcome.status == "ok" and outcome.html is not None and outcome.notebook_json is not None:
         atomic_write_text(reports / f"{name}.ipynb", outcome.notebook_json)
         atomic_write_text(reports / f"{name}.html", outcome.html)
