@@ -123,13 +123,17 @@ def normalise_notebook(nb: Any, *, name: str, input_path: str | None = None) -> 
 _MATH = re.compile(r"(?<![\\$])\$[^$\n]+\$|\$\$.+?\$\$|\\\(|\\\[|\\begin\{", re.S)
 
 PAGE_CSS = """
+/* "govstats CJK" (embedded, limited to CJK code points by its unicode-range) comes first:
+   a web font later in the list is fetched only once a glyph is missing, and the text is drawn
+   as empty boxes until then; first in the list, CJK text waits for it instead. */
 html:root {
   --govstats-cjk: "Noto Sans CJK SC", "Source Han Sans SC", "PingFang SC", "Microsoft YaHei",
-    "WenQuanYi Micro Hei", "govstats CJK";
-  --jp-content-font-family: system-ui, -apple-system, "Segoe UI", Helvetica, Arial,
-    var(--govstats-cjk), sans-serif;
+    "WenQuanYi Micro Hei";
+  --jp-content-font-family: "govstats CJK", system-ui, -apple-system, "Segoe UI", Helvetica,
+    Arial, var(--govstats-cjk), sans-serif;
   --jp-ui-font-family: var(--jp-content-font-family);
-  --jp-code-font-family: "DejaVu Sans Mono", Menlo, Consolas, var(--govstats-cjk), monospace;
+  --jp-code-font-family: "govstats CJK", "DejaVu Sans Mono", Menlo, Consolas,
+    var(--govstats-cjk), monospace;
 }
 /* wide tables scroll inside their output instead of being cut off at the page edge */
 .jp-OutputArea-output { overflow-x: auto; max-width: 100%; }
@@ -206,10 +210,12 @@ def _cjk_font_path() -> Path | None:
     return path if path.is_file() else None
 
 
+_UNICODE_RANGE = "U+2E80-9FFF,U+F900-FAFF,U+FF00-FFEF"
+
+
 def _wants_cjk_font(ch: str) -> bool:
     cp = ord(ch)
-    return (0x2E80 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF or 0xFF00 <= cp <= 0xFFEF
-            or 0x3000 <= cp <= 0x303F)
+    return 0x2E80 <= cp <= 0x9FFF or 0xF900 <= cp <= 0xFAFF or 0xFF00 <= cp <= 0xFFEF
 
 
 def cjk_font_face(text: str, *, cache_dir: str | Path | None = None) -> str:
@@ -257,6 +263,7 @@ def cjk_font_face(text: str, *, cache_dir: str | Path | None = None) -> str:
             atomic_write_bytes(cached, data)
     encoded = base64.b64encode(data).decode("ascii")
     return ("@font-face{font-family:'govstats CJK';font-style:normal;font-weight:400;"
+            f"unicode-range:{_UNICODE_RANGE};"
             f"src:url(data:font/woff;base64,{encoded}) format('woff');}}")
 
 
