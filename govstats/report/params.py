@@ -479,16 +479,15 @@ class Rule:
 
 def _rules() -> dict[str, dict[str, Rule]]:
     effects = _literal("EffectsKind")
+    language = Rule(_literal("Language"))
+    places = Rule(FIVE_PLACES, type_name="list[str]")
     return {
-        # every notebook that declares these names
-        "*": {
-            "language": Rule(_literal("Language")),
-            "places": Rule(FIVE_PLACES, type_name="list[str]"),
-        },
-        "place_profiles": {"denominator": Rule(("closest_census", "document"))},
+        "place_profiles": {"denominator": Rule(("closest_census", "document")),
+                           "language": language, "places": places},
         "mediation_network": {
             "places": Rule(FIVE_PLACES, type_name="list[str]",
                            other="any place name the registry resolves", accepts=_resolvable_place),
+            "language": language,
         },
         "panel_regression": {
             "source": Rule(("simulated", *_literal("DatasetName")),
@@ -498,19 +497,20 @@ def _rules() -> dict[str, dict[str, Rule]]:
             "cov": Rule(_literal("CovKind")),
         },
         "reproduction": {"which": Rule(("all", *_literal("DatasetName")))},
-        "reform_event_study": {"reform": Rule(("grid", "aux_village", "rapid_police"))},
-        "causal_mediation": {"effects": Rule(_literal("MediationEffects"))},
+        "reform_event_study": {"reform": Rule(("grid", "aux_village", "rapid_police")),
+                               "places": places},
+        "causal_mediation": {"effects": Rule(_literal("MediationEffects")), "places": places},
         "multiverse_simulated": {"units_per_place": Rule(type_name="int | None")},
     }
 
 
-#: Notebook stem -> parameter -> :class:`Rule`; ``"*"`` applies to every notebook
-#: that declares the name. Choices come from :mod:`govstats._literals` where one exists.
+#: Notebook stem -> parameter -> :class:`Rule` for the project's notebooks (a user's own
+#: notebook gets the type checks only). Choices come from :mod:`govstats._literals`.
 RULES: dict[str, dict[str, Rule]] = _rules()
 
 
 def _rule(stem: str, name: str) -> Rule | None:
-    return (RULES.get(stem) or {}).get(name) or RULES["*"].get(name)
+    return (RULES.get(stem) or {}).get(name)
 
 
 def _choice_problem(rule: Rule | None, label: str, name: str, value: Any) -> tuple[str, str] | None:
