@@ -47,6 +47,11 @@ def _parser() -> argparse.ArgumentParser:
                      help="run on a Dask distributed scheduler, e.g. tcp://10.0.0.5:8786")
     rep.add_argument("--only", action="append", default=[], metavar="PATTERN",
                      help="run only runs whose name (or entry name) matches; repeatable")
+    rep.add_argument("--parameter", "-p", action="append", nargs="+", default=[],
+                     metavar="NAME VALUE",
+                     help="one-off parameter for the runs --only selects: -p NAME VALUE or "
+                     "-p NAME=VALUE, VALUE read as YAML (-p places '[hengyang, quzhou]'); "
+                     "validated against the notebook, run as <run>__NAME-VALUE; repeatable")
     rep.add_argument("--show-code", action="store_true", default=None,
                      help="show code cells in every HTML report")
     rep.add_argument("--no-build", action="store_true",
@@ -64,7 +69,13 @@ def _interrupt(signum, frame):
 def _report(args: argparse.Namespace) -> int:
     from govstats.errors import DataValidationError
     from govstats.report import run_reports
+    from govstats.report.params import parse_cli_parameters
 
+    try:
+        parameters = parse_cli_parameters(args.parameter) if args.parameter else None
+    except ValueError as exc:
+        print(f"govstats report: nothing was run. {exc}", file=sys.stderr)
+        return 2
     try:
         summary = run_reports(
             args.config,
@@ -75,6 +86,7 @@ def _report(args: argparse.Namespace) -> int:
             show_code=args.show_code,
             build=not args.no_build,
             progress=not args.no_progress,
+            parameters=parameters,
         )
     except DataValidationError as exc:
         print(f"govstats report: nothing was run.\n{exc}", file=sys.stderr)

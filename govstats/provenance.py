@@ -13,13 +13,25 @@ A notebook calls :func:`declare` once, near the top. The call does two things:
 
 Front ends that do not know the custom MIME type (JupyterLab, nbconvert) simply
 show the HTML or plain-text version of the banner.
+
+The files a notebook reads can be named with ``inputs=[...]``; a source that
+names an existing file (``"data/raw/place_measures.csv"``, a glob such as
+``"tests/reference/*.csv"``) counts too. Their SHA-256 is recorded at run time,
+copied into the manifest, and hashed again before the next ``govstats report``:
+a changed file makes the run stale even when ``reports.yml`` lists no data
+globs for it (see :mod:`govstats.report.cache`).
 """
 
 from __future__ import annotations
 
+import glob
+import hashlib
 import html
+import os
+import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = ["PROVENANCE_MIME", "ProvenanceSummary", "declare", "read_declarations"]
 
@@ -44,24 +56,96 @@ class ProvenanceSummary:
         Every source named, in order of first appearance, without repeats.
     notes : tuple of str
         Every non-empty note.
+    inputs : dict
+        ``{file: sha256}`` of every file declared (path relative to the project
+        root when inside it), hashed when the notebook declared it.
     """
 
     declared: bool
     simulated: bool | None
     sources: tuple[str, ...] = ()
     notes: tuple[str, ...] = ()
+    inputs: dict[str, str] = field(default_factory=dict)
 
 
-def _payload(simulated: bool, sources: Sequence[str], note: str) -> dict:
+_PATHLIKE = re.compile(r"[\w./*\-]+\.(?:csv|tsv|xlsx|xls|json|txt|parquet|ya?ml)\b", re.I)
+
+
+def _sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def input_hashes(names: Sequence[str], *, root: str | Path | None = None,
+                 strict: bool = False) -> dict[str, str]:
+    """``{file: sha256}`` for file names or globs, relative to the project root or cwd.
+
+    Parameters
+    ----------
+    names : list of str
+        Paths or globs; free text around a path (``"data/raw/facts.csv (documents
+        002 and 003)"``) is allowed, the path-like words are used.
+    root : path, optional
+        Default :func:`govstats.paths.project_root`.
+    strict : bool
+        Raise FileNotFoundError for a name that matches no file (for explicit
+        ``inputs``); otherwise such names are skipped (free-text sources).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> root = pathlib.Path(tempfile.mkdtemp()); _ = (root / "pop.csv").write_text("x\\n")
+    >>> input_hashes(["pop.csv (census)", "a simulated panel"], root=root)
+    {'pop.csv': '...'}
+    """
+    if root is None:
+        from govstats import paths
+
+        root = paths.project_root()
+    root = Path(root).resolve()
+    found: dict[str, str] = {}
+    for name in names:
+        words = [str(name)] if strict else _PATHLIKE.findall(str(name))
+        for word in words:
+            matches: list[Path] = []
+            for base in (root, Path.cwd()):
+                full = word if os.path.isabs(word) else str(base / word)
+                matches = [Path(m) for m in sorted(glob.glob(full, recursive=True))
+                           if Path(m).is_file()]
+                if matches:
+                    break
+            if not matches and strict:
+                raise FileNotFoundError(f"declared input {word!r} matches no file under {root} "
+                                        f"or {Path.cwd()}")
+            for m in matches:
+                m = m.resolve()
+                try:
+                    label = m.relative_to(root).as_posix()
+                except ValueError:
+                    label = str(m)
+                found[label] = _sha256_file(m)
+    return dict(sorted(found.items()))
+
+
+def _payload(simulated: bool, sources: Sequence[str], note: str,
+             inputs: Sequence[str] = ()) -> dict:
     if not isinstance(simulated, bool):
         raise TypeError(f"simulated must be True or False, not {simulated!r}")
     if isinstance(sources, str):
         raise TypeError("sources must be a list of strings, not one string; write sources=[...]")
+    if isinstance(inputs, str):
+        raise TypeError("inputs must be a list of file names, not one string; write inputs=[...]")
+    hashes = input_hashes([str(s) for s in sources])
+    hashes.update(input_hashes([str(i) for i in inputs], strict=True))
     return {
         "version": _SCHEMA_VERSION,
         "simulated": simulated,
         "sources": [str(s) for s in sources],
         "note": str(note),
+        "inputs": dict(sorted(hashes.items())),
     }
 
 
@@ -99,7 +183,8 @@ def _banner_html(payload: Mapping) -> str:
     )
 
 
-def declare(*, simulated: bool, sources: Sequence[str] = (), note: str = "") -> None:
+def declare(*, simulated: bool, sources: Sequence[str] = (), note: str = "",
+            inputs: Sequence[str] = ()) -> None:
     """Show and record what data this notebook's numbers rest on.
 
     Parameters
@@ -113,6 +198,11 @@ def declare(*, simulated: bool, sources: Sequence[str] = (), note: str = "") -> 
         into the report manifest.
     note : str, optional
         One sentence for the reader (for example which year the figures are).
+    inputs : list of str, optional
+        Files (or globs) the numbers are read from, relative to the project
+        root. Hashed now and recorded, so ``govstats report`` reruns the
+        notebook when one changes. Sources that name existing files are
+        recorded the same way.
 
     Returns
     -------
@@ -128,7 +218,7 @@ def declare(*, simulated: bool, sources: Sequence[str] = (), note: str = "") -> 
     SIMULATED DATA: numbers below come from a simulated panel, not from observation
       source: simulated panel, seed 20240601
     """
-    payload = _payload(simulated, sources, note)
+    payload = _payload(simulated, sources, note, inputs)
     bundle = {
         "text/plain": _banner_text(payload),
         "text/html": _banner_html(payload),
@@ -185,9 +275,13 @@ def read_declarations(notebook: Mapping) -> ProvenanceSummary:
             if str(s) not in sources:
                 sources.append(str(s))
     notes = tuple(str(p["note"]) for p in found if p.get("note"))
+    inputs: dict[str, str] = {}
+    for p in found:
+        inputs.update({str(k): str(v) for k, v in (p.get("inputs") or {}).items()})
     return ProvenanceSummary(
         declared=True,
         simulated=any(bool(p.get("simulated")) for p in found),
         sources=tuple(sources),
         notes=notes,
+        inputs=dict(sorted(inputs.items())),
     )

@@ -88,7 +88,8 @@ def test_index_links_every_report_and_the_failing_cell():
 def test_manifest_summary_counts():
     manifest = _hostile_manifest()
     assert manifest["summary"] == {"runs": 2, "ok": 1, "failed": 1, "not_run": 0,
-                                   "cache_hits": 0, "simulated": 1}
+                                   "cache_hits": 0, "simulated": 1, "ran_now": 0,
+                                   "not_run_interrupted": 0}
 
 
 def test_declare_outside_ipython_prints_the_banner(capsys):
@@ -113,7 +114,7 @@ def test_declare_in_ipython_emits_banner_and_machine_readable_output():
         InteractiveShell.clear_instance()
     (bundle,) = captured
     assert bundle[PROVENANCE_MIME] == {"version": 1, "simulated": True, "sources": [HOSTILE[0]],
-                                       "note": HOSTILE[1]}
+                                       "note": HOSTILE[1], "inputs": {}}
     assert "SIMULATED DATA" in bundle["text/html"]
     assert HOSTILE[0] not in bundle["text/html"] and html.escape(HOSTILE[0]) in bundle["text/html"]
     nb = {"cells": [{"cell_type": "code", "outputs": [

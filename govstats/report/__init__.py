@@ -8,7 +8,9 @@ Public entry points:
 - :func:`plan_runs` — what :func:`run_reports` would run and why, without running;
 - :func:`load_config` and :func:`validate_parameters` — check a reports
   configuration without running anything;
-- :func:`ensure_kernel` — register the ``govstats`` Jupyter kernel.
+- :func:`ensure_kernel` — register the ``govstats`` Jupyter kernel;
+- :func:`check_parameters` — called by a notebook right after its ``parameters``
+  cell, so a plain papermill run rejects a mistyped or invalid parameter.
 
 Names load on first use, so a run worker (``python -m govstats.report.worker``)
 imports only what it needs.
@@ -32,6 +34,7 @@ _EXPORTS = {
     "ReportSummary": "runner",
     "RunSpec": "config",
     "build_processed_data": "runner",
+    "check_parameters": "params",
     "ensure_kernel": "kernel",
     "kernel_identity": "kernel",
     "load_config": "config",
@@ -40,11 +43,13 @@ _EXPORTS = {
     "run_reports": "runner",
     "validate_parameters": "params",
 }
+_ALIASES = {"check_parameters": "check"}
 __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from govstats.report.config import ReportConfig, RunSpec, load_config  # noqa: F401
     from govstats.report.kernel import ensure_kernel, kernel_identity  # noqa: F401
+    from govstats.report.params import check as check_parameters  # noqa: F401
     from govstats.report.params import notebook_parameters, validate_parameters  # noqa: F401
     from govstats.report.runner import (  # noqa: F401
         PlannedRun,
@@ -57,7 +62,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 def __getattr__(name: str):
     if name in _EXPORTS:
-        value = getattr(importlib.import_module(f"govstats.report.{_EXPORTS[name]}"), name)
+        attr = _ALIASES.get(name, name)
+        value = getattr(importlib.import_module(f"govstats.report.{_EXPORTS[name]}"), attr)
         globals()[name] = value
         return value
     raise AttributeError(f"module 'govstats.report' has no attribute {name!r}")

@@ -17,7 +17,11 @@ A run's cache key is the SHA-256 of its *components*:
 ``dependencies``
     the name and version of every installed distribution;
 ``rendering``
-    options that change the HTML (``show_code``) and the cache format.
+    options that change the HTML (``show_code``) and the cache format;
+``declared_inputs``
+    the files the notebook itself declared at run time the last time it
+    succeeded (:func:`govstats.provenance.declare`), hashed again now: a
+    changed population file is a miss even when no ``data`` glob names it.
 
 Content, not modification time, decides: touching a file or rebuilding
 identical processed data keeps the cache valid. File hashes are memoised by
@@ -50,13 +54,14 @@ __all__ = [
     "cache_key",
     "changed_components",
     "data_fingerprint",
+    "declared_input_hashes",
     "dependency_versions",
     "notebook_fingerprint",
     "source_fingerprint",
 ]
 
 #: Bumped when the meaning of a key or a record changes.
-CACHE_FORMAT = 1
+CACHE_FORMAT = 2
 
 _CHUNK = 1 << 20
 
@@ -227,6 +232,32 @@ def data_fingerprint(
                 label = str(m.resolve())
             files[label] = hasher.sha256(m)
     return dict(sorted(files.items())), unmatched
+
+
+def declared_input_hashes(previous: Mapping[str, str], hasher: FileHasher,
+                          root: str | Path | None = None) -> dict[str, str]:
+    """Hash now the files a run declared last time (``{label: sha256}``).
+
+    Labels are paths relative to the project root (or absolute); a file that
+    no longer exists hashes as ``"missing"``, which is a change.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib, hashlib
+    >>> root = pathlib.Path(tempfile.mkdtemp()); _ = (root / "pop.csv").write_text("a\\n")
+    >>> now = declared_input_hashes({"pop.csv": "old", "gone.csv": "old"}, FileHasher(None), root)
+    >>> now == {"gone.csv": "missing", "pop.csv": hashlib.sha256(b"a\\n").hexdigest()}
+    True
+    """
+    if root is None:
+        from govstats import paths
+
+        root = paths.project_root()
+    out = {}
+    for label in sorted(previous):
+        path = Path(label) if os.path.isabs(label) else Path(root) / label
+        out[label] = hasher.sha256(path) if path.is_file() else "missing"
+    return out
 
 
 def cache_key(components: Mapping[str, Any]) -> str:

@@ -111,6 +111,21 @@ def _report_link(record: Mapping[str, Any]) -> str:
     return link + extra
 
 
+def _batch(record: Mapping[str, Any]) -> str:
+    """What this batch did with the run, in words (records without ``batch`` are older)."""
+    batch = record.get("batch")
+    if batch is None:
+        if record.get("cache_hit"):
+            return "cache hit"
+        return "ran now" if record.get("status") not in ("not run", None) else ""
+    if batch in ("ran now", "cache hit"):
+        return batch
+    when = record.get("previous_executed_at") or record.get("executed_at")
+    if record.get("status") == "not run" or not when:
+        return batch
+    return f"{batch}; previous result from {when}"
+
+
 def _commit(git: Mapping[str, Any] | None) -> str:
     if not git or not git.get("commit"):
         return "<span class='small'>no git</span>"
@@ -134,7 +149,7 @@ def render_index(manifest: Mapping[str, Any]) -> str:
     for r in manifest.get("runs", []):
         duration = r.get("duration_s")
         when = r.get("executed_at") or ""
-        cache = "cache hit" if r.get("cache_hit") else ("ran now" if r.get("status") != "not run" else "")
+        cache = _batch(r)
         rows.append(
             f"<tr class='{'failed' if r.get('status') == 'failed' else ''}' id='run-{_e(r['name'])}'>"
             f"<td>{_report_link(r)}</td>"
@@ -153,6 +168,9 @@ def render_index(manifest: Mapping[str, Any]) -> str:
         f"{summary.get('simulated', 0)} on simulated data"
     )
     git = manifest.get("git") or {}
+    if manifest.get("interrupted"):
+        headline += (f"; INTERRUPTED: {summary.get('not_run_interrupted', 0)} selected runs did "
+                     "not run in this batch (their previous results are shown)")
     return (
         "<!DOCTYPE html>\n<html lang='en'><head><meta charset='utf-8'>"
         "<meta name='viewport' content='width=device-width, initial-scale=1'>"

@@ -105,12 +105,19 @@ def build_manifest(
     git: Mapping[str, Any],
     environment: Mapping[str, Any],
     govstats_version: str,
+    interrupted: bool = False,
 ) -> dict[str, Any]:
-    """The manifest document: batch-level provenance, a summary, and one record per run."""
+    """The manifest document: batch-level provenance, a summary, and one record per run.
+
+    ``interrupted`` says the batch stopped early (Ctrl-C, SIGTERM); each record's
+    ``batch`` says what this batch did with it (``ran now``, ``cache hit``,
+    ``not run: interrupted``, ``not selected``).
+    """
     statuses = [r.get("status") for r in records]
     return {
         "format": MANIFEST_FORMAT,
         "generated_at": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
+        "interrupted": bool(interrupted),
         "config": config_path,
         "govstats_version": govstats_version,
         "git": dict(git),
@@ -121,6 +128,9 @@ def build_manifest(
             "failed": statuses.count("failed"),
             "not_run": statuses.count("not run"),
             "cache_hits": sum(1 for r in records if r.get("cache_hit")),
+            "ran_now": sum(1 for r in records if r.get("batch") == "ran now"),
+            "not_run_interrupted": sum(1 for r in records
+                                       if r.get("batch") == "not run: interrupted"),
             "simulated": sum(1 for r in records if r.get("simulated")),
         },
         "runs": [dict(r) for r in records],

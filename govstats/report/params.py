@@ -23,14 +23,25 @@ import difflib
 import hashlib
 import json
 import os
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from govstats.errors import DataValidationError, Problem
 from govstats.report.config import ParameterSite, ReportConfig
 
-__all__ = ["NotebookParameter", "check_value", "notebook_parameters", "validate_parameters"]
+__all__ = [
+    "FIVE_PLACES",
+    "RULES",
+    "NotebookParameter",
+    "Rule",
+    "check",
+    "check_value",
+    "notebook_parameters",
+    "parameter_problems",
+    "validate_parameters",
+]
 
 _CACHE_VERSION = 1
 
@@ -307,6 +318,9 @@ def _problem_for(site: ParameterSite, config: ReportConfig,
         hint += f"{nb_label} takes: {', '.join(params) or '(no parameters)'}"
         return Problem(f"{site.entry}: unknown parameter {site.name!r}", hint=hint, **where)
     spec = params[site.name]
+    rule = _rule(site.notebook.stem, site.name)
+    if rule is not None and rule.type_name:
+        spec = NotebookParameter(spec.name, rule.type_name, True, spec.default, spec.help)
     if spec.type_name is None:
         return None
     source = "declared" if spec.declared else f"from its default {spec.default}"
@@ -333,6 +347,9 @@ def _problem_for(site: ParameterSite, config: ReportConfig,
                     hint="drop the leading zero, or quote it if it is a code",
                     **where,
                 )
+    choice = _choice_problem(rule, nb_label, site.name, site.value)
+    if choice is not None:
+        return Problem(f"{site.entry}: {choice[0]}", hint=choice[1], **where)
     return None
 
 
@@ -395,3 +412,343 @@ def validate_parameters(config: ReportConfig, *, cache_dir: Path | None = None) 
         if problem is not None:
             problems.append(problem)
     DataValidationError.raise_if_any(problems, what=f"parameters in {config.path}")
+
+
+# ---------------------------------------------------------------- choices
+
+#: The five places of the source documents (``govstats.simulate.PLACES``; a test keeps
+#: the two equal without importing the simulation stack here).
+FIVE_PLACES = ("hengyang", "shaoyang", "quzhou", "dongcheng", "futian")
+
+
+def _literal(name: str) -> tuple:
+    from govstats import _literals
+
+    return get_args(getattr(_literals, name))
+
+
+def _is_extract_path(value: Any) -> bool:
+    return isinstance(value, str) and value.lower().endswith((".csv", ".xlsx", ".xls", ".tsv"))
+
+
+def _resolvable_place(value: Any) -> bool:
+    if value in FIVE_PLACES:
+        return True
+    from govstats import places  # the registry accepts Chinese names and pinyin too
+
+    try:
+        places.resolve(value)
+    except Exception:  # UnknownPlaceError, ambiguous names
+        return False
+    return True
+
+
+@dataclass(frozen=True)
+class Rule:
+    """What a notebook parameter accepts beyond its type.
+
+    Attributes
+    ----------
+    choices : tuple
+        The valid values; for a list parameter, the valid elements.
+    type_name : str, optional
+        Overrides the type inferred from the default (``"int | None"`` when the
+        default is a number but None is meaningful).
+    other : str
+        Other accepted values, in words (shown in the message).
+    accepts : callable, optional
+        Accepts a value (or element) outside ``choices``.
+    """
+
+    choices: tuple = ()
+    type_name: str | None = None
+    other: str = ""
+    accepts: Callable[[Any], bool] | None = None
+
+    def ok(self, value: Any) -> bool:
+        if not self.choices and self.accepts is None:
+            return True
+        return value in self.choices or (self.accepts is not None and self.accepts(value))
+
+    def valid(self) -> str:
+        text = ", ".join(map(repr, self.choices))
+        if self.other:
+            text = f"{text} or {self.other}" if text else self.other
+        return text
+
+
+def _rules() -> dict[str, dict[str, Rule]]:
+    effects = _literal("EffectsKind")
+    language = Rule(_literal("Language"))
+    places = Rule(FIVE_PLACES, type_name="list[str]")
+    return {
+        "place_profiles": {"denominator": Rule(("closest_census", "document")),
+                           "language": language, "places": places},
+        "mediation_network": {
+            "places": Rule(FIVE_PLACES, type_name="list[str]",
+                           other="any place name the registry resolves", accepts=_resolvable_place),
+            "language": language,
+        },
+        "panel_regression": {
+            "source": Rule(("simulated", *_literal("DatasetName")),
+                           other="a path to a CSV/XLSX extract", accepts=_is_extract_path),
+            "estimator": Rule(_literal("EstimatorKind")),
+            "effects": Rule(effects),
+            "cov": Rule(_literal("CovKind")),
+        },
+        "reproduction": {"which": Rule(("all", *_literal("DatasetName")))},
+        "reform_event_study": {"reform": Rule(("grid", "aux_village", "rapid_police")),
+                               "places": places},
+        "causal_mediation": {"effects": Rule(_literal("MediationEffects")), "places": places},
+        "multiverse_simulated": {"units_per_place": Rule(type_name="int | None")},
+    }
+
+
+#: Notebook stem -> parameter -> :class:`Rule` for the project's notebooks (a user's own
+#: notebook gets the type checks only). Choices come from :mod:`govstats._literals`.
+RULES: dict[str, dict[str, Rule]] = _rules()
+
+
+def _rule(stem: str, name: str) -> Rule | None:
+    return (RULES.get(stem) or {}).get(name)
+
+
+def _choice_problem(rule: Rule | None, label: str, name: str, value: Any) -> tuple[str, str] | None:
+    if rule is None:
+        return None
+    items = value if isinstance(value, list) else [value]
+    bad = [v for v in items if not rule.ok(v)]
+    if not bad:
+        return None
+    close = []
+    for v in bad:
+        if isinstance(v, str):
+            close += difflib.get_close_matches(v, [str(c) for c in rule.choices], n=1)
+    hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+    hint += f"valid: {rule.valid()}"
+    what = "has" if isinstance(value, list) else "is"
+    shown = ", ".join(map(repr, bad))
+    return (f"parameter {name!r} of {label} {what} {shown}, not one of the valid "
+            f"{'elements' if isinstance(value, list) else 'values'}", hint)
+
+
+def parameter_problems(label: str, declared: Mapping[str, NotebookParameter] | None,
+                       values: Mapping[str, Any], *, how: str = "") -> list[tuple[str, str, str, Any]]:
+    """Every problem with ``values`` for a notebook: unknown names, wrong types, bad choices.
+
+    Parameters
+    ----------
+    label : str
+        The notebook's name (its file stem selects the :data:`RULES`).
+    declared : mapping
+        ``{name: NotebookParameter}`` from the notebook's ``parameters`` cell.
+    values : mapping
+        The values to check.
+    how : str
+        How the values were passed (``"papermill"``, ``"-p"``): adds the right
+        hint for a list or mapping given as text.
+
+    Returns
+    -------
+    list of (name, message, hint, value)
+
+    Examples
+    --------
+    >>> spec = {"language": NotebookParameter("language", "str", False, '"both"'),
+    ...         "places": NotebookParameter("places", "list[str]", False, '["hengyang"]')}
+    >>> for name, msg, hint, value in parameter_problems("place_profiles", spec,
+    ...         {"langauge": "en", "places": "hengyang", "language": "fr"}):
+    ...     print(msg)
+    unknown parameter 'langauge' = 'en'
+    parameter 'places' of place_profiles is list[str] (from its default ["hengyang"]) but got str 'hengyang'
+    parameter 'language' of place_profiles is 'fr', not one of the valid values
+    """
+    stem = Path(label).stem
+    out: list[tuple[str, str, str, Any]] = []
+    if declared is None:
+        for name, value in values.items():
+            out.append((name, f"cannot pass {name!r}: notebook {label} has no cell tagged "
+                        "'parameters'", "tag the cell that assigns the defaults with 'parameters'",
+                        value))
+        return out
+    for name, value in values.items():
+        if name not in declared:
+            close = difflib.get_close_matches(name, list(declared), n=3)
+            hint = f"did you mean {', '.join(map(repr, close))}? " if close else ""
+            hint += f"{label} takes: {', '.join(declared) or '(no parameters)'}"
+            out.append((name, f"unknown parameter {name!r} = {value!r}", hint, value))
+            continue
+        spec = declared[name]
+        rule = _rule(stem, name)
+        type_name = (rule.type_name if rule and rule.type_name else None) or spec.type_name
+        if type_name is not None and not check_value(value, type_name):
+            if type_name != spec.type_name:
+                source = "declared in govstats.report.params.RULES"
+            else:
+                source = "declared" if spec.declared else f"from its default {spec.default}"
+            hint = ""
+            if isinstance(value, str) and _mentions(type_name, _LIST | _DICT):
+                example = f"[{value}]" if _mentions(type_name, _LIST) else "{key: value}"
+                hint = {
+                    "papermill": f"papermill's -p passes text; give a list or mapping as YAML: "
+                                 f"-y '{name}: {example}'",
+                    "-p": f"write it as YAML: -p {name} '{example}'",
+                }.get(how, "")
+            out.append((name, f"parameter {name!r} of {label} is {type_name} ({source}) but got "
+                        f"{_describe(value)}", hint, value))
+            continue
+        problem = _choice_problem(rule, label, name, value)
+        if problem is not None:
+            out.append((name, *problem, value))
+    return out
+
+
+_IPYTHON_NAMES = {"In", "Out", "exit", "quit", "get_ipython", "open"}
+_JSONLIKE = (str, int, float, bool, list, dict, type(None))
+
+
+def _find_notebook(notebook: str | Path) -> Path:
+    path = Path(notebook)
+    candidates = [path, path.with_suffix(".ipynb")] if path.suffix != ".ipynb" else [path]
+    from govstats import paths
+
+    candidates += [paths.project_root() / "notebooks" / f"{path.stem}.ipynb"]
+    for c in candidates:
+        if c.is_file():
+            return c
+    raise FileNotFoundError(f"cannot find notebook {notebook!r} (looked at "
+                            f"{', '.join(str(c) for c in candidates)})")
+
+
+def check(namespace: Mapping[str, Any], notebook: str | Path) -> None:
+    """Validate a notebook's parameters from inside the notebook (the first code cell).
+
+    Call it right after the ``parameters`` cell, before other assignments::
+
+        gs.report.check_parameters(globals(), "place_profiles")
+
+    It reads the notebook's ``parameters`` cell (names, declared or default
+    types) and checks every name in ``namespace`` that holds a plain value
+    (text, number, list, mapping, None), so a plain ``papermill -p`` run gets
+    the same messages as ``govstats report``: a mistyped name (``-p langauge
+    en``), text where a list belongs (``-p places hengyang``), an unknown place
+    or choice (:data:`RULES`).
+
+    Parameters
+    ----------
+    namespace : mapping
+        ``globals()`` of the notebook.
+    notebook : str or Path
+        The notebook's path or name (``"place_profiles"`` is looked up under
+        ``notebooks/`` at the project root).
+
+    Raises
+    ------
+    DataValidationError
+        One problem per bad parameter, naming the parameter, the value and
+        what is valid.
+
+    Examples
+    --------
+    >>> check({"places": ["hengyang"], "language": "en", "denominator": "document"},
+    ...       "place_profiles")
+    >>> try:
+    ...     check({"places": "hengyang"}, "place_profiles")
+    ... except DataValidationError as err:
+    ...     print(err.problems[0].message)
+    parameter 'places' of place_profiles is list[str] (from its default [...]) but got str 'hengyang'
+    """
+    path = _find_notebook(notebook)
+    source = _parameters_cell_source(json.loads(path.read_text(encoding="utf-8")))
+    declared = None if source is None else _ast_parameters(source)
+    values = {k: v for k, v in namespace.items()
+              if not k.startswith("_") and k not in _IPYTHON_NAMES and isinstance(v, _JSONLIKE)}
+    label = path.stem
+    problems = [Problem(msg, file=path.name, column=name, hint=hint)
+                for name, msg, hint, _value in parameter_problems(label, declared, values,
+                                                                 how="papermill")]
+    DataValidationError.raise_if_any(problems, what=f"parameters of notebook {label}")
+
+
+# ---------------------------------------------------------------- one-off parameters
+
+
+def parse_cli_parameters(pairs: list[list[str]]) -> dict[str, tuple[str, Any]]:
+    """``-p key value`` / ``-p key=value`` pairs -> ``{key: (raw text, YAML value)}``.
+
+    Raises
+    ------
+    ValueError
+        A pair that is neither form, or a value that is not valid YAML.
+
+    Examples
+    --------
+    >>> parse_cli_parameters([["places", "[hengyang, quzhou]"], ["language=en"]])
+    {'places': ('[hengyang, quzhou]', ['hengyang', 'quzhou']), 'language': ('en', 'en')}
+    """
+    import yaml
+
+    out: dict[str, tuple[str, Any]] = {}
+    for pair in pairs:
+        if len(pair) == 1 and "=" in pair[0]:
+            key, raw = pair[0].split("=", 1)
+        elif len(pair) == 2:
+            key, raw = pair
+        else:
+            raise ValueError(f"-p {' '.join(pair)}: write -p NAME VALUE or -p NAME=VALUE")
+        key = key.strip()
+        if not key.isidentifier():
+            raise ValueError(f"-p {' '.join(pair)}: {key!r} is not a parameter name")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() else raw
+        except yaml.YAMLError as exc:
+            raise ValueError(f"-p {key}: {raw!r} is not valid YAML ({exc.problem})") from None
+        out[key] = (raw, value)
+    return out
+
+
+def resolve_overrides(config: ReportConfig, runs: list, overrides: Mapping[str, tuple[str, Any]],
+                      *, cache_dir: Path | None = None) -> list:
+    """The selected runs with one-off parameters applied, validated like the configuration.
+
+    Each run becomes a new run named ``<run>__<key>-<value>...`` (its own
+    reports and cache record; the configured report is left alone). A value is
+    read as YAML; when the notebook wants text and YAML read a number
+    (``-p code 430400``), the text is kept.
+
+    Raises
+    ------
+    DataValidationError
+        Every unknown name, wrong type or invalid choice, for every selected run.
+    """
+    from dataclasses import replace
+
+    from govstats.report.config import _shorten, _value_label, run_name_slug
+
+    problems: list[Problem] = []
+    out = []
+    for run in runs:
+        label = os.path.relpath(run.notebook, config.base_dir)
+        declared = notebook_parameters(run.notebook, cache_dir=cache_dir)
+        values = {}
+        for key, (raw, value) in overrides.items():
+            spec = (declared or {}).get(key)
+            rule = _rule(run.notebook.stem, key)
+            type_name = (rule.type_name if rule and rule.type_name else None) or (
+                spec.type_name if spec else None)
+            if (type_name and not check_value(value, type_name) and not isinstance(value, str)
+                    and check_value(raw, type_name)):
+                value = raw  # -p code 430400 for a text parameter
+            values[key] = value
+        for name, msg, hint, _value in parameter_problems(Path(label).stem, declared, values,
+                                                           how="-p"):
+            problems.append(Problem(f"run {run.name!r}: {msg}", file="command line (-p)",
+                                    column=name, value=overrides[name][0], hint=hint))
+        name = run.name + "".join(f"__{run_name_slug(k)}-{run_name_slug(_value_label(v))}"
+                                  for k, v in values.items())
+        out.append(replace(run, name=_shorten(name), parameters={**run.parameters, **values},
+                           description=(run.description + " (one-off parameters: "
+                                        + ", ".join(f"{k}={v!r}" for k, v in values.items())
+                                        + ")").strip()))
+    DataValidationError.raise_if_any(problems, what="one-off parameters")
+    return out

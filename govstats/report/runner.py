@@ -50,7 +50,7 @@ import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +68,7 @@ from govstats.report.cache import (
     cache_key,
     changed_components,
     data_fingerprint,
+    declared_input_hashes,
     dependency_versions,
     notebook_fingerprint,
     source_fingerprint,
@@ -76,7 +77,8 @@ from govstats.report.config import ReportConfig, RunSpec, as_plain, load_config
 from govstats.report.index_html import render_index
 from govstats.report.kernel import KernelIdentity, KernelNotFoundError, ensure_kernel
 from govstats.report.manifest import build_manifest, environment_info, git_info, write_manifest
-from govstats.report.params import validate_parameters
+from govstats.report.pages import insert_stamp, stamp_html
+from govstats.report.params import resolve_overrides, validate_parameters
 from govstats.report.worker import RunOutcome, RunTask, _now
 
 __all__ = [
@@ -423,11 +425,19 @@ def _as_config(config: ReportConfig | str | Path | None) -> ReportConfig:
 
 
 def _prepare(config: ReportConfig | str | Path | None, only: Sequence[str],
-             log: Callable[[str], None]) -> tuple[ReportConfig, list[RunSpec],
-                                                  dict[str, KernelIdentity]]:
+             log: Callable[[str], None], parameters: Mapping[str, Any] | None = None,
+             ) -> tuple[ReportConfig, list[RunSpec], dict[str, KernelIdentity]]:
     config = _as_config(config)
     validate_parameters(config, cache_dir=paths.cache_dir() / "params")
+    if parameters and not only:
+        raise ValueError("one-off parameters (-p) need --only NAME: they apply to the runs it "
+                         "selects")
     selected = _select(config.runs, only)
+    if parameters:
+        overrides = {k: v if isinstance(v, tuple) else (json.dumps(v), v)
+                     for k, v in parameters.items()}
+        selected = resolve_overrides(config, selected, overrides,
+                                     cache_dir=paths.cache_dir() / "params")
     return config, selected, _resolve_kernels(config, selected, log)
 
 
@@ -458,8 +468,12 @@ def _plan(config: ReportConfig, selected: Sequence[RunSpec], kernels: dict[str, 
             "dependencies": deps_fp,
             "rendering": {"show_code": run.show_code if show_code is None else show_code},
         }
-        key = cache_key(components)
         prior = store.load(run.name)
+        # Files the notebook declared at run time (provenance.declare) are hashed again now:
+        # a changed population file is a miss even when no data glob names it.
+        previous = ((prior or {}).get("ok_components") or {}).get("declared_inputs") or {}
+        components["declared_inputs"] = declared_input_hashes(previous, hasher)
+        key = cache_key(components)
         plans.append(PlannedRun(run, components, key, prior,
                                 _reasons(prior, key, components, force, reports, run.name),
                                 data_files))
@@ -475,6 +489,7 @@ def plan_runs(
     show_code: bool | None = None,
     source_dir: str | Path | None = None,
     log: Callable[[str], None] | None = None,
+    parameters: Mapping[str, Any] | None = None,
 ) -> list[PlannedRun]:
     """What :func:`run_reports` would do, without running anything.
 
@@ -486,7 +501,7 @@ def plan_runs(
     Parameters are as for :func:`run_reports`.
     """
     log = log or _stderr
-    config, selected, kernels = _prepare(config, only, log)
+    config, selected, kernels = _prepare(config, only, log, parameters)
     plans, _ = _plan(config, selected, kernels, force=force, show_code=show_code,
                      source_dir=source_dir, versions=dependency_versions())
     return plans
@@ -504,6 +519,7 @@ def run_reports(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     source_dir: str | Path | None = None,
+    parameters: Mapping[str, Any] | None = None,
 ) -> ReportSummary:
     """Regenerate the reports of a configuration.
 
@@ -533,6 +549,12 @@ def run_reports(
     source_dir : path, optional
         The package directory whose files form the ``govstats_source`` cache
         component (default: this ``govstats``).
+    parameters : mapping, optional
+        One-off parameters for the runs ``only`` selects (``govstats report
+        --only NAME -p key value``): validated against each notebook like the
+        configuration, run as ``<run>__<key>-<value>`` with their own reports
+        and cache record. Values are plain values or ``(raw text, value)``
+        pairs from :func:`govstats.report.params.parse_cli_parameters`.
 
     Returns
     -------
@@ -545,7 +567,7 @@ def run_reports(
     """
     t_start = time.monotonic()
     log = log or _stderr
-    config, selected, kernels = _prepare(config, only, log)
+    config, selected, kernels = _prepare(config, only, log, parameters)
     reports, cache = paths.reports_dir(), paths.cache_dir()
     reports.mkdir(parents=True, exist_ok=True)
     cache.mkdir(parents=True, exist_ok=True)
@@ -596,7 +618,8 @@ def _execute_plans(config: ReportConfig, plans: list[PlannedRun],
     summary = ReportSummary(records=[], warnings=warnings)
     for p in plans:
         if not p.reasons:
-            records[p.run.name] = {**p.prior["ok"], "cache_hit": True, "rerun_reasons": []}
+            records[p.run.name] = {**p.prior["ok"], "cache_hit": True, "rerun_reasons": [],
+                                   "batch": "cache hit"}
             summary.cached.append(p.run.name)
             if p.prior.get("latest") != p.prior["ok"]:
                 # The inputs are back to those of the last success (e.g. a failing parameter
@@ -641,23 +664,29 @@ def _execute_plans(config: ReportConfig, plans: list[PlannedRun],
             bar.set_postfix_str(f"{task.name}: {record['status']}", refresh=False)
             bar.update(1)
 
+    interrupted = False
     try:
         if tasks:
             if scheduler is not None:
                 _execute_dask(tasks, scheduler, on_done)
             else:
                 _execute_local(tasks, jobs or default_jobs(), on_done)
+    except BaseException:
+        interrupted = True
+        raise
     finally:
         if bar is not None:
             bar.close()
-        # Even an interrupted batch indexes what finished.
-        summary.records = _all_records(config, records, store)
+        # Even an interrupted batch indexes what finished, and only that as "ran now".
+        summary.records = _all_records(config, records, store,
+                                       planned=[p.run for p in plans], interrupted=interrupted)
         manifest = build_manifest(
             summary.records,
             config_path=os.path.relpath(config.path, root),
             git=git,
             environment=environment,
             govstats_version=govstats.__version__,
+            interrupted=interrupted,
         )
         summary.manifest_path = reports / "manifest.json"
         summary.index_path = reports / "index.html"
@@ -696,17 +725,28 @@ def _commit(plan: PlannedRun, outcome: RunOutcome, reports: Path, store: CacheSt
         "kernel": {**kernels[run.kernel].as_dict(), "python_reported": outcome.kernel_python},
         "packages": environment["packages"],
         "data_files": plan.data_files,
+        "declared_inputs": outcome.provenance.get("inputs", {}),
         "cache_key": plan.key,
+        "batch": "ran now",
     }
     failed_html, failed_nb = reports / f"{name}.failed.html", reports / f"{name}.failed.ipynb"
+    if outcome.html is not None:
+        # The one block that differs between reruns: version, commit, date, parameters.
+        outcome.html = insert_stamp(outcome.html, stamp_html(
+            {**record, "status": outcome.status if outcome.error is None else "failed"},
+            version=govstats.__version__))
     if outcome.status == "ok" and outcome.html is not None and outcome.notebook_json is not None:
         atomic_write_text(reports / f"{name}.ipynb", outcome.notebook_json)
         atomic_write_text(reports / f"{name}.html", outcome.html)
         for stale in (failed_html, failed_nb):
             stale.unlink(missing_ok=True)
         record.update(html=f"{name}.html", ipynb=f"{name}.ipynb")
-        store.save(name, {"ok_key": plan.key, "ok_components": plan.components, "ok": record,
-                          "latest": record})
+        # The key the next plan recomputes: the same components, with the inputs this run
+        # declared (hashed by the kernel when it read them).
+        components = {**plan.components, "declared_inputs": record["declared_inputs"]}
+        record["cache_key"] = cache_key(components)
+        store.save(name, {"ok_key": record["cache_key"], "ok_components": components,
+                          "ok": record, "latest": record})
         return record
 
     record["status"] = "failed"
@@ -726,16 +766,28 @@ def _commit(plan: PlannedRun, outcome: RunOutcome, reports: Path, store: CacheSt
     return record
 
 
-def _all_records(config: ReportConfig, records: dict[str, dict], store: CacheStore) -> list[dict]:
+def _all_records(config: ReportConfig, records: dict[str, dict], store: CacheStore, *,
+                 planned: Sequence[RunSpec] = (), interrupted: bool = False) -> list[dict]:
+    """One record per configured run (plus one-off runs of this batch), saying for each
+    what this batch did: ``batch`` is ``ran now``, ``cache hit``, ``not run: interrupted``
+    (selected, but the batch stopped first) or ``not selected``. Runs this batch did not
+    execute keep their previous result, marked as such, with its time."""
     out = []
-    for run in config.runs:
+    planned_names = {r.name for r in planned}
+    known = {r.name for r in config.runs}
+    extra = [r for r in planned if r.name not in known]  # one-off runs (-p)
+    for run in [*config.runs, *extra]:
         if run.name in records:
             out.append(records[run.name])
             continue
         prior = store.load(run.name) or {}
         latest = prior.get("latest")
+        batch = ("not run: interrupted" if interrupted and run.name in planned_names
+                 else "not selected")
         if latest:
-            out.append({**latest, "cache_hit": False, "rerun_reasons": [], "selected": False})
+            out.append({**latest, "cache_hit": False, "rerun_reasons": [], "selected":
+                        run.name in planned_names, "batch": batch,
+                        "previous_executed_at": latest.get("executed_at")})
         else:
             out.append({
                 "name": run.name,
@@ -746,5 +798,6 @@ def _all_records(config: ReportConfig, records: dict[str, dict], store: CacheSto
                 "status": "not run",
                 "cache_hit": False,
                 "simulated": None,
+                "batch": batch,
             })
     return out

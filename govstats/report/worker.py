@@ -132,8 +132,13 @@ def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
 
-def render_html(notebook: Any, *, show_code: bool, title: str) -> str:
+def render_html(notebook: Any, *, show_code: bool, title: str,
+                font_cache: str | Path | None = None) -> str:
     """Render an executed notebook to standalone HTML with nbconvert's ``lab`` template.
+
+    The page loads nothing from the network (see :mod:`govstats.report.pages`):
+    no require.js, MathJax only when the page has math, and the CJK characters
+    of the page embedded as a subset web font.
 
     Code cells are hidden unless ``show_code``; the cell papermill injected the
     parameters into and the cell that raised stay visible either way, so a
@@ -146,12 +151,14 @@ def render_html(notebook: Any, *, show_code: bool, title: str) -> str:
     show_code : bool
     title : str
         The page title.
+    font_cache : path, optional
+        Where CJK font subsets are cached by character set.
 
     Returns
     -------
     str
     """
-    from nbconvert import HTMLExporter
+    from govstats.report.pages import add_font, export_resources, html_exporter
 
     nb = copy.deepcopy(notebook)
     for cell in nb.cells:
@@ -167,9 +174,8 @@ def render_html(notebook: Any, *, show_code: bool, title: str) -> str:
             keep = show_code or failed or "injected-parameters" in tags
         if not keep:
             cell.metadata.setdefault("transient", {})["remove_source"] = True
-    exporter = HTMLExporter(template_name="lab")
-    body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    return body
+    body, _ = html_exporter().from_notebook_node(nb, resources=export_resources(nb, title))
+    return add_font(body, cache_dir=font_cache)
 
 
 def _cell_error(nb: Any) -> dict[str, Any]:
@@ -295,8 +301,16 @@ def execute_run(task: RunTask) -> RunOutcome:
         if out_path.exists():
             import nbformat
 
-            notebook_json = out_path.read_text(encoding="utf-8")
-            nb = nbformat.reads(notebook_json, as_version=4)
+            from govstats.report.pages import normalise_notebook
+
+            nb = nbformat.reads(out_path.read_text(encoding="utf-8"), as_version=4)
+            try:
+                label = Path(task.notebook).resolve().relative_to(
+                    Path(task.project_root).resolve()).as_posix()
+            except ValueError:
+                label = task.notebook
+            nb = normalise_notebook(nb, name=task.name, input_path=label)
+            notebook_json = nbformat.writes(nb) + "\n"
             if error is not None and error.get("kind") == "execution":
                 error.update({k: v for k, v in _cell_error(nb).items() if k not in error})
             summary = read_declarations(nb)
@@ -305,10 +319,12 @@ def execute_run(task: RunTask) -> RunOutcome:
                 "simulated": summary.simulated,
                 "sources": list(summary.sources),
                 "notes": list(summary.notes),
+                "inputs": dict(summary.inputs),
             }
             kernel_python = (nb.metadata.get("language_info") or {}).get("version")
             try:
-                html = render_html(nb, show_code=task.show_code, title=task.name)
+                html = render_html(nb, show_code=task.show_code, title=task.name,
+                                   font_cache=Path(task.project_root) / ".govstats-cache" / "fonts")
             except Exception as exc:  # a broken output must not lose the run
                 status = "failed"
                 error = error or {"kind": "render", "message": f"HTML rendering failed: {exc}"}
