@@ -42,6 +42,9 @@ _SUBMODULES = (
     "schemas",
     "simulate",
     "tables",
+    "synth",
+    "synth_plots",
+    "textbook",
 )
 _FUNCTIONS = {"fit": "models"}  # gs.fit: the estimation entry point
 __all__ = [*_SUBMODULES, *_FUNCTIONS, "__version__"]

@@ -507,3 +507,105 @@ def load_prop99() -> pd.DataFrame:
     if out.shape != (39 * 31, 2):
         raise GovstatsError(f"{raw}: expected 39 states x 31 years = 1209 rows, got {len(out)}")
     return out
+
+
+# --------------------------------------------------------------------------- simulated and user data
+#: Hunan's 14 prefecture-level divisions (13 prefecture-level cities and Xiangxi
+#: autonomous prefecture), as (id, Chinese name). Names only; no statistics.
+HUNAN_PREFECTURES: tuple[tuple[str, str], ...] = (
+    ("changsha", "长沙市"), ("zhuzhou", "株洲市"), ("xiangtan", "湘潭市"), ("hengyang", "衡阳市"),
+    ("shaoyang", "邵阳市"), ("yueyang", "岳阳市"), ("changde", "常德市"), ("zhangjiajie", "张家界市"),
+    ("yiyang", "益阳市"), ("chenzhou", "郴州市"), ("yongzhou", "永州市"), ("huaihua", "怀化市"),
+    ("loudi", "娄底市"), ("xiangxi", "湘西土家族苗族自治州"),
+)
+
+
+@dataclass(frozen=True)
+class SimulatedSingleReform:
+    """A SIMULATED panel with one treated unit and a known true effect.
+
+    Attributes
+    ----------
+    data : pandas.DataFrame
+        Indexed by (place_id, year); ``outcome`` and ``treated`` columns.
+    true_effect : float
+        The effect added to the treated unit in every treated year (drawn, see
+        :func:`simulate_single_reform`).
+    label : str
+        Starts with "SIMULATED"; put it in every title built on this panel.
+    dgp : str
+        The data-generating process in words.
+    """
+
+    data: pd.DataFrame
+    true_effect: float
+    treated: str
+    first_treated: int
+    label: str
+    dgp: str
+
+
+def simulate_single_reform(*, treated: str = "shaoyang", first_treated: int = 2016,
+                           years: Sequence[int] = range(2008, 2024), seed: int = 0,
+                           effect_mean: float = 3.0, effect_sd: float = 1.0) -> SimulatedSingleReform:
+    """SIMULATED panel of Hunan's 14 prefecture-level divisions with one reforming city.
+
+    Data-generating process (assumptions, not estimates), for city i and year t::
+
+        y_it = a_i + b_i * f_t + e_it + tau * 1[i = treated, t >= first_treated]
+        a_i ~ N(70, 4^2)    city level of a 0-100 security-satisfaction index
+        f_t  = random walk with N(0.4, 0.6^2) steps (a common trend)
+        b_i ~ U(0.6, 1.4)   city loading on the common trend
+        e_it ~ N(0, 0.5^2)
+        tau  ~ N(effect_mean, effect_sd^2), drawn once per seed: the true effect
+
+    The treated city's loading is inside the donors' range, so a synthetic control can
+    match it. Every label says SIMULATED.
+    """
+    ids = [p for p, _ in HUNAN_PREFECTURES]
+    if treated not in ids:
+        raise GovstatsError(f"treated must be one of Hunan's prefecture-level divisions {ids}; got {treated!r}")
+    years = list(years)
+    rng = np.random.default_rng(seed)
+    tau = float(rng.normal(effect_mean, effect_sd))
+    level = rng.normal(70, 4, len(ids))
+    loading = rng.uniform(0.6, 1.4, len(ids))
+    trend = np.cumsum(rng.normal(0.4, 0.6, len(years)))
+    noise = rng.normal(0, 0.5, (len(ids), len(years)))
+    y = level[:, None] + loading[:, None] * trend[None, :] + noise
+    treat = np.zeros_like(y, dtype=int)
+    treat[ids.index(treated), [t >= first_treated for t in years]] = 1
+    y = y + tau * treat
+    idx = pd.MultiIndex.from_product([ids, years], names=["place_id", "year"])
+    data = pd.DataFrame({"security_satisfaction_index": y.ravel(), "treated": treat.ravel()}, index=idx)
+    label = (f"SIMULATED panel (not real data): 14 Hunan prefecture-level divisions, {years[0]}-{years[-1]}, "
+             f"{treated} reformed in {first_treated}, true effect {tau:.2f} index points (seed {seed})")
+    dgp = ("y_it = a_i + b_i f_t + e_it + tau 1[treated, t >= first_treated]; a_i ~ N(70, 16), "
+           "b_i ~ U(0.6, 1.4), f_t random walk with N(0.4, 0.36) steps, e_it ~ N(0, 0.25), "
+           f"tau ~ N({effect_mean}, {effect_sd}^2) = {tau:.3f}")
+    return SimulatedSingleReform(data, tau, treated, first_treated, label, dgp)
+
+
+def panel_from_extract(extract: pd.DataFrame, indicator: str) -> pd.DataFrame:
+    """One indicator of a :func:`govstats.ingest.read_extract` result as a (place_id, year) panel.
+
+    Uses ``year_start`` as the year; a cell that covers a range of years is an error
+    (a single-year panel is needed), as is a duplicated (place, year).
+    """
+    sub = extract[extract["indicator"] == indicator]
+    if sub.empty:
+        raise GovstatsError(f"indicator {indicator!r} not in the extract; it has "
+                            f"{sorted(extract['indicator'].unique())}")
+    multi = sub[sub["year_start"] != sub["year_end"]]
+    if len(multi):
+        rows = multi["source_row"].tolist()[:5]
+        raise DataValidationError([Problem(
+            f"{indicator!r} is given for a range of years, not one year", file=str(multi["source_file"].iloc[0]),
+            row=int(rows[0]) if rows else None, value=multi["year"].iloc[0],
+            hint="synthetic control needs one value per place and year")])
+    out = sub.assign(year=sub["year_start"].astype(int)).set_index(["place_id", "year"])[["value"]]
+    dup = out.index[out.index.duplicated()]
+    if len(dup):
+        raise DataValidationError([Problem(f"duplicated (place, year) {list(dup[:5])} for {indicator!r}",
+                                           hint="keep one value per place and year")])
+    return out.rename(columns={"value": indicator}).sort_index()
