@@ -45,6 +45,7 @@ _SUBMODULES = (
     "synth",
     "synth_plots",
     "textbook",
+    "national",
 )
 _FUNCTIONS = {"fit": "models"}  # gs.fit: the estimation entry point
 __all__ = [*_SUBMODULES, *_FUNCTIONS, "__version__"]
