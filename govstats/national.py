@@ -22,7 +22,7 @@ import pandas as pd
 
 from govstats.errors import GovstatsError
 
-__all__ = ["SERIES", "CoverageError", "load_national_series", "ratios", "series", "value", "wide"]
+__all__ = ["SERIES", "CoverageError", "beside_places", "load_national_series", "ratios", "series", "value", "wide"]
 
 SERIES = (
     "people_mediation_committees",
@@ -109,3 +109,28 @@ def ratios(years: range | list[int] | None = None) -> pd.DataFrame:
             raise CoverageError(f"years {bad} outside the national series (never extrapolated)")
         out = out.loc[years]
     return out
+
+
+def beside_places(per10k: pd.DataFrame) -> pd.DataFrame:
+    """Each place's per-10k figure beside the national ratio for the same census year.
+
+    ``per10k`` is :attr:`govstats.indicators.per_10k(...).values`. The year is the census
+    whose population the place figure was divided by (its ``denominator`` names
+    ``resident_census_2010`` or ``resident_census_2020``, chosen from the fact's or
+    document's period); the national columns are mediators, disputes mediated, criminal
+    cases and public-order cases per 10k residents in that year. Rows whose denominator
+    names no census (figures printed per 10k by the document, base not stated) get no
+    national figure and say so: a year outside coverage is never filled in.
+    """
+    out = per10k[["place_id", "indicator", "value", "bound", "denominator"]].copy()
+    year = out["denominator"].str.extract(r"resident_census_(\d{4})")[0]
+    out["national_year"] = pd.to_numeric(year, errors="coerce").astype("Int64")
+    r = ratios()
+    cols = ["mediators_per_10k_residents", "disputes_mediated_per_10k_residents",
+            "criminal_cases_per_10k_residents", "public_order_cases_per_10k_residents"]
+    for c in cols:
+        out[f"national_{c}"] = [r.loc[int(y), c] if pd.notna(y) and int(y) in r.index else float("nan")
+                                for y in out["national_year"]]
+    out["note"] = ["" if pd.notna(y) else "no census base: the document's own per-10k figure, period not stated"
+                   for y in out["national_year"]]
+    return out.reset_index(drop=True)

@@ -50,3 +50,18 @@ def test_ratios_are_ratios_of_the_stored_values():
     assert r.loc[2015, "mediators_per_committee"] == pytest.approx(391.1 / 79.8)
     assert r.loc[2020, "mediators_per_10k_residents"] == pytest.approx(
         national.value("people_mediators", 2020) / national.value("population_year_end", 2020) * 1e4)
+
+
+def test_places_beside_the_national_ratio_of_their_census_year():
+    import govstats as gs
+
+    per10k = gs.indicators.per_10k(gs.facts.load_facts()).values
+    b = national.beside_places(per10k)
+    assert len(b) == len(per10k)
+    with_census = b[b["national_year"].notna()]
+    assert set(with_census["national_year"].astype(int)) <= {2010, 2020}
+    r = national.ratios()
+    for row in with_census.itertuples():
+        assert row.national_mediators_per_10k_residents == pytest.approx(
+            r.loc[int(row.national_year), "mediators_per_10k_residents"])
+    assert (b.loc[b["national_year"].isna(), "note"] != "").all()
