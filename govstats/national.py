@@ -2,7 +2,9 @@
 
 Observed official statistics (NBS annual data = *China Statistical Yearbook* tables),
 from ``data/raw/national_series.csv``; its provenance, cross-check between two public
-mirrors and licence position are in ``data/raw/national_series.provenance.md``.
+mirrors and licence position are in ``data/raw/national_series.provenance.md``; the
+codebook entries (English and Chinese descriptions) in ``data/raw/national_codebook.csv``
+(kept apart from ``codebook.csv``, which lists exactly the documents' indicators).
 
 A year outside a series' coverage is an error (:class:`CoverageError`), never an
 extrapolation or interpolation.

@@ -65,3 +65,15 @@ def test_places_beside_the_national_ratio_of_their_census_year():
         assert row.national_mediators_per_10k_residents == pytest.approx(
             r.loc[int(row.national_year), "mediators_per_10k_residents"])
     assert (b.loc[b["national_year"].isna(), "note"] != "").all()
+
+
+def test_national_codebook_describes_every_count_series():
+    import pandas as pd
+
+    from govstats import paths
+
+    book = pd.read_csv(paths.raw_dir() / "national_codebook.csv")
+    main = pd.read_csv(paths.raw_dir() / "codebook.csv")
+    assert list(book.columns) == list(main.columns)
+    assert set(book["indicator"]) == {f"national_{s}" for s in national.SERIES if s != "population_year_end"}
+    assert not set(book["indicator"]) & set(main["indicator"])
