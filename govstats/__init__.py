@@ -46,6 +46,10 @@ _SUBMODULES = (
     "schemas",
     "simulate",
     "tables",
+    "synth",
+    "synth_plots",
+    "textbook",
+    "national",
 )
 _FUNCTIONS = {"fit": "models"}  # gs.fit: the estimation entry point
 __all__ = [*_SUBMODULES, *_FUNCTIONS, "__version__"]
