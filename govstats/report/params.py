@@ -477,8 +477,17 @@ class Rule:
         return text
 
 
+def _valid_vcov(value: Any) -> bool:
+    from govstats.covariance import parse_vcov
+
+    try:
+        parse_vcov(value)
+    except ValueError:
+        return False
+    return True
+
+
 def _rules() -> dict[str, dict[str, Rule]]:
-    effects = _literal("EffectsKind")
     language = Rule(_literal("Language"))
     places = Rule(FIVE_PLACES, type_name="list[str]")
     return {
@@ -493,13 +502,14 @@ def _rules() -> dict[str, dict[str, Rule]]:
             "source": Rule(("simulated", *_literal("DatasetName")),
                            other="a path to a CSV/XLSX extract", accepts=_is_extract_path),
             "estimator": Rule(_literal("EstimatorKind")),
-            "effects": Rule(effects),
-            "cov": Rule(_literal("CovKind")),
+            "ssc": Rule(_literal("SmallSampleRule")),
+            "vcov": Rule(("iid", "hetero", "DK"), type_name="str | dict",
+                         other="{'CRV1': column}, {'CRV3': column} or {'CRV1': 'a+b'}", accepts=_valid_vcov),
         },
         "reproduction": {"which": Rule(("all", *_literal("DatasetName")))},
         "reform_event_study": {"reform": Rule(("grid", "aux_village", "rapid_police")),
                                "places": places},
-        "causal_mediation": {"effects": Rule(_literal("MediationEffects")), "places": places},
+        "causal_mediation": {"fixef": Rule(_literal("MediationFixef")), "places": places},
         "multiverse_simulated": {"units_per_place": Rule(type_name="int | None")},
     }
 
