@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import warnings
 from importlib import resources
 
 import numpy as np
@@ -17,17 +16,11 @@ import pytest
 
 import govstats as gs
 from govstats.errors import GovstatsError
+from govstats.reproduction import NC_IV_EXOG as EXOG
+from govstats.reproduction import NC_IV_MODELS as MODELS
+from govstats.reproduction import fit_nc_iv
 
-EXOG = ("lprbconv + lprbpris + lavgsen + ldensity + lwcon + lwtuc + lwtrd + lwfir + lwser + lwmfg + "
-        "lwfed + lwsta + lwloc + lpctymle + lpctmin + west + central + urban + d82 + d83 + d84 + d85 + "
-        "d86 + d87")
 IV = "lprbarr + lpolpc ~ ltaxpc + lmix"
-MODELS = {
-    "fe2sls": dict(estimator="within"),
-    "b2sls": dict(estimator="between"),
-    "g2sls": dict(estimator="random", iv_method="g2sls"),
-    "ec2sls": dict(estimator="random", iv_method="ec2sls"),
-}
 
 
 def _reference_dir():
@@ -44,16 +37,10 @@ def crime() -> pd.DataFrame:
     return gs.datasets.load_nc_crime()
 
 
-def _fit(crime, model: str):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # time-invariant regressors dropped (within)
-        return gs.fit(f"lcrmrte ~ {EXOG} | county | {IV}", crime, vcov="iid", **MODELS[model])
-
-
 @pytest.mark.parametrize("model", list(MODELS))
 def test_panel_iv_equals_r_plm(crime, plm_iv, model):
     ref = plm_iv[plm_iv["model"] == model]
-    r = _fit(crime, model)
+    r = fit_nc_iv(model)
     for stat, got in (("coef", r.coef()), ("se", r.se())):
         want = ref[ref["statistic"] == stat].set_index("term")["value"]
         assert set(want.index) == set(got.index), (model, stat)
@@ -62,6 +49,11 @@ def test_panel_iv_equals_r_plm(crime, plm_iv, model):
         for comp in ("sigma2_e", "sigma2_u"):
             want = float(ref.loc[ref["statistic"] == comp, "value"].iloc[0])
             assert r.variance_components[comp] == pytest.approx(want, rel=1e-6)
+
+
+def test_reproduction_table_has_every_iv_number():
+    t = gs.reproduction.reproduce_plm_iv()
+    assert len(t) == 198 and t["ok"].all()
 
 
 def test_fe2sls_equals_pyfixest_with_clustered_errors(crime):
