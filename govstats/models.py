@@ -358,6 +358,7 @@ class PanelResults:
     effects: tuple[str, ...]  # index levels whose effects the estimator handled
     cluster_names: tuple[str, ...]
     simulated: bool
+    wre: Any  # IV with few clusters: govstats.wre.WREResult for the endogenous coefficient, or None
     _residuals: np.ndarray = field(repr=False)
     _fitted: np.ndarray = field(repr=False)
     _resid_keys: tuple[np.ndarray, np.ndarray] = field(repr=False)
@@ -939,6 +940,8 @@ class _Fit:
     raw_X: np.ndarray | None = None
     theta: np.ndarray | None = None
     w: np.ndarray | None = None  # regression weights (y, X, resid above are scaled by sqrt(w))
+    iv_X: np.ndarray | None = None  # IV: the structural regressors (X above is their projection)
+    iv_W: np.ndarray | None = None  # IV: all instruments, transformed
 
 
 def _project(Z: np.ndarray, X: np.ndarray) -> np.ndarray:
@@ -1169,6 +1172,7 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
         cluster_source=cluster_source, fes=fes, k_fe=k_fe, k_fe_fixest=k_fe_fixest,
         dropped_collinear=dropped_names, keys=keys, tss=tss, rsquared_kind=kind,
         variance_components=vc, raw_y=raw_y, raw_X=raw_X, theta=theta_obs, w=d.w,
+        iv_X=None if X_structural is None else X_structural[:, kept], iv_W=Zr,
     )
 
 
@@ -1313,6 +1317,9 @@ def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | 
     elif spec.bootstrap == "always" and cv.n_clusters is not None:
         boot, boot_note = _run_bootstrap(spec, f, d)
         notes.append(boot_note)
+    wre = None
+    if boot is not None and not isinstance(boot, tuple):  # IV: the WRE bootstrap's result
+        wre, boot = boot, None
     if d.dropped_missing:
         notes.append(f"{d.dropped_missing} row(s) with missing or non-finite values were not used")
     if f.dropped_collinear:
@@ -1341,6 +1348,7 @@ def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | 
         small_sample=MappingProxyType(dict(cv.small_sample)),
         variance_components=MappingProxyType(f.variance_components) if f.variance_components else None,
         bootstrap=boot,
+        wre=wre,
         warnings=tuple(notes),
         unit_name=d.unit_name,
         time_name=d.time_name,
@@ -1367,10 +1375,7 @@ def _run_bootstrap(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[tuple[Any, ...
             "treat the clustered p-values with great caution"
         )
     if spec.endog:
-        return None, (
-            "the wild cluster bootstrap for instrumental variables (WRE) is not implemented yet, so "
-            "no bootstrap p-values are shown: treat the clustered p-values with great caution"
-        )
+        return _run_wre(spec, f, d)
     if f.w is not None and spec.estimator == "within":
         return None, (
             "the wild cluster bootstrap does not take regression weights together with fixed "
@@ -1406,6 +1411,36 @@ def _run_bootstrap(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[tuple[Any, ...
     if spec.estimator in ("random",):
         how += "; for random effects the bootstrap is conditional on the estimated theta"
     return tuple(out), how + ")"
+
+
+def _run_wre(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[Any, str]:
+    """WRE bootstrap (Davidson-MacKinnon) for the endogenous coefficient of an IV fit."""
+    from govstats.wre import wre_bootstrap
+
+    keys = d.cluster_keys
+    if len(spec.endog) != 1 or len(keys) != 1:
+        return None, (
+            "the WRE bootstrap is offered for one endogenous regressor and one-way clustering; none "
+            "was run: treat the clustered p-values with great caution"
+        )
+    j = f.names.index(spec.endog[0]) if spec.endog[0] in f.names else None
+    if j is None:
+        return None, "the endogenous regressor was dropped as collinear; no WRE bootstrap was run"
+    X1 = np.delete(f.iv_X, j, axis=1)
+    codes = _cluster_codes(f, keys[0])
+    G = fx.n_groups(codes)
+    N, k = f.iv_X.shape
+    cv = _covariance(spec, f, d)
+    res = wre_bootstrap(f.y, X1, f.iv_X[:, j], f.iv_W, codes, param=spec.endog[0], h0=0.0,
+                        reps=spec.reps, weights_type=spec.weights_type, seed=spec.seed,
+                        factor=float(cv.small_sample["factor"]), alpha=spec.alpha)
+    shown = {"unit": d.unit_name, "time": d.time_name}.get(keys[0], keys[0])
+    note = (f"WRE bootstrap p-value for {spec.endog[0]} (Davidson-MacKinnon 2010; clusters = {shown}, G = {G}, "
+            f"{res.weights_type} weights, reps = {res.reps}{', full enumeration' if res.enumerated else ''}, "
+            f"seed = {spec.seed}): p = {res.p_value:.4g}; the other coefficients have no bootstrap p-value")
+    if res.warnings:
+        note += "; " + "; ".join(res.warnings)
+    return res, note  # a WREResult: fit() keeps it as results.wre
 
 
 # --------------------------------------------------------------------------- tests
