@@ -30,6 +30,7 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from html import escape
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -235,6 +236,52 @@ def regression_table(
             f"{escape(title)}</p>\n{html}"
         )
     return html
+
+
+def export_table(
+    results: Any,
+    name: str,
+    *,
+    model_names: Sequence[str] | None = None,
+    title: str | None = None,
+    digits: int = 3,
+    directory: str | Path | None = None,
+) -> dict[str, Path]:
+    """Write a regression table as LaTeX, Markdown and CSV files, for pasting into a paper.
+
+    The files ``<name>.tex``, ``<name>.md`` and ``<name>.csv`` go to ``directory`` (default
+    ``reports/tables/`` of the project, beside the HTML reports, which link to them as
+    ``tables/<name>.<ext>``). The CSV holds the assembled table (coefficients with standard
+    errors, the model rows); the notes with each covariance convention are in all three.
+
+    Returns
+    -------
+    dict
+        ``{"tex": path, "md": path, "csv": path}``.
+    """
+    from govstats.paths import reports_dir
+
+    if not name or any(c in name for c in "/\\"):
+        raise ValueError(f"name={name!r} must be a plain file stem")
+    out_dir = Path(directory) if directory is not None else reports_dir() / "tables"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    res = _as_list(results)
+    kw = dict(model_names=model_names, title=title, digits=digits)
+    paths = {ext: out_dir / f"{name}.{ext}" for ext in ("tex", "md", "csv")}
+    paths["tex"].write_text(regression_table(res, format="latex", **kw) + "\n", encoding="utf-8")
+    paths["md"].write_text(regression_table(res, format="markdown", **kw) + "\n", encoding="utf-8")
+    frame = table_frame(res, model_names=model_names, digits=digits).df.copy()
+    frame.columns = [" / ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in frame.columns]
+    frame.index = [" / ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in frame.index]
+    frame = frame.map(lambda v: " ".join(str(v).split()))
+    simulated = any(getattr(r, "simulated", False) for r in res)
+    with paths["csv"].open("w", encoding="utf-8", newline="") as fh:
+        if simulated:
+            fh.write(f"# {SIMULATED_PREFIX}: regression results on simulated data\n")
+        frame.to_csv(fh, index_label="")
+        fh.write("# " + _notes(res, list(model_names) if model_names else
+                              [f"({i + 1})" for i in range(len(res))]).replace("\n", " ") + "\n")
+    return paths
 
 
 def _latex_escape(text: str) -> str:

@@ -74,3 +74,16 @@ def test_coef_plot_draws_every_term_and_chinese_labels_render(results):
     assert [t.get_text() for t in ax.get_yticklabels()] == ["市值", "资本"]
     assert not [w for w in caught if "Glyph" in str(w.message)]
     assert isinstance(r.coef(), pd.Series)
+
+
+def test_export_table_writes_latex_markdown_and_csv(results, tmp_path):
+    files = tables.export_table(list(results), "grunfeld_fe_re", model_names=["FE", "RE"], directory=tmp_path)
+    assert sorted(files) == ["csv", "md", "tex"]
+    tex = files["tex"].read_text(encoding="utf-8")
+    assert "\\begin{tabular" in tex or "\\begin{threeparttable}" in tex
+    md = files["md"].read_text(encoding="utf-8")
+    assert md.startswith("|  | FE | RE |")
+    csv = files["csv"].read_text(encoding="utf-8")
+    assert "0.110***" in csv and "(0.015)" in csv and "G/(G-1)*(N-1)/(N-K)" in csv
+    with pytest.raises(ValueError, match="plain file stem"):
+        tables.export_table(list(results), "../x", directory=tmp_path)
