@@ -219,7 +219,7 @@ def k_fixest(fes: Sequence[np.ndarray]) -> int:
     return sum(n_groups(c) for c in fes) - (len(fes) - 1) if fes else 0
 
 
-def k_fixed_effects(fes: Sequence[np.ndarray]) -> tuple[int, int]:
+def k_fixed_effects(fes: Sequence[np.ndarray], *, balanced: bool | None = None) -> tuple[int, int]:
     """Parameters absorbed by the fixed effects: ``(rank, fixest count)``.
 
     The fixest count is ``sum(levels) - (n_effects - 1)`` (one reference level per extra
@@ -231,7 +231,7 @@ def k_fixed_effects(fes: Sequence[np.ndarray]) -> tuple[int, int]:
         return 0, 0
     fixest = sum(n_groups(c) for c in fes) - (len(fes) - 1)
     rank = fixest
-    if len(fes) == 2 and not is_balanced(fes):
+    if len(fes) == 2 and not (is_balanced(fes) if balanced is None else balanced):
         rank -= n_components(fes[0], fes[1]) - 1
     return rank, fixest
 

@@ -1068,7 +1068,7 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
         y, X = Z[:, 0], Z[:, 1:1 + X.shape[1]]
         if Zr is not None:
             Zr = Z[:, 1 + X.shape[1]:]
-        k_fe, k_fe_fixest = fx.k_fixed_effects(fes)
+        k_fe, k_fe_fixest = fx.k_fixed_effects(fes, balanced=balanced)
         kind = "within"
     elif est == "pooled":
         kind = "centered" if d.has_intercept else "uncentered"
