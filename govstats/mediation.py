@@ -147,6 +147,10 @@ class MediationSpec:
         ``1 -`` the confidence level: 0.05 gives 95% percentile intervals.
     few_clusters : int
         Below this many clusters the results warn that a block bootstrap is unreliable.
+    weights : str, optional
+        Column of positive regression weights (e.g. population): both models are weighted
+        least squares (as pyfixest ``weights=`` / statsmodels WLS), the mediator's mean over
+        the sample is weighted, and the bootstrap resamples clusters with their weights.
 
     Examples
     --------
@@ -168,6 +172,7 @@ class MediationSpec:
     seed: int | None = 0
     alpha: float = 0.05
     few_clusters: int = 30
+    weights: str | None = None
 
     def __post_init__(self) -> None:
         controls = (self.controls,) if isinstance(self.controls, str) else tuple(self.controls)
@@ -205,12 +210,16 @@ def _ols(y: np.ndarray, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return beta, y - X @ beta
 
 
-def _fit(raw: np.ndarray, fe: list[np.ndarray], n_controls: int, interaction: bool, t0: float, t1: float) -> dict:
+def _fit(raw: np.ndarray, fe: list[np.ndarray], n_controls: int, interaction: bool, t0: float, t1: float,
+         weights: np.ndarray | None = None) -> dict:
     """Both models on one data set. raw columns: T, M, Y, controls...; ``fe``: code arrays
-    (``fixef="none"``: one group, an intercept)."""
+    (``fixef="none"``: one group, an intercept); ``weights``: WLS (rows scaled by sqrt(w)
+    after weighted demeaning, weighted sample moments)."""
     T, M = raw[:, 0], raw[:, 1]
     cols = [raw, (T * M)[:, None]] if interaction else [raw]
-    W = fx.demean(np.column_stack(cols), fe)
+    W = fx.demean(np.column_stack(cols), fe, weights=weights)
+    if weights is not None:
+        W = W * np.sqrt(weights)[:, None]
     Tw, Mw, Yw = W[:, 0], W[:, 1], W[:, 2]
     C = W[:, 3 : 3 + n_controls]
     TMw = W[:, 3 + n_controls] if interaction else None
@@ -226,12 +235,14 @@ def _fit(raw: np.ndarray, fe: list[np.ndarray], n_controls: int, interaction: bo
     # reduced form: Y ~ T + C (sensitivity)
     _, e1 = _ols(Yw, Xm)
     D = t1 - t0
-    mbar = {t: float(np.mean(M + a * (t - T))) for t in (t0, t1)}
+    wn = np.ones(len(T)) / len(T) if weights is None else weights / weights.sum()
+    mbar = {t: float(wn @ (M + a * (t - T))) for t in (t0, t1)}
     acme = {t: a * D * (b + d * t) for t in (t0, t1)}
     ade = {t: D * (c + d * mbar[t]) for t in (t0, t1)}
     total = acme[t1] + ade[t0]
-    s1, s2 = float(np.sqrt(np.mean(e1 * e1))), float(np.sqrt(np.mean(e2 * e2)))
-    rho_tilde = float(np.mean(e1 * e2) / (s1 * s2)) if s1 > 0 and s2 > 0 else math.nan
+    wsum = float(len(T) if weights is None else weights.sum())  # residuals are sqrt(w)-scaled
+    s1, s2 = float(np.sqrt(e1 @ e1 / wsum)), float(np.sqrt(e2 @ e2 / wsum))
+    rho_tilde = float((e1 @ e2) / wsum / (s1 * s2)) if s1 > 0 and s2 > 0 else math.nan
     r2_m = 1 - float(e2 @ e2) / float(Mw @ Mw) if float(Mw @ Mw) > 0 else math.nan
     r2_y = 1 - float(e3 @ e3) / float(Yw @ Yw) if float(Yw @ Yw) > 0 else math.nan
     acme_avg = 0.5 * (acme[t0] + acme[t1])
@@ -435,7 +446,8 @@ def _prepare(data: pd.DataFrame, spec: MediationSpec) -> tuple[pd.DataFrame, Row
         df = df.reset_index()
     df = df.reset_index(drop=True)
     values = [spec.treatment, spec.mediator, spec.outcome, *spec.controls]
-    needed = list(dict.fromkeys([*values, *spec.fixef_columns, spec.cluster_column]))
+    needed = list(dict.fromkeys([*values, *spec.fixef_columns, spec.cluster_column,
+                                 *([spec.weights] if spec.weights else [])]))
     missing = [c for c in needed if c not in df.columns]
     DataValidationError.raise_if_any(
         [Problem("column not found", column=c, hint="columns present: " + ", ".join(map(str, df.columns)))
@@ -466,6 +478,10 @@ def _prepare(data: pd.DataFrame, spec: MediationSpec) -> tuple[pd.DataFrame, Row
     rejected["reason"] = reason[bad]
     rejected["row"] = rejected.index.to_numpy() + 2
     acc = RowAccounting("mediation data", rows_in=len(df), kept=kept, rejected=rejected)
+    if spec.weights:  # every weight of a kept row must be a positive number (all problems at once)
+        from govstats.models import _check_weights
+
+        _check_weights(df, spec.weights, np.flatnonzero(~bad))
     if len(kept) < 10:
         raise GovstatsError("fewer than 10 usable rows for the mediation analysis: " + acc.summary())
     return kept.reset_index(drop=True), acc
@@ -526,7 +542,8 @@ def mediation_analysis(spec: MediationSpec, data: pd.DataFrame) -> MediationResu
     # no fixed effects: one group, whose mean sweep is the intercept
     fe = [fe_codes[k] for k in fe_names] or [np.zeros(len(sample), dtype=np.intp)]
     nc = len(spec.controls)
-    point = _fit(raw, fe, nc, spec.interaction, t0, t1)
+    wts = (pd.to_numeric(sample[spec.weights]).to_numpy(dtype=float) if spec.weights else None)
+    point = _fit(raw, fe, nc, spec.interaction, t0, t1, wts)
     if fe_names:
         w = fx.demean(raw[:, :1], fe)
         if float(w[:, 0] @ w[:, 0]) <= 1e-12 * max(float(T @ T), 1e-300):
@@ -558,7 +575,7 @@ def mediation_analysis(spec: MediationSpec, data: pd.DataFrame) -> MediationResu
         fe_b = [fx.combine(c[idx], copy_no) if is_nested else fx.factorize(c[idx])[0]
                 for c, is_nested in zip(fe, nested, strict=True)]
         try:
-            fit_b = _fit(raw[idx], fe_b, nc, spec.interaction, t0, t1)
+            fit_b = _fit(raw[idx], fe_b, nc, spec.interaction, t0, t1, None if wts is None else wts[idx])
         except np.linalg.LinAlgError:  # pragma: no cover - degenerate draw
             failed += 1
             draws[r] = np.nan

@@ -272,3 +272,34 @@ def test_results_accessors_and_confint_from_the_draws():
     assert unit_only.effect("ACME (average)") != res.effect("ACME (average)")
     with pytest.raises(ValueError, match="fixef='twoway'"):
         MediationSpec("t", "m", "y", fixef="twoway")
+
+
+def test_weighted_paths_equal_statsmodels_wls_with_fixed_effect_dummies():
+    """With weights, the mediator and outcome models are WLS (statsmodels, unit and year dummies):
+    a, b, c equal the WLS coefficients and the ACME is a * b per unit of treatment."""
+    import statsmodels.api as sm
+
+    df = mediation_panel(seed=5, n_units=20, n_years=5)
+    df["pop"] = np.exp(np.random.default_rng(9).normal(size=len(df)))
+    res = mediation_analysis(MediationSpec("t", "m", "y", controls=("x",), contrast=(0.0, 1.0), reps=49,
+                                           weights="pop"), df)
+    D = pd.get_dummies(df[["unit_id", "year"]].astype(str), drop_first=True).astype(float)
+    Xm = pd.concat([sm.add_constant(df[["t", "x"]]), D], axis=1)
+    Xy = pd.concat([sm.add_constant(df[["t", "m", "x"]]), D], axis=1)
+    wm = sm.WLS(df["m"], Xm, weights=df["pop"]).fit()
+    wy = sm.WLS(df["y"], Xy, weights=df["pop"]).fit()
+    assert res.paths["a"] == pytest.approx(wm.params["t"], rel=1e-9)
+    assert res.paths["b"] == pytest.approx(wy.params["m"], rel=1e-9)
+    assert res.paths["c"] == pytest.approx(wy.params["t"], rel=1e-9)
+    assert res.effect("ACME (control)") == pytest.approx(wm.params["t"] * wy.params["m"], rel=1e-9)
+    unweighted = mediation_analysis(MediationSpec("t", "m", "y", controls=("x",), contrast=(0.0, 1.0), reps=49), df)
+    assert unweighted.paths["a"] != pytest.approx(res.paths["a"], rel=1e-6)
+
+
+def test_bad_weights_are_listed():
+    df = mediation_panel(seed=6, n_units=20, n_years=5)
+    df["pop"] = 1.0
+    df.loc[[2, 7], "pop"] = [-1.0, 0.0]
+    with pytest.raises(DataValidationError) as err:
+        mediation_analysis(MediationSpec("t", "m", "y", reps=49, weights="pop"), df)
+    assert len(err.value.problems) == 2
