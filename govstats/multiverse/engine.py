@@ -56,7 +56,13 @@ from typing import Any
 import numpy as np
 
 from govstats import fixed_effects as fx
-from govstats.inference import _TIE_RTOL, FEW_CLUSTERS, _constant_draws, _resolve_weights, draw_weights
+from govstats.inference import (
+    _TIE_RTOL,
+    FEW_CLUSTERS,
+    _constant_draws,
+    _resolve_weights,
+    draw_weights,
+)
 from govstats.multiverse.data import _Prepared
 from govstats.multiverse.spec import MultiverseSpec
 
