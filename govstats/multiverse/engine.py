@@ -42,7 +42,35 @@ What the fast path does not cover (``engine="auto"`` hands these to pyfixest, on
       pyfixest's threshold, where rounding could tip its decision;
     * fixed effects whose alternating projections do not converge.
     Variables must be numeric columns: transform (logs, interactions, lags) into
-    columns first. Weights, IV and non-linear models are not offered.
+    columns first. IV and non-linear models are not offered.
+
+Regression weights (``MultiverseSpec(weights=column)``)
+    Weighted least squares with analytic weights, as pyfixest's ``feols(weights=)``:
+    the block is demeaned with the weights (``M - D (D'WD)^-1 D'W M``) and its rows
+    scaled by ``sqrt(weight)``; every formula above then holds unchanged (``N`` counts
+    rows). Pinned to pyfixest in ``tests/test_multiverse.py``.
+
+The wild cluster bootstrap of every specification (``run_multiverse(bootstrap=)``)
+    The wild cluster restricted bootstrap (WCR11: null ``treatment = 0`` imposed,
+    cluster-level weights, each draw's own CR1 variance; the conventions of
+    :mod:`govstats.inference`, ties counted) for every one-way clustered
+    specification, from the same cross-products: with ``x~ = X~ w`` and ``u~`` the
+    restricted residual (outcome on the controls), a draw ``v`` gives the coefficient
+    ``sum_g c0_g v_g`` with ``c0_g = x~_g'u~_g`` and cluster scores
+    ``c0_g v_g - (H v)_g``, ``H[g, h] = x~_g' P[g, h] u~_h``, ``P`` the projection on
+    the regressors and the fixed effects. Fixed effects nested in the clusters drop
+    out of ``H``; the others (and the intercept) enter through ``Q``, an orthonormal
+    basis of their dummies after demeaning by the nested ones, so
+    ``H = (X~_g'x~_g)'(X~'X~)^-1(X~_h'u~_h) + (Q_g'x~_g)'(Q_h'u~_h)``: per block one
+    ``Q_g'Z_g`` per cluster next to ``C_g``, per specification a ``G x G`` matrix and
+    one product with the ``G x reps`` weights, shared by every specification with the
+    same clusters (Roodman, MacKinnon, Nielsen and Webb 2019). This equals the
+    bootstrap of the regression with explicit dummies (pyfixest's
+    ``Feols.wildboottest``, the wildboottest package: exactly under full enumeration,
+    tested). No bootstrap p (``boot_note`` says why): ``"iid"``/``"hetero"``
+    (nothing to resample by cluster), two-way clustering (no one-way bootstrap),
+    specifications estimated by pyfixest, and under ``bootstrap="auto"``
+    specifications with ``few_clusters`` (30) clusters or more.
 """
 
 from __future__ import annotations
