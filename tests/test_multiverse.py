@@ -704,18 +704,34 @@ def test_bootstrap_p_agrees_with_pyfixest_webb_draws_within_monte_carlo_error(co
     seeds: the p-values differ by Monte Carlo error only (4.5 standard errors of a difference)."""
     spec = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"],
                           always_controls=["rapid_police_reform"], fixed_effects=["unit", "unit + year", "none"],
-                          clusters=["year"])
-    tab = run_multiverse(spec, coded, reps=9999, weights_type="webb", seed=5).tidy()
+                          clusters=["year", "unit"])
+    # 30 unit clusters: bootstrap="always"; they take the expanded (rank-m) variance formula
+    assert engine._expanded(30, 2) and not engine._expanded(12, 2 + 30)
+    tab = run_multiverse(spec, coded, reps=9999, weights_type="webb", seed=5, bootstrap="always").tidy()
     assert (tab["boot_reps"] == 9999).all()
     for _, row in tab.iterrows():
         fml, t, _ = _formula(row, spec)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            out = pf.feols(fml, coded, vcov={"CRV1": "year"}).wildboottest(
+            out = pf.feols(fml, coded, vcov={"CRV1": row["cluster"]}).wildboottest(
                 param=t, reps=9999, seed=123, weights_type="webb")
         p_pf, p = float(out["Pr(>|t|)"]), row["boot_p"]
         se = np.sqrt(2 * max(p * (1 - p), 1e-4) / 9999)
         assert abs(p - p_pf) <= 4.5 * se + 6 / 9999, (row[:7].to_dict(), p, p_pf)
+
+
+def test_expanded_and_direct_bootstrap_variances_agree(coded, monkeypatch):
+    """The two algebraic forms of the bootstrap variance (G x G, or rank-m products for many
+    clusters) give the same p-values (the pyfixest tests above pin each form on its own)."""
+    spec = MultiverseSpec(outcomes=["satisfaction_index", "placebo"], treatments=["police_per_10k"],
+                          controls=["grid_density", "rapid_police_reform"],
+                          fixed_effects=["unit", "unit + year", "year", "none"], clusters=["unit", "year", "place"])
+    out = {}
+    for label, share in (("direct", 0.0), ("expanded", 1e9)):
+        monkeypatch.setattr(engine, "_EXPANDED_BELOW", share)
+        out[label] = run_multiverse(spec, coded, bootstrap="always", reps=999, seed=2).tidy()["boot_p"]
+    assert out["direct"].notna().all()
+    np.testing.assert_array_equal(out["direct"], out["expanded"])
 
 
 def test_weighted_bootstrap_equals_wildboottest_on_the_weighted_design(coded):

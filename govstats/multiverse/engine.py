@@ -115,6 +115,9 @@ _NOTE_TWOWAY = "two-way clustering"
 # The bootstrap projects out fixed effects not nested in the clusters as explicit dummy
 # columns (rows x levels); above this many cells a block gets no bootstrap p (with a note).
 _MAX_BOOT_FE_CELLS = 50_000_000
+# The bootstrap variance is expanded into rank-m products when their cost (2m + 1 + m^2/G
+# per cluster and draw) is below this share of the direct G x G product's.
+_EXPANDED_BELOW = 0.5
 
 
 @dataclass(frozen=True)
@@ -625,22 +628,36 @@ def _wcr_tstats(cd: _ClusterData, lidx: np.ndarray, A: np.ndarray, Cfull: np.nda
     rows = np.arange(b)[:, None]
     aX = CgW[rows, :, lidx[:, 1:]].transpose(0, 2, 1)  # (b, G, k): X~_g'x~_g
     bX = CgR[rows, :, lidx[:, 1:]].transpose(0, 2, 1)  # (b, G, k): X~_g'u~_g
-    H = (aX @ np.linalg.inv(A)) @ bX.transpose(0, 2, 1)
+    U = aX @ np.linalg.inv(A)  # H = U W'
+    W = bX
     if cd.Eg is not None and cd.Eg.shape[1]:
-        aD = np.einsum("grp,bp->bgr", cd.Eg, Wd)
-        bD = np.einsum("grp,bp->bgr", cd.Eg, Rtd)
-        H += aD @ bD.transpose(0, 2, 1)
+        U = np.concatenate([U, np.einsum("grp,bp->bgr", cd.Eg, Wd)], axis=2)
+        W = np.concatenate([W, np.einsum("grp,bp->bgr", cd.Eg, Rtd)], axis=2)
     V = cd.V
     B = V.shape[1]
+    m = U.shape[2]
     num = c0 @ V  # (b, B)
-    S = (H.reshape(b * G, G) @ V).reshape(b, G, B)
-    np.subtract(c0[:, :, None] * V[None], S, out=S)
-    den = np.einsum("bgr,bgr->br", S, S)
+    if _expanded(G, m):
+        # many clusters: sum_g (c0_g v_g - u_g'(W'v))^2 expanded into rank-m products,
+        # O(m G reps) per specification instead of O(G^2 reps)
+        P = (W.transpose(0, 2, 1).reshape(b * m, G) @ V).reshape(b, m, B)  # W'v
+        Pc = ((U * c0[:, :, None]).transpose(0, 2, 1).reshape(b * m, G) @ V).reshape(b, m, B)
+        UtU = U.transpose(0, 2, 1) @ U
+        den = (c0 * c0) @ (V * V) - 2 * np.einsum("bmr,bmr->br", P, Pc) + np.einsum("bmr,bmr->br", P, UtU @ P)
+    else:
+        H = U @ W.transpose(0, 2, 1)  # (b, G, G)
+        S = (H.reshape(b * G, G) @ V).reshape(b, G, B)
+        np.subtract(c0[:, :, None] * V[None], S, out=S)
+        den = np.einsum("bgr,bgr->br", S, S)
     with np.errstate(divide="ignore", invalid="ignore"):
         t0 = beta[:, 0] / np.sqrt(np.einsum("bg,bg->b", T, T))
         tb = num / np.sqrt(den)
     return t0, tb
 
+
+def _expanded(G: int, m: int) -> bool:
+    """Use the rank-m form of the bootstrap variance (cheaper than G x G when m is small next to G)."""
+    return 2 * m + 1 + m * m / G < _EXPANDED_BELOW * G
 
 
 # pyfixest: the reference, and the fallback for what the fast path does not cover
