@@ -9,6 +9,7 @@ simulated truth (a real effect and a placebo with none).
 
 from __future__ import annotations
 
+import dataclasses
 import doctest
 import pickle
 import warnings
@@ -503,14 +504,24 @@ def test_joint_test_draws_do_not_depend_on_batching(panel, joint_spec):
 
 def test_dask_localcluster_gives_the_local_results(panel, joint_spec):
     distributed = pytest.importorskip("distributed")
-    res = run_multiverse(joint_spec, panel)
+    res = run_multiverse(joint_spec, panel, bootstrap="always", reps=199)
+    assert res.tidy()["boot_p"].notna().all()
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                   dashboard_address=None) as cluster, distributed.Client(cluster) as client:
-        on_dask = run_multiverse(joint_spec, panel, scheduler=client, chunk_size=3)
+        on_dask = run_multiverse(joint_spec, panel, scheduler=client, chunk_size=3, bootstrap="always", reps=199)
         jt_dask = joint_test(res, panel, reps=19, resample="unit_id", seed=2, scheduler=client, draws_per_task=4)
     pd.testing.assert_frame_equal(on_dask.tidy(), res.tidy())
     jt = joint_test(res, panel, reps=19, resample="unit_id", seed=2)
     pd.testing.assert_frame_equal(jt_dask.draws, jt.draws)
+
+
+def test_joint_test_keeps_the_regression_weights(panel, joint_spec):
+    spec = dataclasses.replace(joint_spec, weights="population")
+    res = run_multiverse(spec, panel)
+    jt = joint_test(res, panel, reps=19, resample="unit_id", seed=4)
+    assert jt.tidy().loc["median_estimate", "observed"] == pytest.approx(res.tidy()["estimate"].median())
+    plain = joint_test(run_multiverse(joint_spec, panel), panel, reps=19, resample="unit_id", seed=4)
+    assert not np.allclose(jt.draws["median_estimate"], plain.draws["median_estimate"])
 
 
 def test_work_units_survive_pickling(panel, joint_spec):
@@ -539,3 +550,317 @@ def test_docstring_examples_run(module):
     mod = mv if module == "__init__" else importlib.import_module(f"govstats.multiverse.{module}")
     result = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted > 0 and result.failed == 0
+
+
+# --------------------------------------------------------------------------- the wild cluster bootstrap per specification
+# References: pyfixest's Feols.wildboottest (which builds the fixed-effect dummies and calls
+# the wildboottest package) and the wildboottest package itself on dummy designs built
+# here. Under full enumeration (every Rademacher vector once) both sides use the same draws
+# and the p-values must agree exactly; with random Webb draws, within Monte Carlo error.
+
+wbt = pytest.importorskip("wildboottest.wildboottest")
+
+
+@pytest.fixture(scope="module")
+def coded(panel) -> pd.DataFrame:
+    """The panel with integer-coded ids (wildboottest needs numeric cluster labels)."""
+    df = panel.copy()
+    df["place"] = pd.factorize(df["place_id"], sort=True)[0]
+    df["unit"] = pd.factorize(df["unit_id"], sort=True)[0]
+    df["place_year"] = df["place"] * 10_000 + df["year"]
+    df.attrs["simulated"] = True
+    return df
+
+
+@pytest.fixture(scope="module")
+def boot_spec() -> MultiverseSpec:
+    return MultiverseSpec(
+        outcomes=["satisfaction_index", "placebo"],
+        treatments=["police_per_10k", "auxiliary_per_10k"],
+        controls=["grid_density", "rapid_police_reform"],
+        fixed_effects={"unit": "unit", "unit+year": "unit + year", "year": "year", "none": "none",
+                       "unit+place-year": "unit + place_year"},
+        clusters={"place": "place", "year": "year", "unit": "unit", "iid": "iid"},
+        samples={"all": None, "2014+": "year >= 2014"},
+    )
+
+
+@pytest.fixture(scope="module")
+def enumerated(coded, boot_spec):
+    # Rademacher with reps >= 2**12: every weight vector once for 5 (place) and 12 (year) clusters
+    return run_multiverse(boot_spec, coded, reps=4096, weights_type="rademacher")
+
+
+def _formula(row, spec: MultiverseSpec) -> tuple[str, str, pd.DataFrame | None]:
+    o = dict(spec.outcomes)[row["outcome"]]
+    t = dict(spec.treatments)[row["treatment"]]
+    controls = [c for c in spec.control_columns if row[f"control: {c}"]]
+    fe = next(f for f in spec.fixed_effects if f.label == row["fixed_effects"])
+    fml = f"{o} ~ " + " + ".join([t, *controls])
+    if fe.terms:
+        fml += " | " + " + ".join("^".join(term) for term in fe.terms)
+    return fml, t, [n for term in fe.terms for n in term]
+
+
+def _p_ties(t_boot, t) -> float:
+    """Share of |t*| >= |t|, ties counted (govstats' rule; the draws v = +1 and -1 reproduce |t|)."""
+    return float(np.mean(np.abs(np.ravel(t_boot)) >= abs(t) * (1 - 1e-9)))
+
+
+def _wildboottest_enumerated(y, X, cluster, j):
+    """wildboottest on an explicit design, every Rademacher vector once (B > 2**G)."""
+    G = len(np.unique(cluster))
+    R = np.zeros(X.shape[1])
+    R[j] = 1.0
+    wb = wbt.WildboottestCL(X=X, Y=y, cluster=cluster, R=R, B=2**G + 1, seed=3, parallel=False)
+    wb.get_scores(bootstrap_type="11", impose_null=True)
+    _, _, full = wb.get_weights(weights_type="rademacher")
+    assert full
+    wb.get_numer()
+    wb.get_denom()
+    wb.get_tboot()
+    wb.get_vcov()
+    wb.get_tstat()
+    return np.ravel(wb.t_boot), float(np.ravel(wb.t_stat)[0])
+
+
+def _full_rank_design(df, regressors, fe_cols, weights=None):
+    """Regressors (treatment first), then fixed-effect dummies or an intercept, collinear
+    dummies dropped by a pivoted QR; rows scaled by sqrt(weight) for WLS."""
+    import scipy.linalg
+
+    X = df[regressors].to_numpy(dtype=float)
+    if fe_cols:
+        D = pd.get_dummies(df[fe_cols].astype(str), dtype=float).to_numpy()
+    else:
+        D = np.ones((len(df), 1))
+    _, R, piv = scipy.linalg.qr(np.column_stack([X, D]), mode="economic", pivoting=True)
+    rank = int((np.abs(np.diag(R)) > 1e-9 * abs(R[0, 0])).sum())
+    keep = np.sort(piv[:rank])
+    assert set(range(X.shape[1])) <= set(keep)  # the regressors are never dropped
+    Z = np.column_stack([X, D])[:, keep]
+    if weights is not None:
+        Z = Z * np.sqrt(weights)[:, None]
+    return Z
+
+
+def test_bootstrap_p_equals_pyfixest_wildboottest_under_full_enumeration(enumerated, boot_spec, coded):
+    """A random sample of bootstrapped specifications (place: 5 clusters, year: 12), each against
+    pyfixest's Feols.wildboottest with every Rademacher vector enumerated: the same draws, so the
+    p-value counted with ties from pyfixest's bootstrap t's equals boot_p exactly, and pyfixest's
+    own p (strict >, floating point) differs at most by the tied constant draws."""
+    tab = enumerated.tidy()
+    boot = tab[tab["boot_p"].notna()]
+    assert set(boot["cluster"]) == {"place", "year"}
+    assert set(boot["n_clusters"]) == {5.0, 10.0, 12.0}  # 2014+: ten years
+    assert (boot["boot_reps"] == 2 ** boot["n_clusters"]).all()
+    rng = np.random.default_rng(13)
+    # pyfixest's one-hot design keeps collinear dummies with unit + place-year: tested below instead
+    pool = boot[boot["fixed_effects"] != "unit+place-year"]
+    picks = [rng.choice(g.index) for _, g in pool.groupby(["fixed_effects", "cluster"], observed=True)]
+    picks += list(rng.choice(pool.index, 2, replace=False))
+    assert len(picks) == 10
+    n_strict_equal = 0
+    for i in picks:
+        row = tab.loc[i]
+        fml, t, _ = _formula(row, boot_spec)
+        d = coded if row["sample"] == "all" else coded.query("year >= 2014")
+        cl = row["cluster"]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = pf.feols(fml, d, vcov={"CRV1": cl})
+            out, t_boot = fit.wildboottest(param=t, reps=int(row["boot_reps"]) + 1, seed=1,
+                                           weights_type="rademacher", return_bootstrapped_t_stats=True)
+        t_pf = float(np.ravel(out["t value"])[0])
+        assert len(np.ravel(t_boot)) == row["boot_reps"]
+        msg = str(row[:7].to_dict())
+        assert row["boot_p"] == _p_ties(t_boot, t_pf), msg
+        p_pf = float(out["Pr(>|t|)"])
+        assert 0 <= row["boot_p"] - p_pf <= row["boot_p_min"] + 1e-12, msg
+        n_strict_equal += row["boot_p"] == p_pf
+    assert n_strict_equal >= 5  # most designs: rounding lands the ties on |t| for pyfixest too
+
+
+def test_bootstrap_p_with_several_nested_fixed_effects_equals_wildboottest(enumerated, boot_spec, coded):
+    """unit + place-year effects (both nested in place, place-year not in year): against the
+    wildboottest package on a full-rank dummy design, every Rademacher vector enumerated."""
+    tab = enumerated.tidy()
+    rows = tab[(tab["fixed_effects"] == "unit+place-year") & tab["boot_p"].notna() & (tab["sample"] == "all")]
+    rng = np.random.default_rng(4)
+    for i in [rng.choice(g.index) for _, g in rows.groupby("cluster", observed=True)]:
+        row = tab.loc[i]
+        _, t, fe_cols = _formula(row, boot_spec)
+        o = dict(boot_spec.outcomes)[row["outcome"]]
+        regs = [t, *[c for c in boot_spec.control_columns if row[f"control: {c}"]]]
+        d = coded.dropna(subset=[o, *regs])
+        t_boot, t0 = _wildboottest_enumerated(d[o].to_numpy(), _full_rank_design(d, regs, fe_cols),
+                                              d[row["cluster"]].to_numpy(), 0)
+        assert row["boot_p"] == _p_ties(t_boot, t0)
+        assert row["nobs"] == len(d)
+
+
+def test_bootstrap_p_agrees_with_pyfixest_webb_draws_within_monte_carlo_error(coded):
+    """Random Webb draws (12 clusters: 6**12 vectors, 9,999 drawn) on both sides with different
+    seeds: the p-values differ by Monte Carlo error only (4.5 standard errors of a difference)."""
+    spec = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"],
+                          always_controls=["rapid_police_reform"], fixed_effects=["unit", "unit + year", "none"],
+                          clusters=["year", "unit"])
+    # 30 unit clusters: bootstrap="always"; they take the expanded (rank-m) variance formula
+    assert engine._expanded(30, 2) and not engine._expanded(12, 2 + 30)
+    tab = run_multiverse(spec, coded, reps=9999, weights_type="webb", seed=5, bootstrap="always").tidy()
+    assert (tab["boot_reps"] == 9999).all()
+    for _, row in tab.iterrows():
+        fml, t, _ = _formula(row, spec)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            out = pf.feols(fml, coded, vcov={"CRV1": row["cluster"]}).wildboottest(
+                param=t, reps=9999, seed=123, weights_type="webb")
+        p_pf, p = float(out["Pr(>|t|)"]), row["boot_p"]
+        se = np.sqrt(2 * max(p * (1 - p), 1e-4) / 9999)
+        assert abs(p - p_pf) <= 4.5 * se + 6 / 9999, (row[:7].to_dict(), p, p_pf)
+
+
+def test_expanded_and_direct_bootstrap_variances_agree(coded, monkeypatch):
+    """The two algebraic forms of the bootstrap variance (G x G, or rank-m products for many
+    clusters) give the same p-values (the pyfixest tests above pin each form on its own)."""
+    spec = MultiverseSpec(outcomes=["satisfaction_index", "placebo"], treatments=["police_per_10k"],
+                          controls=["grid_density", "rapid_police_reform"],
+                          fixed_effects=["unit", "unit + year", "year", "none"], clusters=["unit", "year", "place"])
+    out = {}
+    for label, share in (("direct", 0.0), ("expanded", 1e9)):
+        monkeypatch.setattr(engine, "_EXPANDED_BELOW", share)
+        out[label] = run_multiverse(spec, coded, bootstrap="always", reps=999, seed=2).tidy()["boot_p"]
+    assert out["direct"].notna().all()
+    np.testing.assert_array_equal(out["direct"], out["expanded"])
+
+
+def test_weighted_bootstrap_equals_wildboottest_on_the_weighted_design(coded):
+    """WLS: the bootstrap of the weighted regression is the bootstrap of the regression with rows
+    scaled by sqrt(weight) (weights constant within the draw's clusters), fixed-effect dummies
+    included; pyfixest's wildboottest refuses weights, so the reference is the wildboottest
+    package on that scaled dummy design."""
+    spec = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"],
+                          controls={"c": ["rapid_police_reform"]},
+                          fixed_effects={"unit+year": "unit + year", "year": "year", "none": "none"},
+                          clusters=["place", "year"], weights="population")
+    tab = run_multiverse(spec, coded, reps=4096, weights_type="rademacher").tidy()
+    assert tab["boot_p"].notna().all()
+    for _, row in tab.iterrows():
+        _, t, fe_cols = _formula(row, spec)
+        Z = _full_rank_design(coded, [t, "rapid_police_reform"], fe_cols, weights=coded["population"].to_numpy())
+        y = coded["satisfaction_index"].to_numpy() * np.sqrt(coded["population"].to_numpy())
+        t_boot, t0 = _wildboottest_enumerated(y, Z, coded[row["cluster"]].to_numpy(), 0)
+        assert row["boot_p"] == _p_ties(t_boot, t0), row[:7].to_dict()
+
+
+def test_which_specifications_get_a_bootstrap_p_and_why(enumerated, coded, boot_spec):
+    tab = enumerated.tidy()
+    by = tab.groupby("cluster", observed=True)
+    assert by["boot_p"].apply(lambda s: s.notna().all()).to_dict() == {
+        "place": True, "year": True, "unit": False, "iid": False}
+    notes = by["boot_note"].agg(lambda s: set(s)).to_dict()
+    assert notes["unit"] == {"no bootstrap: 30 clusters (bootstrap='auto' bootstraps below few_clusters=30)"}
+    assert notes["iid"] == {"no bootstrap: not clustered (iid)"}
+    assert notes["place"] == notes["year"] == {""}
+    assert (tab.loc[tab["boot_p"].isna(), "boot_reps"] == 0).all()
+    # Rademacher with 5 clusters can never give p < 0.05 (2 of 32 draws always tie): said in the notes
+    assert (tab.loc[tab["cluster"] == "place", "boot_p"] >= 2 / 32).all()
+    assert any("can never reach p < 0.05" in n for n in enumerated.notes())
+    # always: the 30 unit clusters too (same values as a run with few_clusters above 30); never: none
+    sub = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"],
+                         fixed_effects=["unit + year"], clusters=["unit", "place", "place + year", "hetero"])
+    always = run_multiverse(sub, coded, bootstrap="always", reps=999, seed=3).tidy()
+    raised = run_multiverse(sub, coded, few_clusters=31, reps=999, seed=3).tidy()
+    assert always["boot_p"].notna().tolist() == [True, True, False, False]
+    np.testing.assert_array_equal(always["boot_p"], raised["boot_p"])
+    assert always["boot_note"].tolist()[2:] == ["no bootstrap: two-way clustering (the fast bootstrap is one-way)",
+                                                "no bootstrap: not clustered (hetero)"]
+    never = run_multiverse(sub, coded, bootstrap="never")
+    assert never.tidy()["boot_p"].isna().all() and (never.tidy()["boot_note"] == "").all()
+    assert never.summary_table()["n_bootstrapped"].iloc[0] == 0
+    with pytest.raises(ValueError, match="bootstrap"):
+        run_multiverse(sub, coded, bootstrap="sometimes")
+    with pytest.raises(ValueError, match="reps"):
+        run_multiverse(sub, coded, reps=0)
+    with pytest.raises(ValueError, match="weights_type"):
+        run_multiverse(sub, coded, weights_type="gauss")
+
+
+def test_bootstrap_share_in_the_summaries_follows_the_table(enumerated):
+    tab = enumerated.tidy()
+    e = tab[tab["estimate"].notna() & tab["boot_p"].notna()]
+    s = enumerated.summary_table().iloc[0]
+    assert s["n_bootstrapped"] == len(e)
+    assert s["share_significant_boot"] == pytest.approx((e["boot_p"] < 0.05).mean())
+    assert s["share_significant_cr1_of_bootstrapped"] == pytest.approx((e["p_value"] < 0.05).mean())
+    by = enumerated.summary_table(by="cluster")
+    assert np.isnan(by.loc["iid", "share_significant_boot"]) and by.loc["iid", "n_bootstrapped"] == 0
+    assert "wild cluster bootstrap" in enumerated.summary()
+
+
+def test_figure_marks_the_bootstrap(enumerated):
+    import matplotlib.pyplot as plt
+
+    res = enumerated.subset("outcome == 'satisfaction_index' and sample == 'all' and treatment == 'police_per_10k'")
+    fig = res.plot()
+    labels = [t.get_text() for t in fig.axes[1].get_yticklabels()]
+    assert labels[-2:] == ["wild bootstrap: p < 0.05", "wild bootstrap: p >= 0.05"]
+    tab = res.tidy()
+    n_sig = int((tab["boot_p"] < 0.05).sum())
+    assert n_sig > 0
+    rings = [c for c in fig.axes[0].collections
+             if hasattr(c, "get_facecolors") and len(c.get_offsets()) == n_sig and len(c.get_facecolors()) == 0]
+    assert len(rings) == 1
+    plt.close(fig)
+
+
+# --------------------------------------------------------------------------- regression weights
+
+
+def test_weights_equal_pyfixest_feols_weights(coded):
+    """Every standard-error kind (two-way clustering goes to pyfixest with the weights), missing
+    values and a sample restriction, against pyfixest feols(weights=) one call each."""
+    spec = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k", "auxiliary_per_10k"],
+                          controls=["grid_density", "rapid_police_reform"],
+                          fixed_effects=["unit", "unit + year", "year", "none", "unit + place_year"],
+                          clusters=["place", "year", "iid", "hetero", "place + year"],
+                          samples={"all": None, "2014+": "year >= 2014"}, weights="population")
+    tab = run_multiverse(spec, coded, bootstrap="never").tidy()
+    assert set(tab["engine"]) == {"fast", "pyfixest"}
+    rng = np.random.default_rng(21)
+    picks = [rng.choice(g.index) for _, g in tab.groupby(["fixed_effects", "cluster"], observed=True)]
+    for i in picks:
+        row = tab.loc[i]
+        fml, t, _ = _formula(row, spec)
+        cl = next(c for c in spec.clusters if c.label == row["cluster"])
+        vcov = cl.kind if cl.kind in ("iid", "hetero") else {"CRV1": "+".join(cl.columns)}
+        d = coded if row["sample"] == "all" else coded.query("year >= 2014")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fit = pf.feols(fml, d, vcov=vcov, weights="population", fixef_tol=1e-12)
+        msg = str(row[:7].to_dict())
+        np.testing.assert_allclose(row["estimate"], fit.coef()[t], rtol=1e-10, err_msg=msg)
+        np.testing.assert_allclose(row["std_error"], fit.se()[t], rtol=1e-10, err_msg=msg)
+        assert row["nobs"] == fit._N
+    unweighted = run_multiverse(dataclasses.replace(spec, weights=None), coded, bootstrap="never").tidy()
+    assert not np.allclose(unweighted["estimate"], tab["estimate"])
+
+
+def test_bad_weights_are_listed_row_by_row(coded):
+    bad = coded.copy()
+    bad["population"] = bad["population"].astype(float)
+    bad.loc[[4, 9, 17], "population"] = [-3.0, np.nan, 0.0]
+    spec = MultiverseSpec(outcomes=["satisfaction_index"], treatments=["police_per_10k"], weights="population",
+                          fixed_effects=["unit + year"], clusters=["place"])
+    with pytest.raises(DataValidationError) as err:
+        run_multiverse(spec, bad)
+    rows = err.value.table()
+    assert rows["row"].tolist() == [6, 11, 19]
+    assert (rows["column"] == "population").all()
+    assert "regression weight -3 is not positive" in str(err.value)
+    # rows outside every sample are not checked; a missing weights column is reported with the rest
+    clean = ~bad.index.isin([4, 9, 17])
+    ok = dataclasses.replace(spec, samples={"clean": clean})
+    assert run_multiverse(ok, bad).tidy()["nobs"].iloc[0] == clean.sum()
+    with pytest.raises(DataValidationError, match="weights column is not a column"):
+        run_multiverse(dataclasses.replace(spec, weights="pop"), coded)

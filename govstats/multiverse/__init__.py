@@ -6,9 +6,12 @@ effects, which cluster level, which sample. A :class:`MultiverseSpec` declares
 the options of each choice; :func:`run_multiverse` estimates every combination
 and returns a :class:`MultiverseResults`: a tidy table (one row per
 specification: its choices, the estimate of the treatment coefficient, its
-standard error, t, p, confidence interval, N, number of clusters), summaries
-(share significant, median estimate), the specification-curve figure, and the
-joint test of Simonsohn, Simmons and Nelson (2020) (:func:`joint_test`).
+standard error, t, p, confidence interval, N, number of clusters, and, for
+specifications with few clusters, the wild cluster restricted bootstrap p-value
+``boot_p``), summaries (share significant, by CR1 and by the bootstrap, median
+estimate), the specification-curve figure, and the joint test of Simonsohn,
+Simmons and Nelson (2020) (:func:`joint_test`). ``MultiverseSpec(weights=)``
+weights every specification (analytic/population weights).
 
 Modules
     :mod:`~govstats.multiverse.spec` (the choices), :mod:`~govstats.multiverse.data`

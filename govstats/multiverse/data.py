@@ -20,6 +20,7 @@ import pandas as pd
 
 from govstats import fixed_effects as fx
 from govstats.errors import DataValidationError, GovstatsError, Problem
+from govstats.models import _check_weights
 from govstats.multiverse.spec import MultiverseSpec
 
 
@@ -33,6 +34,7 @@ class _Prepared:
     id_names: tuple[str, ...]
     samples: np.ndarray  # (S, N) bool
     simulated: bool
+    weights: np.ndarray | None = None  # (N,) positive regression weights, or None
     _frame: pd.DataFrame | None = None
     _sample_frames: dict | None = None
 
@@ -47,6 +49,8 @@ class _Prepared:
         if self._frame is None:
             cols = {f"v{j}": self.values[:, j] for j in range(self.values.shape[1])}
             cols |= {f"g{j}": self.ids[:, j] for j in range(self.ids.shape[1])}
+            if self.weights is not None:
+                cols["w"] = self.weights
             self._frame = pd.DataFrame(cols)
             self._sample_frames = {}
         return self._frame
@@ -131,6 +135,19 @@ def _prepare(spec: MultiverseSpec, data: pd.DataFrame, *, extra_ids: Sequence[st
         if problem is not None:
             problems.append(problem)
         masks.append(mask)
+    weights = None
+    if spec.weights is not None:
+        wcol = resolve(spec.weights)
+        if wcol not in columns:
+            problems.append(Problem("weights column is not a column of the data", column=spec.weights,
+                                    hint=f"columns: {shown_cols}"))
+        else:
+            used = np.flatnonzero(np.any(masks, axis=0)) if masks else np.arange(len(flat))
+            try:  # the models' check: every weight present, finite, positive; each bad row listed
+                weights = np.full(len(flat), np.nan)
+                weights[used] = _check_weights(flat, wcol, used)
+            except DataValidationError as exc:
+                problems.extend(exc.problems)
     DataValidationError.raise_if_any(problems, what="data passed to the multiverse")
     n = len(flat)
     if n == 0:
@@ -147,7 +164,7 @@ def _prepare(spec: MultiverseSpec, data: pd.DataFrame, *, extra_ids: Sequence[st
         raise GovstatsError(f"sample(s) {', '.join(map(repr, empty))} select no rows")
     return _Prepared(
         values=values, var_names=tuple(var_names), ids=ids, id_names=tuple(id_names),
-        samples=np.array(masks, dtype=bool).reshape(len(masks), n), simulated=simulated,
+        samples=np.array(masks, dtype=bool).reshape(len(masks), n), simulated=simulated, weights=weights,
     )
 
 

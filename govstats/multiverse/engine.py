@@ -42,7 +42,35 @@ What the fast path does not cover (``engine="auto"`` hands these to pyfixest, on
       pyfixest's threshold, where rounding could tip its decision;
     * fixed effects whose alternating projections do not converge.
     Variables must be numeric columns: transform (logs, interactions, lags) into
-    columns first. Weights, IV and non-linear models are not offered.
+    columns first. IV and non-linear models are not offered.
+
+Regression weights (``MultiverseSpec(weights=column)``)
+    Weighted least squares with analytic weights, as pyfixest's ``feols(weights=)``:
+    the block is demeaned with the weights (``M - D (D'WD)^-1 D'W M``) and its rows
+    scaled by ``sqrt(weight)``; every formula above then holds unchanged (``N`` counts
+    rows). Pinned to pyfixest in ``tests/test_multiverse.py``.
+
+The wild cluster bootstrap of every specification (``run_multiverse(bootstrap=)``)
+    The wild cluster restricted bootstrap (WCR11: null ``treatment = 0`` imposed,
+    cluster-level weights, each draw's own CR1 variance; the conventions of
+    :mod:`govstats.inference`, ties counted) for every one-way clustered
+    specification, from the same cross-products: with ``x~ = X~ w`` and ``u~`` the
+    restricted residual (outcome on the controls), a draw ``v`` gives the coefficient
+    ``sum_g c0_g v_g`` with ``c0_g = x~_g'u~_g`` and cluster scores
+    ``c0_g v_g - (H v)_g``, ``H[g, h] = x~_g' P[g, h] u~_h``, ``P`` the projection on
+    the regressors and the fixed effects. Fixed effects nested in the clusters drop
+    out of ``H``; the others (and the intercept) enter through ``Q``, an orthonormal
+    basis of their dummies after demeaning by the nested ones, so
+    ``H = (X~_g'x~_g)'(X~'X~)^-1(X~_h'u~_h) + (Q_g'x~_g)'(Q_h'u~_h)``: per block one
+    ``Q_g'Z_g`` per cluster next to ``C_g``, per specification a ``G x G`` matrix and
+    one product with the ``G x reps`` weights, shared by every specification with the
+    same clusters (Roodman, MacKinnon, Nielsen and Webb 2019). This equals the
+    bootstrap of the regression with explicit dummies (pyfixest's
+    ``Feols.wildboottest``, the wildboottest package: exactly under full enumeration,
+    tested). No bootstrap p (``boot_note`` says why): ``"iid"``/``"hetero"``
+    (nothing to resample by cluster), two-way clustering (no one-way bootstrap),
+    specifications estimated by pyfixest, and under ``bootstrap="auto"``
+    specifications with ``few_clusters`` (30) clusters or more.
 """
 
 from __future__ import annotations
@@ -56,6 +84,13 @@ from typing import Any
 import numpy as np
 
 from govstats import fixed_effects as fx
+from govstats.inference import (
+    _TIE_RTOL,
+    FEW_CLUSTERS,
+    _constant_draws,
+    _resolve_weights,
+    draw_weights,
+)
 from govstats.multiverse.data import _Prepared
 from govstats.multiverse.spec import MultiverseSpec
 
@@ -77,6 +112,23 @@ _PYFIXEST_COLLIN_TOL = 1e-9  # pyfixest feols(collin_tol=) default
 _MAX_CELLS = 2_000_000
 _NOTE_COLLINEAR = "collinear or absorbed regressor"
 _NOTE_TWOWAY = "two-way clustering"
+# The bootstrap projects out fixed effects not nested in the clusters as explicit dummy
+# columns (rows x levels); above this many cells a block gets no bootstrap p (with a note).
+_MAX_BOOT_FE_CELLS = 50_000_000
+# The bootstrap variance is expanded into rank-m products when their cost (2m + 1 + m^2/G
+# per cluster and draw) is below this share of the direct G x G product's.
+_EXPANDED_BELOW = 0.5
+
+
+@dataclass(frozen=True)
+class _BootOptions:
+    """How run_multiverse bootstraps (see the module notes)."""
+
+    mode: str = "never"  # "auto" (clusters < few_clusters), "always", "never"
+    reps: int = 9999
+    weights_type: str = "auto"
+    seed: int | None = 0
+    few_clusters: int = FEW_CLUSTERS
 
 
 @dataclass
@@ -114,9 +166,12 @@ class _Plan:
     cluster_ids: list[tuple[int, ...]]
     blocks: list[_BlockPlan]
     fallback: np.ndarray  # plan positions the fast path does not cover (two-way clusters)
+    boot: _BootOptions = _BootOptions()
+    weighted: bool = False
 
 
-def _make_plan(spec: MultiverseSpec, prep: _Prepared, spec_ids: np.ndarray | None = None) -> _Plan:
+def _make_plan(spec: MultiverseSpec, prep: _Prepared, spec_ids: np.ndarray | None = None,
+               boot: _BootOptions | None = None) -> _Plan:
     codes = spec._codes()
     base = spec._enumerate_base(spec._control_options())
     n_all = len(codes["base"])
@@ -176,7 +231,8 @@ def _make_plan(spec: MultiverseSpec, prep: _Prepared, spec_ids: np.ndarray | Non
     return _Plan(
         spec_ids=spec_ids, idx=idx_all, k=k_all, fe=fe, cluster=cl, sample=sm, fe_terms=fe_terms,
         cluster_kind=kinds, cluster_ids=[tuple(prep.id(n) for n in c.columns) for c in spec.clusters],
-        blocks=blocks, fallback=np.flatnonzero(fallback_mask),
+        blocks=blocks, fallback=np.flatnonzero(fallback_mask), boot=boot or _BootOptions(),
+        weighted=prep.weights is not None,
     )
 
 
@@ -186,6 +242,10 @@ class _ClusterData:
     G: int
     offset: int  # K = k + offset
     Cg: np.ndarray | None  # (G, p, p) per-cluster cross-products
+    # the wild cluster restricted bootstrap (None: not bootstrapped, boot_note says why)
+    Eg: np.ndarray | None = None  # (G, r, p): Q_g'Z_g, Q an orthonormal basis of the outside dummies
+    V: np.ndarray | None = None  # (G, reps) bootstrap weights, shared by the block's specifications
+    boot_note: str = ""
 
 
 @dataclass
@@ -204,6 +264,8 @@ def _block_data(prep: _Prepared, plan: _Plan, bp: _BlockPlan) -> _BlockData:
     mask = prep.samples[bp.sample]
     if bp.miss_vars:
         mask = mask & ~np.isnan(prep.values[:, list(bp.miss_vars)]).any(axis=1)
+    if prep.weights is not None:
+        mask = mask & np.isfinite(prep.weights)
     rows = np.flatnonzero(mask)
     terms = plan.fe_terms[bp.fe]
     fe_codes: list[np.ndarray] = []
@@ -219,10 +281,14 @@ def _block_data(prep: _Prepared, plan: _Plan, bp: _BlockPlan) -> _BlockData:
         return _BlockData(0, np.zeros((p, p)), None, [], failed="no observations")
     # no fixed effect: the intercept, a fixed effect with one level
     absorbed = fe_codes or [np.zeros(N, dtype=np.intp)]
+    wts = None if prep.weights is None else prep.weights[rows]
     try:
-        Z = fx.demean(prep.values[np.ix_(rows, bp.vars)], absorbed, tol=_DEMEAN_TOL)
+        # weighted least squares: demean with weights, then scale rows by sqrt(weight)
+        Z = fx.demean(prep.values[np.ix_(rows, bp.vars)], absorbed, tol=_DEMEAN_TOL, weights=wts)
     except fx.NotConvergedError as exc:
         return _BlockData(N, np.zeros((p, p)), None, [], failed=str(exc))
+    if wts is not None:
+        Z *= np.sqrt(wts)[:, None]
     C = Z.T @ Z
     k_fe = fx.k_fixest(absorbed)  # fixest's count; 1 for the intercept
     clusters = []
@@ -235,10 +301,13 @@ def _block_data(prep: _Prepared, plan: _Plan, bp: _BlockPlan) -> _BlockData:
             if terms:  # fixed effects nested in the clusters count one parameter each
                 nested = [fx.n_groups(code) for code in fe_codes if fx.is_nested(code, ccodes)]
                 offset = k_fe - sum(nested) + len(nested)
-            clusters.append(_ClusterData(kind, G, offset, _cluster_crossproducts(Z, ccodes, G)))
+            cd = _ClusterData(kind, G, offset, _cluster_crossproducts(Z, ccodes, G))
+            _boot_setup(cd, plan.boot, Z, absorbed, ccodes, wts)
+            clusters.append(cd)
         else:
             need_z |= kind == "hetero"
-            clusters.append(_ClusterData(kind, N, offset, None))
+            note = "" if plan.boot.mode == "never" else f"no bootstrap: not clustered ({kind})"
+            clusters.append(_ClusterData(kind, N, offset, None, boot_note=note))
     return _BlockData(N, C, Z if need_z else None, clusters)
 
 
@@ -247,16 +316,65 @@ def _fe_codes(ids: np.ndarray, terms: list[tuple[int, ...]], rows: np.ndarray) -
     return [fx.combine(*(ids[rows, j] for j in term)) for term in terms]
 
 
-def _cluster_crossproducts(Z: np.ndarray, codes: np.ndarray, G: int) -> np.ndarray:
-    """``C_g = Z_g'Z_g`` for every cluster ``g`` -> (G, p, p), in row chunks of bounded size."""
+def _cluster_crossproducts(Z: np.ndarray, codes: np.ndarray, G: int, Q: np.ndarray | None = None) -> np.ndarray:
+    """``C_g = Z_g'Z_g`` (or ``Q_g'Z_g``) for every cluster ``g`` -> (G, q, p), in row chunks."""
+    Q = Z if Q is None else Q
     n, p = Z.shape
-    out = np.zeros((G, p * p))
-    step = max(1, _MAX_CELLS // max(p * p, 1))
+    q = Q.shape[1]
+    out = np.zeros((G, q * p))
+    step = max(1, _MAX_CELLS // max(q * p, 1))
     for start in range(0, n, step):
-        Zc = Z[start: start + step]
-        outer = (Zc[:, :, None] * Zc[:, None, :]).reshape(len(Zc), p * p)
+        Zc, Qc = Z[start: start + step], Q[start: start + step]
+        outer = (Qc[:, :, None] * Zc[:, None, :]).reshape(len(Zc), q * p)
         out += fx.group_sum(codes[start: start + step], outer, G)
-    return out.reshape(G, p, p)
+    return out.reshape(G, q, p)
+
+
+def _boot_setup(cd: _ClusterData, boot: _BootOptions, Z: np.ndarray, absorbed: list[np.ndarray],
+                ccodes: np.ndarray, wts: np.ndarray | None) -> None:
+    """Weights and the outside-dummy cross-products of the wild cluster restricted bootstrap.
+
+    Fixed effects nested in the clusters drop out of the bootstrap (their projection of
+    ``u * v`` is ``v`` times their projection of ``u``, which is zero). The others (and the
+    intercept when there are no fixed effects) are dummy columns ``D``; with ``D~`` their
+    part outside the nested effects (demeaned by them, weighted) and ``Q`` an orthonormal
+    basis of ``D~``, each specification needs ``Q_g'Z_g`` per cluster (module notes).
+    """
+    G = cd.G
+    if boot.mode == "never":
+        return
+    if boot.mode == "auto" and G >= boot.few_clusters:
+        cd.boot_note = f"no bootstrap: {G} clusters (bootstrap='auto' bootstraps below few_clusters={boot.few_clusters})"
+        return
+    if G < 2:
+        cd.boot_note = "no bootstrap: one cluster"
+        return
+    N, p = Z.shape
+    outside = [c for c in absorbed if not fx.is_nested(c, ccodes)]
+    nested = [c for c in absorbed if fx.is_nested(c, ccodes)]
+    L = sum(fx.n_groups(c) for c in outside)
+    if N * L > _MAX_BOOT_FE_CELLS:
+        cd.boot_note = (f"no bootstrap: {L} fixed-effect levels not nested in the clusters on {N} rows "
+                        "(too many for the fast bootstrap; use govstats.inference.wild_cluster_bootstrap)")
+        return
+    if outside:
+        D = np.column_stack([fx.indicator(c).T.toarray() for c in outside])
+        if nested:
+            try:
+                D = fx.demean(D, nested, tol=_DEMEAN_TOL, weights=wts)
+            except fx.NotConvergedError as exc:
+                cd.boot_note = f"no bootstrap: {exc}"
+                return
+        if wts is not None:
+            D *= np.sqrt(wts)[:, None]
+        lam, U = np.linalg.eigh(D.T @ D)
+        keep = lam > max(float(lam.max()), 1e-300) * 1e-10
+        Q = D @ (U[:, keep] / np.sqrt(lam[keep]))
+        cd.Eg = _cluster_crossproducts(Z, ccodes, G, Q)
+    else:
+        cd.Eg = np.zeros((G, 0, p))
+    kind = _resolve_weights(boot.weights_type, G)
+    cd.V, _ = draw_weights(kind, G, boot.reps, seed=boot.seed)
 
 
 @dataclass
@@ -270,6 +388,13 @@ class _Estimates:
     n_clusters: np.ndarray
     engine: np.ndarray  # 0 fast, 1 pyfixest, -1 not estimated
     note: np.ndarray  # object: "" or a reason
+    boot_p: np.ndarray  # wild cluster restricted bootstrap p-value; NaN when not bootstrapped
+    boot_reps: np.ndarray  # draws used (0: none)
+    boot_p_min: np.ndarray  # smallest attainable bootstrap p (constant draws / reps)
+    boot_note: np.ndarray  # object: "" or why there is no bootstrap p
+
+    _FIELDS = ("estimate", "std_error", "df", "nobs", "n_clusters", "engine", "note", "boot_p", "boot_reps",
+               "boot_p_min", "boot_note")
 
     @classmethod
     def empty(cls, n: int) -> _Estimates:
@@ -277,10 +402,12 @@ class _Estimates:
             estimate=np.full(n, np.nan), std_error=np.full(n, np.nan), df=np.full(n, np.nan),
             nobs=np.zeros(n, dtype=np.int64), n_clusters=np.full(n, np.nan),
             engine=np.full(n, -1, dtype=np.int8), note=np.full(n, "", dtype=object),
+            boot_p=np.full(n, np.nan), boot_reps=np.zeros(n, dtype=np.int64), boot_p_min=np.full(n, np.nan),
+            boot_note=np.full(n, "", dtype=object),
         )
 
     def put(self, pos: np.ndarray, other: _Estimates) -> None:
-        for name in ("estimate", "std_error", "df", "nobs", "n_clusters", "engine", "note"):
+        for name in self._FIELDS:
             getattr(self, name)[pos] = getattr(other, name)
 
 
@@ -403,6 +530,10 @@ def _solve_clear(bd: _BlockData, piece: _Piece) -> tuple[_Estimates, np.ndarray,
     var = np.full(len(pos), np.nan)
     dfs = np.full(len(pos), np.nan)
     G = np.full(len(pos), np.nan)
+    boot_p = np.full(len(pos), np.nan)
+    boot_reps = np.zeros(len(pos), dtype=np.int64)
+    boot_pmin = np.full(len(pos), np.nan)
+    boot_note = np.full(len(pos), "", dtype=object)
     N = bd.N
     lcl = piece.lcl[pos]
     dk = df_k[pos]
@@ -410,6 +541,7 @@ def _solve_clear(bd: _BlockData, piece: _Piece) -> tuple[_Estimates, np.ndarray,
         sel = np.flatnonzero(lcl == j)
         if not len(sel):
             continue
+        boot_note[sel] = cd.boot_note
         if cd.kind == "iid":
             rss = np.einsum("bi,bij,bj->b", r[sel], Cfull[pos[sel]], r[sel])
             var[sel] = rss / (N - dk[sel]) * w[sel, 0]
@@ -444,6 +576,16 @@ def _solve_clear(bd: _BlockData, piece: _Piece) -> tuple[_Estimates, np.ndarray,
                 var[ss] = fac * np.einsum("bg,bg->b", T, T)
             dfs[sel] = Gj - 1
             G[sel] = Gj
+            if cd.V is not None:
+                step = max(1, _MAX_CELLS // (Gj * cd.V.shape[1]))
+                for a in range(0, len(sel), step):
+                    ss = sel[a: a + step]
+                    t0, tb = _wcr_tstats(cd, lidx[pos[ss]], A[pos[ss]], Cfull[pos[ss]], beta[ss], w[ss])
+                    boot_p[ss] = np.mean(np.abs(tb) >= (np.abs(t0) * (1 - _TIE_RTOL))[:, None], axis=1)
+                boot_reps[sel] = cd.V.shape[1]
+                boot_pmin[sel] = _constant_draws(cd.V) / cd.V.shape[1]
+    est.boot_p[pos], est.boot_reps[pos], est.boot_p_min[pos], est.boot_note[pos] = (
+        boot_p, boot_reps, boot_pmin, boot_note)
     est.estimate[pos] = beta[:, 0]
     est.std_error[pos] = np.sqrt(np.where(var >= 0, var, np.nan))
     est.df[pos] = dfs
@@ -451,6 +593,71 @@ def _solve_clear(bd: _BlockData, piece: _Piece) -> tuple[_Estimates, np.ndarray,
     est.n_clusters[pos] = G
     est.engine[pos] = 0
     return est, todo, collinear
+
+
+def _wcr_tstats(cd: _ClusterData, lidx: np.ndarray, A: np.ndarray, Cfull: np.ndarray, beta: np.ndarray,
+                w: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The wild cluster restricted bootstrap (WCR11, null: treatment coefficient = 0) of a batch.
+
+    Returns the CR1 t-statistics without their small-sample factor (which scales ``t``
+    and every ``t*`` alike) and the bootstrap t-statistics, shape (b, reps), for the
+    weights ``cd.V``. With ``u~`` the restricted residual (the outcome on the controls),
+    ``X~`` the demeaned regressors and ``x~ = X~ w`` (``w`` = first column of
+    ``(X~'X~)^-1``), draw ``v`` gives the treatment coefficient ``sum_g c0_g v_g``,
+    ``c0_g = x~_g'u~_g``, and cluster scores ``c0_g v_g - (H v)_g``, where
+    ``H[g, h] = x~_g' P[g, h] u~_h`` and ``P`` projects on the regressors and every
+    fixed effect: ``P = P_X~ + Q Q'`` plus the nested effects (which drop out). So
+    ``H = (X~_g'x~_g)' (X~'X~)^-1 (X~_h'u~_h) + (Q_g'x~_g)'(Q_h'u~_h)``: everything
+    from ``C_g`` and ``Q_g'Z_g`` (Roodman, MacKinnon, Nielsen and Webb 2019).
+    """
+    b, k1 = lidx.shape
+    k = k1 - 1
+    Cg = cd.Cg
+    G, p, _ = Cg.shape
+    rt = np.zeros((b, k1))  # restricted residual on (y, X): y - controls @ gamma
+    rt[:, 0] = 1.0
+    if k > 1:
+        rt[:, 2:] = -np.linalg.solve(A[:, 1:, 1:], Cfull[:, 2:, 0:1])[:, :, 0]
+    r = np.concatenate([np.ones((b, 1)), -beta], axis=1)
+    wv = np.concatenate([np.zeros((b, 1)), w], axis=1)
+    Rd, Rtd, Wd = _scatter(lidx, r, p), _scatter(lidx, rt, p), _scatter(lidx, wv, p)
+    CgW = np.einsum("gpq,bq->bgp", Cg, Wd)  # Z_g'x~_g
+    CgR = np.einsum("gpq,bq->bgp", Cg, Rtd)  # Z_g'u~_g
+    T = np.einsum("bgp,bp->bg", CgW, Rd)  # original scores x~_g'u^_g
+    c0 = np.einsum("bgp,bp->bg", CgW, Rtd)
+    rows = np.arange(b)[:, None]
+    aX = CgW[rows, :, lidx[:, 1:]].transpose(0, 2, 1)  # (b, G, k): X~_g'x~_g
+    bX = CgR[rows, :, lidx[:, 1:]].transpose(0, 2, 1)  # (b, G, k): X~_g'u~_g
+    U = aX @ np.linalg.inv(A)  # H = U W'
+    W = bX
+    if cd.Eg is not None and cd.Eg.shape[1]:
+        U = np.concatenate([U, np.einsum("grp,bp->bgr", cd.Eg, Wd)], axis=2)
+        W = np.concatenate([W, np.einsum("grp,bp->bgr", cd.Eg, Rtd)], axis=2)
+    V = cd.V
+    B = V.shape[1]
+    m = U.shape[2]
+    num = c0 @ V  # (b, B)
+    if _expanded(G, m):
+        # many clusters: sum_g (c0_g v_g - u_g'(W'v))^2 expanded into rank-m products,
+        # O(m G reps) per specification instead of O(G^2 reps)
+        P = (W.transpose(0, 2, 1).reshape(b * m, G) @ V).reshape(b, m, B)  # W'v
+        Pc = ((U * c0[:, :, None]).transpose(0, 2, 1).reshape(b * m, G) @ V).reshape(b, m, B)
+        UtU = U.transpose(0, 2, 1) @ U
+        den = (c0 * c0) @ (V * V) - 2 * np.einsum("bmr,bmr->br", P, Pc) + np.einsum("bmr,bmr->br", P, UtU @ P)
+    else:
+        H = U @ W.transpose(0, 2, 1)  # (b, G, G)
+        S = (H.reshape(b * G, G) @ V).reshape(b, G, B)
+        np.subtract(c0[:, :, None] * V[None], S, out=S)
+        den = np.einsum("bgr,bgr->br", S, S)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        t0 = beta[:, 0] / np.sqrt(np.einsum("bg,bg->b", T, T))
+        tb = num / np.sqrt(den)
+    return t0, tb
+
+
+def _expanded(G: int, m: int) -> bool:
+    """Use the rank-m form of the bootstrap variance (cheaper than G x G when m is small next to G)."""
+    return 2 * m + 1 + m * m / G < _EXPANDED_BELOW * G
 
 
 # pyfixest: the reference, and the fallback for what the fast path does not cover
@@ -499,6 +706,14 @@ def _fit_pyfixest(prep: _Prepared, plan: _Plan, rows: _SpecRows, reason: str = "
 
     n_rows = len(rows.k)
     out = _Estimates.empty(n_rows)
+    wname = None if prep.weights is None else "w"
+    if plan.boot.mode != "never":
+        for n in range(n_rows):
+            kind = plan.cluster_kind[rows.cluster[n]]
+            out.boot_note[n] = (
+                f"no bootstrap: not clustered ({kind})" if kind in ("iid", "hetero")
+                else "no bootstrap: two-way clustering (the fast bootstrap is one-way)" if kind == "cluster2"
+                else "no bootstrap: estimated by pyfixest, not the fast path")
     for n in range(n_rows):
         fml, vcov = _formula(plan, rows, n)
         data = prep.sample_frame(int(rows.sample[n]))
@@ -508,11 +723,12 @@ def _fit_pyfixest(prep: _Prepared, plan: _Plan, rows: _SpecRows, reason: str = "
             warnings.simplefilter("ignore")  # pyfixest warns about singletons, collinearity...
             try:
                 try:
-                    fit = pf.feols(fml, data, vcov=vcov, fixef_tol=PYFIXEST_FIXEF_TOL, copy_data=False)
+                    fit = pf.feols(fml, data, vcov=vcov, fixef_tol=PYFIXEST_FIXEF_TOL, copy_data=False,
+                                   weights=wname)
                 except Exception as exc:
                     if "converge" not in str(exc).lower():
                         raise
-                    fit = pf.feols(fml, data, vcov=vcov, copy_data=False)
+                    fit = pf.feols(fml, data, vcov=vcov, copy_data=False, weights=wname)
                     prefix += "pyfixest at its default fixef_tol (tight tolerance did not converge); "
                 coef = fit.coef()
                 se = fit.se()
@@ -567,5 +783,7 @@ def _fallback_twoway(prep: _Prepared, plan: _Plan, rows: _SpecRows, engine: str)
     if engine == "fast":
         est = _Estimates.empty(len(rows.k))
         est.note[:] = f"not estimated by the fast path ({_NOTE_TWOWAY}; engine='fast')"
+        if plan.boot.mode != "never":
+            est.boot_note[:] = "no bootstrap: two-way clustering (the fast bootstrap is one-way)"
         return est
     return _fit_pyfixest(prep, plan, rows, _NOTE_TWOWAY)

@@ -134,7 +134,8 @@ def _resample(prep: _Prepared, r: int, nested: np.ndarray, rng: np.random.Genera
     ids = prep.ids[rows].copy()
     ids[:, nested] = ids[:, nested] * G + copy[:, None]
     return _Prepared(values=prep.values[rows], var_names=prep.var_names, ids=ids, id_names=prep.id_names,
-                     samples=prep.samples[:, rows], simulated=prep.simulated)
+                     samples=prep.samples[:, rows], simulated=prep.simulated,
+                     weights=None if prep.weights is None else prep.weights[rows])
 
 
 def _draw_statistics(prep: _Prepared, plan: _Plan, b_obs: np.ndarray, r: int, nested: np.ndarray,

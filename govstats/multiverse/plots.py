@@ -27,6 +27,10 @@ def plot_specification_curve(
     a line at zero and one at the median). Bottom: which choice each
     specification made, one row per option of every dimension with more than one
     option (and one per optional control), dots aligned with the curve above.
+    Specifications with a wild cluster bootstrap p-value (``boot_p``) are marked: a
+    black ring around the estimate when ``boot_p < alpha`` (the conclusion survives
+    few-cluster inference), and two rows at the bottom of the lower panel,
+    ``wild bootstrap p < alpha`` and ``wild bootstrap p >= alpha``.
     With the data simulated, the title starts with SIMULATED and the figure
     carries a watermark (:func:`govstats.plotting.mark_simulated`).
 
@@ -88,6 +92,12 @@ def plot_specification_curve(
             flags = (tab[d] == opt).to_numpy()
             if flags.any():
                 rows.append((f"{d.replace('_', ' ')}: {opt}", flags))
+    boot_p = tab["boot_p"].to_numpy(dtype=float) if "boot_p" in tab else np.full(n, np.nan)
+    booted = np.isfinite(boot_p)
+    boot_sig = booted & (boot_p < alpha)
+    if booted.any():
+        rows.append((f"wild bootstrap: p < {alpha:g}", boot_sig))
+        rows.append((f"wild bootstrap: p >= {alpha:g}", booted & ~boot_sig))
     n_rows = max(len(rows), 1)
     if figsize is None:
         figsize = (11, 3.6 + 0.24 * n_rows)
@@ -104,6 +114,9 @@ def plot_specification_curve(
     else:
         ax1.fill_between(x, lo, hi, color="#8c8c8c", alpha=0.25, linewidth=0, step="mid")
         ax1.scatter(x, est, c=colour, s=1, zorder=3, linewidths=0)
+    if boot_sig.any():
+        ax1.scatter(x[boot_sig], est[boot_sig], s=40 if n <= 400 else 14 if n <= 5000 else 6,
+                    facecolors="none", edgecolors="black", linewidths=0.6 if n <= 5000 else 0.3, zorder=4)
     # a few very wide intervals (few clusters) would flatten the curve: the axis shows every
     # estimate and the middle 90% of interval ends; wider intervals run off the panel
     ends = np.concatenate([lo, hi])
@@ -123,6 +136,9 @@ def plot_specification_curve(
     handles = [Line2D([], [], marker="o", linestyle="", color=c, label=lab) for c, lab in (
         ("#1f5fa8", f"positive, p < {alpha:g}"), ("#b2182b", f"negative, p < {alpha:g}"),
         ("#8c8c8c", "not significant"))]
+    if booted.any():
+        handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markeredgecolor="black",
+                              label=f"wild bootstrap p < {alpha:g} ({boot_sig.sum()} of {booted.sum()} bootstrapped)"))
     handles.append(Line2D([], [], color="#444444", linestyle="--", label=f"median {med:.3g}"))
     ax1.legend(handles=handles, loc="upper left", fontsize=8, frameon=True)
     if rows:

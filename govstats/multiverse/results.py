@@ -10,8 +10,11 @@ Few clusters
     Clustering by place gives five clusters; CR1 t-tests over-reject badly with so
     few (see :mod:`govstats.inference`). The table's ``n_clusters`` column and
     ``share_few_clusters`` in :meth:`~MultiverseResults.summary_table` say how many
-    specifications are affected; read their p-values with the wild cluster bootstrap
-    of :func:`govstats.inference.wild_cluster_bootstrap`.
+    specifications are affected. With ``bootstrap="auto"`` (the default of
+    :func:`~govstats.multiverse.run_multiverse`) each of them also gets the wild
+    cluster restricted bootstrap p-value ``boot_p``; ``share_significant_boot`` is
+    the share of those significant by it, the conclusion that survives few-cluster
+    inference.
 """
 
 from __future__ import annotations
@@ -76,7 +79,11 @@ class MultiverseResults:
         ``estimate, std_error, t, p_value, ci_lower, ci_upper`` (the ``1 - alpha``
         interval), ``nobs, n_clusters, df, engine`` (``"fast"``, ``"pyfixest"`` or
         ``"none"``) and ``note`` (why a specification went to pyfixest or was not
-        estimated).
+        estimated); then the wild cluster restricted bootstrap: ``boot_p`` (NaN when
+        not bootstrapped), ``boot_reps`` (draws; 0 when none), ``boot_p_min`` (the
+        smallest p the draws can give: above ``alpha``, the bootstrap cannot reject)
+        and ``boot_note`` (why there is no ``boot_p``: not clustered, two-way
+        clustering, enough clusters under ``bootstrap="auto"``...).
         """
         return self._table.copy()
 
@@ -102,7 +109,11 @@ class MultiverseResults:
         min_estimate, max_estimate, share_positive, share_significant,
         share_significant_positive, share_significant_negative,
         share_few_clusters`` (clustered with fewer than 30 clusters, where CR1
-        p-values are unreliable). Shares are over estimated specifications;
+        p-values are unreliable), ``n_bootstrapped`` (specifications with a
+        bootstrap p), ``share_significant_boot`` (of those, the share with
+        ``boot_p < alpha``) and ``share_significant_cr1_of_bootstrapped`` (of the
+        same, the share with CR1 ``p_value < alpha``: the gap is what few-cluster
+        inference takes away). Shares are over estimated specifications;
         significance is ``p < alpha`` (default: the spec's ``alpha``).
         """
         alpha = self.alpha if alpha is None else float(alpha)
@@ -126,6 +137,11 @@ class MultiverseResults:
                 "share_significant_negative": float((sig & (e["estimate"] < 0)).mean()) if n else np.nan,
                 "share_few_clusters": float((e["n_clusters"] < FEW_CLUSTERS).mean()) if n else np.nan,
             }
+            bs = e[e["boot_p"].notna()] if "boot_p" in e else e.iloc[:0]
+            nb = len(bs)
+            row["n_bootstrapped"] = nb
+            row["share_significant_boot"] = float((bs["boot_p"] < alpha).mean()) if nb else np.nan
+            row["share_significant_cr1_of_bootstrapped"] = float((bs["p_value"] < alpha).mean()) if nb else np.nan
             rows.append((key, row))
         if by is None:
             out = pd.DataFrame([rows[0][1]], index=pd.Index(["all"], name="specifications"))
@@ -151,12 +167,23 @@ class MultiverseResults:
         n_none = int((tab["engine"] == "none").sum())
         if n_none:
             out.append(f"{n_none} specification(s) not estimated (see the 'note' column)")
-        few = int((tab["n_clusters"] < FEW_CLUSTERS).sum())
-        if few:
+        few = tab["n_clusters"] < FEW_CLUSTERS
+        few_boot = int((few & tab["boot_p"].notna()).sum())
+        if few.sum() > few_boot:
             out.append(
-                f"{few} specification(s) cluster with fewer than {FEW_CLUSTERS} clusters: their CR1 "
-                "p-values over-reject; use govstats.inference.wild_cluster_bootstrap for those you report"
+                f"{int(few.sum()) - few_boot} specification(s) cluster with fewer than {FEW_CLUSTERS} clusters "
+                "and have no bootstrap p (see 'boot_note'): their CR1 p-values over-reject; use "
+                "govstats.inference.wild_cluster_bootstrap for those you report"
             )
+        if few_boot:
+            out.append(f"{few_boot} specification(s) cluster with fewer than {FEW_CLUSTERS} clusters: read "
+                       "their wild cluster bootstrap p-value (boot_p), not the CR1 p_value")
+        cannot = int((tab["boot_p_min"] > self.alpha).sum())
+        if cannot:
+            out.append(
+                f"{cannot} bootstrapped specification(s) can never reach p < {self.alpha:g}: the smallest "
+                "attainable bootstrap p (boot_p_min) is above alpha (Rademacher weights with few clusters; "
+                "use weights_type='webb' or 'auto')")
         return out
 
     def summary(self) -> str:
@@ -167,6 +194,11 @@ class MultiverseResults:
                  f"median estimate {s['median_estimate']:.4g}, share significant (p < {self.alpha:g}) "
                  f"{s['share_significant']:.1%} ({s['share_significant_positive']:.1%} positive, "
                  f"{s['share_significant_negative']:.1%} negative)",
+                 *([f"wild cluster bootstrap ({int(s['n_bootstrapped'])} specifications, "
+                    f"{self.timing.get('reps', '?')} draws requested, weights {self.timing.get('weights_type')}): "
+                    f"{s['share_significant_boot']:.1%} significant (p < {self.alpha:g}); by CR1 "
+                    f"{s['share_significant_cr1_of_bootstrapped']:.1%} of the same specifications"]
+                   if s["n_bootstrapped"] else []),
                  f"estimated in {self.timing.get('seconds', float('nan')):.2f} s "
                  f"({self.timing.get('specs_per_second', float('nan')):,.0f} specifications per second, "
                  f"engine {self.timing.get('engine')})"]
@@ -202,5 +234,9 @@ def _results_table(spec: MultiverseSpec, plan: _Plan, est: _Estimates) -> pd.Dat
     tab["engine"] = pd.Categorical.from_codes(est.engine.astype(np.int64) + 1,
                                               categories=["none", "fast", "pyfixest"])
     tab["note"] = pd.array(est.note.astype(str), dtype="string")
+    tab["boot_p"] = est.boot_p
+    tab["boot_reps"] = est.boot_reps
+    tab["boot_p_min"] = est.boot_p_min
+    tab["boot_note"] = pd.array(est.boot_note.astype(str), dtype="string")
     return tab
 

@@ -29,12 +29,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from govstats._literals import EngineKind, check_literal
+from govstats._literals import BootstrapMode, EngineKind, WeightsKind, check_literal
+from govstats.inference import FEW_CLUSTERS
 from govstats.multiverse.data import _prepare, _Prepared
 from govstats.multiverse.engine import (
     _block_data,
     _BlockData,
     _BlockPlan,
+    _BootOptions,
     _Estimates,
     _fallback_twoway,
     _fit_pyfixest,
@@ -144,7 +146,7 @@ def _light(plan: _Plan) -> _Plan:
     empty = np.zeros(0, dtype=np.int64)
     return _Plan(spec_ids=empty, idx=empty.reshape(0, 0), k=empty, fe=empty, cluster=empty, sample=empty,
                  fe_terms=plan.fe_terms, cluster_kind=plan.cluster_kind, cluster_ids=plan.cluster_ids,
-                 blocks=[], fallback=empty)
+                 blocks=[], fallback=empty, boot=plan.boot, weighted=plan.weighted)
 
 
 def _bare(bp: _BlockPlan) -> _BlockPlan:
@@ -219,6 +221,11 @@ def run_multiverse(
     scheduler: Any = None,
     chunk_size: int = 20_000,
     progress: bool | None = None,
+    bootstrap: BootstrapMode = "auto",
+    reps: int = 9999,
+    weights_type: WeightsKind = "auto",
+    seed: int | None = 0,
+    few_clusters: int = FEW_CLUSTERS,
 ) -> MultiverseResults:
     """Estimate every specification of ``spec`` on ``data``.
 
@@ -242,6 +249,24 @@ def run_multiverse(
     progress : bool, optional
         Show a tqdm progress bar; default: when there are more than 50,000
         specifications.
+    bootstrap : {"auto", "always", "never"}
+        The wild cluster restricted bootstrap p-value of every one-way clustered
+        specification (column ``boot_p``; null: treatment coefficient 0; WCR11, ties
+        counted, as :func:`govstats.inference.wild_cluster_bootstrap`). ``"auto"``:
+        specifications with fewer than ``few_clusters`` clusters, where CR1 p-values
+        over-reject. ``"always"``: every one-way clustered specification. ``"never"``:
+        none. Specifications with ``"iid"`` or ``"hetero"`` standard errors, two-way
+        clustering, or estimated by pyfixest get no bootstrap p; ``boot_note`` says why.
+    reps : int, default 9999
+        Bootstrap draws; when the weight distribution has at most ``reps`` distinct
+        vectors (``2**G`` Rademacher, ``6**G`` Webb) all are used once (``boot_reps``).
+    weights_type : {"auto", "rademacher", "webb", "mammen", "norm"}
+        Bootstrap weights; ``"auto"``: Webb below 12 clusters, Rademacher otherwise.
+    seed : int or None, default 0
+        Seed of the bootstrap weights. Every specification with the same number of
+        clusters uses the same draws.
+    few_clusters : int, default 30
+        The ``"auto"`` threshold.
 
     Returns
     -------
@@ -270,9 +295,16 @@ def run_multiverse(
     check_literal(engine, EngineKind, "engine")
     if not isinstance(chunk_size, int | np.integer) or chunk_size < 1:
         raise ValueError(f"chunk_size={chunk_size!r} must be a positive integer")
+    check_literal(bootstrap, BootstrapMode, "bootstrap")
+    check_literal(weights_type, WeightsKind, "weights_type")
+    if not isinstance(reps, int | np.integer) or reps < 1:
+        raise ValueError(f"reps={reps!r} must be a positive integer")
+    if not isinstance(few_clusters, int | np.integer) or few_clusters < 2:
+        raise ValueError(f"few_clusters={few_clusters!r} must be an integer >= 2")
+    boot = _BootOptions(str(bootstrap), int(reps), str(weights_type), seed, int(few_clusters))
     prep = _prepare(spec, data)
     t0 = time.perf_counter()
-    plan = _make_plan(spec, prep)
+    plan = _make_plan(spec, prep, boot=boot)
     n = len(plan.spec_ids)
     show = n > _PROGRESS_SPECS if progress is None else bool(progress)
     if scheduler is None:
@@ -289,6 +321,12 @@ def run_multiverse(
         "n_fast": int((est.engine == 0).sum()),
         "n_pyfixest": int((est.engine == 1).sum()),
         "n_blocks": len(plan.blocks),
+        "bootstrap": bootstrap,
+        "n_bootstrapped": int(np.isfinite(est.boot_p).sum()),
+        "reps": int(reps),
+        "weights_type": weights_type,
+        "seed": seed,
+        "few_clusters": int(few_clusters),
     }
     return MultiverseResults(spec, table, prep.simulated, timing, float(spec.alpha))
 

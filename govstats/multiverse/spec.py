@@ -171,6 +171,12 @@ class MultiverseSpec:
     alpha : float, default 0.05
         Confidence intervals are ``1 - alpha`` (0.05: 95%); also the significance level
         of :meth:`MultiverseResults.summary_table`, the figure and the joint test.
+    weights : str, optional
+        A column of regression weights (analytic/population weights, e.g.
+        ``"population"``): every specification is weighted least squares, as
+        pyfixest's ``feols(..., weights=)``. Every weight in the rows of some sample
+        must be a positive number; missing, zero or negative weights are one error
+        that lists every bad row.
 
     Examples
     --------
@@ -191,6 +197,7 @@ class MultiverseSpec:
     samples: Any = None
     always_controls: Sequence[str] = ()
     alpha: float = 0.05
+    weights: str | None = None
     _control_sets: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -245,6 +252,8 @@ class MultiverseSpec:
                     f"samples option {lab!r}: give None, a query string, a boolean mask or a callable, "
                     f"got {type(s).__name__}"
                 )
+        if self.weights is not None:
+            object.__setattr__(self, "weights", _column_name(self.weights, "weights"))
         if not 0 < float(self.alpha) <= 0.5:
             raise ValueError(f"alpha={self.alpha!r} must be in (0, 0.5] (0.05 gives 95% intervals)")
         opts = self._control_options()
