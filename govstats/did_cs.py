@@ -116,7 +116,7 @@ class CSResults:
     warnings: tuple[str, ...] = ()
     simulated: bool = False
 
-    def aggregate(self, type: Aggregation = "dynamic") -> pd.DataFrame:  # noqa: A002 (R aggte's name)
+    def aggregate(self, type: Aggregation = "dynamic") -> pd.DataFrame:
         """The ``type`` aggregation: an ``overall`` row then one row per event time/group/period.
 
         Columns ``level`` (``"overall"`` or the event time / group / period), ``estimate``,
