@@ -115,6 +115,16 @@ class CSResults:
     weights_type: str = ""
     warnings: tuple[str, ...] = ()
     simulated: bool = False
+    boot_overall: np.ndarray | None = None
+
+    def boot_pvalue(self) -> float:
+        """Wild (multiplier) bootstrap p-value of the simple ATT = 0: the share of centred
+        draws ``|ATT* - ATT|`` at least ``|ATT|`` (``nan`` without a bootstrap)."""
+        if self.boot_overall is None:
+            return math.nan
+        att = float(self.aggregate("simple")["estimate"].iloc[0])
+        draws = np.asarray(self.boot_overall, float)
+        return float(np.mean(np.abs(draws - att) >= abs(att)))
 
     def aggregate(self, type: Aggregation = "dynamic") -> pd.DataFrame:
         """The ``type`` aggregation: an ``overall`` row then one row per event time/group/period.
@@ -348,7 +358,8 @@ def callaway_santanna(spec: CSSpec, data: pd.DataFrame) -> CSResults:
     simulated = bool(getattr(data, "attrs", {}).get("simulated", False))
     return CSResults(spec=spec, att_gt=att_gt, _aggregates=aggregates, n_units=int(d["_unit"].nunique()),
                      n_clusters=G, weights_type=wt if spec.reps else "", warnings=tuple(warns),
-                     simulated=simulated)
+                     simulated=simulated,
+                     boot_overall=None if boot is None else np.asarray(boot.bootstrap_distribution, float))
 
 
 def _calendar(att_gt: pd.DataFrame, sizes: pd.Series, z: float) -> pd.DataFrame:
