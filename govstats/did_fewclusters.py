@@ -56,15 +56,21 @@ def imputation_att(y: np.ndarray, g: np.ndarray, periods: np.ndarray) -> float:
     outcome is imputed for the treated cells, and the ATT is the mean of ``y - y(0)``
     over them.
     """
-    N, T = y.shape
     treated = (g[:, None] > 0) & (periods[None, :] >= g[:, None])
-    ui, ti = np.nonzero(~treated)
-    X = np.zeros((len(ui), N + T - 1))
-    X[np.arange(len(ui)), ui] = 1.0
-    mask = ti > 0
-    X[np.flatnonzero(mask), N + ti[mask] - 1] = 1.0
-    coef = np.linalg.lstsq(X, y[ui, ti], rcond=None)[0]
-    a, lam = coef[:N], np.r_[0.0, coef[N:]]
+    W = (~treated).astype(float)
+    nu, nt = W.sum(1), W.sum(0)
+    if (nu == 0).any() or (nt == 0).any():
+        raise GovstatsError("imputation needs an untreated observation for every unit and every period")
+    # least squares of y on unit + period effects over the untreated cells: alternating projections
+    a = (W * y).sum(1) / nu
+    lam = np.zeros(y.shape[1])
+    for _ in range(10_000):
+        lam_new = (W * (y - a[:, None])).sum(0) / nt
+        a_new = (W * (y - lam_new[None, :])).sum(1) / nu
+        done = max(np.abs(a_new - a).max(), np.abs(lam_new - lam).max()) < 1e-13 * (1 + np.abs(y).max())
+        a, lam = a_new, lam_new
+        if done:
+            break
     uu, tt = np.nonzero(treated)
     if not len(uu):
         return math.nan

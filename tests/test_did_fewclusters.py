@@ -53,6 +53,10 @@ def test_ri_detects_a_large_effect_and_not_a_null():
     df = simulate_null_panel(10, seed=5, cluster_sd=0.3)
     big = df.assign(y=df["y"] + 5.0 * ((df["g"] > 0) & (df["year"] >= df["g"])))
     assert ri_adoption(big, statistic="imputation", reps=199, seed=1).pvalue < 0.05
+
+
+@pytest.mark.slow
+def test_ri_pvalue_is_uniform_under_the_null():
     # under the null the p-value is uniform: over 40 panels about 5% below 0.05
     ps = [ri_adoption(simulate_null_panel(6, seed=100 + s), statistic="cs", reps=39, seed=s).pvalue
           for s in range(40)]
