@@ -22,7 +22,7 @@ from govstats.did import (  # noqa: F401 (EventStudySpec, event_study, true_effe
     true_effects,
 )
 
-__all__ = ["plot_att", "plot_event_study"]
+__all__ = ["plot_att", "plot_event_study", "plot_sensitivity"]
 
 _COLORS = {"twfe": "#d55e00", "twfe_static": "#d55e00", "sun_abraham": "#0072b2", "did2s": "#009e73"}
 
@@ -136,3 +136,37 @@ def plot_att(results: EventStudyResults, true_att: float | None = None, *, title
     fig.tight_layout()
     return fig
 
+
+
+def plot_sensitivity(sensitivity: pd.DataFrame, original: tuple[float, float], *, parameter: str = "M",
+                     title: str | None = None, simulated: bool = False):
+    """The Rambachan-Roth sensitivity plot: robust intervals against ``M``, the original beside.
+
+    Parameters
+    ----------
+    sensitivity : DataFrame
+        ``lb``, ``ub`` and ``parameter`` columns (:func:`govstats.honestdid.sensitivity_sd`).
+    original : (lower, upper)
+        The usual interval (:func:`govstats.honestdid.original_ci`), drawn left of the grid.
+    simulated : bool
+        Add SIMULATED to the title.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    m = sensitivity[parameter].to_numpy(dtype=float)
+    step = float(np.min(np.diff(m))) if len(m) > 1 else 1.0
+    x0 = m.min() - step
+    ax.errorbar([x0], [(original[0] + original[1]) / 2], yerr=[[(original[1] - original[0]) / 2]], fmt="none",
+                color="#d55e00", capsize=4, lw=2, label="original")
+    mid = (sensitivity["lb"] + sensitivity["ub"]) / 2
+    ax.errorbar(m, mid, yerr=[mid - sensitivity["lb"], sensitivity["ub"] - mid], fmt="none", color="#0072b2",
+                capsize=4, lw=2, label="FLCI (robust)")
+    ax.axhline(0, color="grey", lw=0.8)
+    ax.set_xlabel(parameter)
+    ax.set_ylabel("effect")
+    ax.legend(frameon=False)
+    t = title or "Sensitivity to violations of parallel trends"
+    ax.set_title(("SIMULATED: " if simulated else "") + t)
+    fig.tight_layout()
+    return fig
