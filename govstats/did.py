@@ -142,6 +142,11 @@ class EventStudySpec:
     reps : int
         Wild-bootstrap draws (all distinct weight vectors are enumerated when there are
         at most ``reps`` of them).
+    weights : str, optional
+        Column of positive regression weights (e.g. population, as in Cheng and Hoekstra
+        2013): TWFE and Sun-Abraham are weighted least squares (``gs.fit(weights=)``), the
+        Sun-Abraham cohort shares are weight sums, and did2s passes them to
+        ``pyfixest.did2s(weights=)``. The wild bootstrap does not take weights (it is not run).
     weights_type : {"auto", "rademacher", "webb", "mammen", "norm"}
         Wild-bootstrap weight distribution (``"auto"``: Webb below 12 clusters).
     seed : int or None
@@ -168,6 +173,7 @@ class EventStudySpec:
     bootstrap: EventBootstrap = "auto"
     reps: int = 9999
     weights_type: WeightsKind = "auto"
+    weights: str | None = None
     seed: int | None = 0
     few_clusters: int = 30
     alpha: float = 0.05
@@ -269,6 +275,8 @@ def prepare_event_data(spec: EventStudySpec, data: pd.DataFrame) -> tuple[pd.Dat
         needed.append(spec.cluster)
     if spec.treatment:
         needed.append(spec.treatment)
+    if spec.weights:
+        needed.append(spec.weights)
     missing_cols = [c for c in dict.fromkeys(needed) if c not in df.columns]
     DataValidationError.raise_if_any(
         [
@@ -335,7 +343,12 @@ def prepare_event_data(spec: EventStudySpec, data: pd.DataFrame) -> tuple[pd.Dat
 
     # rows that cannot be used: rejected with a reason
     reason = pd.Series("", index=df.index, dtype="str")
-    for c in dict.fromkeys([spec.outcome, *spec.controls, spec.cluster_column]):
+    if spec.weights:  # a weight must be a positive number wherever it is given (all problems at once)
+        from govstats.models import _check_weights
+
+        _check_weights(df, spec.weights, np.flatnonzero(df[spec.weights].notna().to_numpy()))
+    for c in dict.fromkeys([spec.outcome, *spec.controls, spec.cluster_column,
+                            *([spec.weights] if spec.weights else [])]):
         miss = df[c].isna().to_numpy().copy()
         if pd.api.types.is_float_dtype(df[c]):
             miss |= ~np.isfinite(df[c].to_numpy(dtype=float, na_value=np.nan))
@@ -640,13 +653,14 @@ def _panel_frame(frame: pd.DataFrame, spec: EventStudySpec) -> pd.DataFrame:
 def _fit_twfe(frame: pd.DataFrame, regressors: list[str], spec: EventStudySpec):
     from govstats.models import fit
 
-    cols = ["_y", *regressors] + ([spec.cluster_column] if spec.cluster_column != spec.unit else [])
+    cols = (["_y", *regressors] + ([spec.cluster_column] if spec.cluster_column != spec.unit else [])
+            + ([spec.weights] if spec.weights else []))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the few-clusters warning is raised once, by event_study
         return fit(
             f"_y ~ {' + '.join(regressors)} | {spec.unit} + {spec.time}",
             _panel_frame(frame[[spec.unit, spec.time, *dict.fromkeys(cols)]], spec),
-            vcov={"CRV1": spec.cluster_column}, bootstrap="never", alpha=spec.alpha,
+            vcov={"CRV1": spec.cluster_column}, bootstrap="never", alpha=spec.alpha, weights=spec.weights,
             few_clusters=spec.few_clusters,
         )
 
@@ -734,9 +748,11 @@ def _sun_abraham(sample, spec, G, controls, notes):
         )
         never = data["_cohort"] == last
     treated_cells = data.loc[~never & data["_event"].notna()]
-    cells = (
-        treated_cells.groupby(["_cohort", "_event"]).size().rename("n").reset_index()
-    )
+    grouped = treated_cells.groupby(["_cohort", "_event"])
+    cells = grouped.size().rename("n").reset_index()
+    # cohort shares: observations, or the sum of the regression weights when weighted
+    cells["share"] = (grouped[spec.weights].sum().to_numpy(dtype=float) if spec.weights
+                      else cells["n"].to_numpy(dtype=float))
     cells = cells[cells["_event"] != -1]
     cells["name"] = [f"sa_g{int(g)}_{_dummy_name(int(e))}" for g, e in zip(cells["_cohort"], cells["_event"],
                                                                               strict=True)]
@@ -771,7 +787,7 @@ def _sun_abraham(sample, spec, G, controls, notes):
         m = (cells["bin"] == e).to_numpy()
         if not m.any():
             continue
-        w = np.where(m, cells["n"].to_numpy(dtype=float), 0.0)
+        w = np.where(m, cells["share"].to_numpy(dtype=float), 0.0)
         w /= w.sum()
         W[i] = w
         rows.append(_row("sun_abraham", e, float(w @ bvec), math.sqrt(float(w @ Vm @ w)), spec.alpha, G,
@@ -779,7 +795,7 @@ def _sun_abraham(sample, spec, G, controls, notes):
     leads = [i for i, e in enumerate(spec.window) if e in spec.leads_tested and W[i].any()]
     pre = _wald(W[leads] @ bvec, W[leads] @ Vm @ W[leads].T, G)
     post = (cells["_event"] >= 0).to_numpy()
-    w = np.where(post, cells["n"].to_numpy(dtype=float), 0.0)
+    w = np.where(post, cells["share"].to_numpy(dtype=float), 0.0)
     w /= w.sum()
     att = _row("sun_abraham", 0, float(w @ bvec), math.sqrt(float(w @ Vm @ w)), spec.alpha, G, int(cells.loc[post, "n"].sum()))
     att.pop("event_time")
@@ -796,7 +812,8 @@ def _did2s(sample, spec, G, controls):
     frame = pd.concat([sample, dummies], axis=1)
     frame["post"] = frame["_treated"].astype(float)
     frame["_d"] = frame["_treated"].astype(bool)
-    keep = ["_y", spec.unit, spec.time, "_d", "post", *names, *controls, spec.cluster_column]
+    keep = ["_y", spec.unit, spec.time, "_d", "post", *names, *controls, spec.cluster_column,
+            *([spec.weights] if spec.weights else [])]
     frame = frame[list(dict.fromkeys(keep))].copy()
     first = f"~ {' + '.join(controls) if controls else '0'} | {spec.unit} + {spec.time}"
     counts = sample.loc[sample["_cohort"] > 0].groupby("_bin").size()
@@ -804,7 +821,7 @@ def _did2s(sample, spec, G, controls):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fit_es = pf.did2s(frame, yname="_y", first_stage=first, second_stage="~ " + " + ".join(present),
-                          treatment="_d", cluster=spec.cluster_column)
+                          treatment="_d", cluster=spec.cluster_column, weights=spec.weights)
         fit_att = pf.did2s(frame, yname="_y", first_stage=first, second_stage="~ post", treatment="_d",
                            cluster=spec.cluster_column)
     b = fit_es.coef()
@@ -866,11 +883,15 @@ def event_study(spec: EventStudySpec, data: pd.DataFrame) -> EventStudyResults:
     for c in spec.controls:
         sample[f"ctl_{len(controls)}"] = pd.to_numeric(sample[c]).astype(float)
         controls.append(f"ctl_{len(controls)}")
+    if spec.weights:
+        sample[spec.weights] = pd.to_numeric(sample[spec.weights]).astype(float)
     G = int(sample[spec.cluster_column].nunique())
     if G < 2:
         raise GovstatsError(f"cluster column {spec.cluster_column!r} has one value: need at least 2 clusters")
     few = G < spec.few_clusters
-    do_boot = spec.bootstrap == "always" or (spec.bootstrap == "auto" and few)
+    do_boot = (spec.bootstrap == "always" or (spec.bootstrap == "auto" and few)) and not spec.weights
+    if spec.weights and spec.bootstrap != "never" and (few or spec.bootstrap == "always"):
+        notes.append("the wild cluster bootstrap does not take regression weights: no bootstrap intervals")
     warns = []
     if few:
         from govstats.inference import few_clusters_message

@@ -347,3 +347,55 @@ def test_a_bootstrap_that_cannot_reject_says_so():
     assert any("smallest attainable" in w for w in res.warnings)
     tw = res.tidy().query("estimator == 'twfe' and event_time != -1")
     assert (tw["boot_p"] >= 2 / 32).all() and np.isinf(tw["boot_ci_upper"]).all()
+
+
+def test_weighted_event_studies_match_pyfixest_and_weighted_imputation():
+    """Population weights: TWFE = pyfixest feols(weights=) with the same binned dummies; did2s =
+    weighted imputation by dummy-variable WLS (an independent computation); Sun-Abraham rows are
+    weight-share averages of the weighted cohort x event-time cells."""
+    import pyfixest as pf
+
+    df = staggered_panel(seed=6, n_units=60)
+    df["pop"] = np.exp(np.random.default_rng(1).normal(size=df["unit"].nunique()))[df["unit"].to_numpy()]
+    spec = did.EventStudySpec("y", cohort="cohort", unit="unit", leads=3, lags=4, controls=("x",),
+                              estimators=("twfe", "did2s", "sun_abraham"), weights="pop")
+    res = did.event_study(spec, df)
+    tidy = res.tidy()
+    e = (df["year"] - df["cohort"].astype(float)).clip(-3, 4)
+    df["bin"] = e.fillna(-1).astype(int)
+    ref = pf.feols("y ~ i(bin, ref=-1) + x | unit + year", df, vcov={"CRV1": "unit"}, weights="pop")
+    names = [f"bin::{k}" for k in (-3, -2, 0, 1, 2, 3, 4)]
+    mine = tidy.query("estimator == 'twfe' and event_time != -1")
+    np.testing.assert_allclose(mine["estimate"], ref.coef()[names], rtol=1e-8)
+    np.testing.assert_allclose(mine["std_error"], ref.se()[names], rtol=1e-6)
+    # did2s: WLS of y on unit, year dummies and x over untreated rows, then weighted means of Y - Y(0)
+    D = pd.get_dummies(df[["unit", "year"]].astype(str), drop_first=True).astype(float)
+    X = np.column_stack([np.ones(len(df)), D.to_numpy(), df["x"].to_numpy()])
+    w = df["pop"].to_numpy()
+    u = df["treat"].to_numpy() == 0
+    sw = np.sqrt(w[u])
+    beta, *_ = np.linalg.lstsq(X[u] * sw[:, None], df.loc[u, "y"].to_numpy() * sw, rcond=None)
+    effect = df["y"].to_numpy() - X @ beta
+    tr = df[~u].assign(effect=effect[~u])
+    ev = (tr["year"] - tr["cohort"].astype(float)).clip(upper=4).to_numpy()
+    expected = tr.assign(ev=ev, we=tr["effect"] * tr["pop"]).groupby("ev")[["we", "pop"]].sum()
+    expected = expected["we"] / expected["pop"]
+    got = tidy.query("estimator == 'did2s' and event_time >= 0").set_index("event_time")["estimate"]
+    # pyfixest's did2s demeans iteratively (its default tolerance): agreement to ~1e-6 relative
+    np.testing.assert_allclose(got.loc[expected.index], expected, rtol=1e-5, atol=1e-8)
+    assert any("does not take regression weights" in n for n in res.notes) or res.n_clusters >= 30
+    unweighted = did.event_study(did.EventStudySpec("y", cohort="cohort", unit="unit", leads=3, lags=4,
+                                                    controls=("x",), estimators=("sun_abraham",)), df)
+    sa_w = tidy.query("estimator == 'sun_abraham' and event_time == 0")["estimate"].iloc[0]
+    sa_u = unweighted.tidy().query("event_time == 0")["estimate"].iloc[0]
+    assert sa_w != pytest.approx(sa_u, rel=1e-6)
+
+
+def test_bad_event_study_weights_are_listed():
+    df = staggered_panel(seed=7, n_units=40)
+    df["pop"] = 1.0
+    df.loc[[0, 5], "pop"] = [-2.0, 0.0]
+    with pytest.raises(DataValidationError) as err:
+        did.event_study(did.EventStudySpec("y", cohort="cohort", unit="unit", estimators=("twfe",),
+                                           weights="pop"), df)
+    assert len(err.value.problems) == 2
