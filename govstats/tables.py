@@ -28,7 +28,7 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -38,7 +38,16 @@ import pandas as pd
 
 from govstats._literals import TableFormat, check_literal
 
-__all__ = ["TableFormat", "coef_plot", "regression_table", "table_frame"]
+__all__ = [
+    "TableFormat",
+    "coef_plot",
+    "export_table",
+    "format_number",
+    "formatted",
+    "regression_table",
+    "table_frame",
+    "variable_labels",
+]
 
 # Option alias (to be moved to govstats/_literals.py).
 
@@ -122,10 +131,14 @@ def _stats_rows(results: list[Any], digits: int) -> dict[str, list[Any]]:
 
 def _notes(results: list[Any], names: list[str]) -> str:
     parts = []
+    warned: dict[str, list[str]] = {}
     for name, r in zip(names, results, strict=True):
         star_p = "wild cluster bootstrap p-value" if r.bootstrap else "conventional p-value"
         parts.append(f"{name}: {r.cov_label}. Stars from the {star_p}.")
-        parts += [f"{name}: WARNING: {w}" for w in r.warnings]
+        for w in r.warnings:
+            warned.setdefault(str(w), []).append(name)
+    # one warning shared by several models is written once, naming them
+    parts += [f"WARNING ({', '.join(who)}): {w}" for w, who in warned.items()]
     parts.append("Standard errors in parentheses. * p<0.1, ** p<0.05, *** p<0.01.")
     return " ".join(parts)
 
@@ -300,6 +313,8 @@ def coef_plot(
     alpha: float | None = None,
     show_bootstrap: bool = True,
     ax: Any = None,
+    labels: Mapping[str, str] | None = None,
+    truth: Mapping[str, float] | None = None,
 ) -> Any:
     """Coefficient plot: estimates with confidence intervals, models side by side.
 
@@ -319,6 +334,10 @@ def coef_plot(
     alpha : intervals at ``1 - alpha`` (default each model's ``spec.alpha``)
     show_bootstrap : draw bootstrap intervals when available
     ax : matplotlib Axes to draw on (default: a new figure)
+    labels : ``{term: label}`` shown instead of the variable names (for example
+        :func:`variable_labels`); terms without a label keep their name
+    truth : ``{term: true value}`` of a simulation, drawn as black diamonds
+        ("true value (SIMULATED)") so a reader sees what the estimator should recover
 
     Returns
     -------
@@ -384,16 +403,126 @@ def coef_plot(
                     ax.plot([bt.ci_low, bt.ci_high], [y, y], color=color, lw=4, alpha=0.35,
                             solid_capstyle="butt")
             ax.plot([b], [y], "o", color=color, label=name if (j == 0 and name) else None)
+    drew_truth = False
+    for j, term in enumerate(terms):
+        if truth is not None and term in truth:
+            ax.plot([truth[term]], [ypos[j]], "D", color="black", ms=6, mfc="none", mew=1.5,
+                    zorder=5, label=None if drew_truth else "true value (SIMULATED)")
+            drew_truth = True
     ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
     ax.set_yticks(ypos)
-    ax.set_yticklabels(terms)
+    ax.set_yticklabels([(labels or {}).get(t, t) for t in terms])
     ax.set_xlabel("estimate (thin: conventional CI; thick: wild bootstrap CI)"
                   if any(r.bootstrap for r in res) and show_bootstrap else "estimate with confidence interval")
-    if any(names) and n > 1:
-        ax.legend(loc="best", fontsize="small")
+    if (any(names) and n > 1) or drew_truth:
+        # below the axes: a legend never covers an estimate or an interval
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22 if ax.get_xlabel() else -0.12),
+                  ncol=min(4, n + drew_truth), fontsize="small", frameon=False)
     if title:
         ax.set_title(title)
     if mark_simulated is not None:
         mark_simulated(fig, simulated=simulated)
     fig.tight_layout()
     return ax
+
+
+# ---------------------------------------------------------------- labels and numbers
+
+
+def variable_labels(language: str = "en", *, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``{variable: label}`` for plots and tables, from the project's codebooks.
+
+    Read from ``data/raw/codebook.csv`` (the documents' indicators),
+    ``data/raw/national_codebook.csv`` and ``data/raw/panel_codebook.csv`` (the
+    columns of the simulated, NC crime and Grunfeld panels). ``language``: ``"en"``
+    (the English description, shortened to its first clause), ``"zh"`` (``name_zh``)
+    or ``"both"`` (``"中文 English"``). ``extra`` overrides single labels.
+
+    Examples
+    --------
+    >>> variable_labels("en")["lpolpc"]
+    'log police per capita'
+    >>> variable_labels("zh")["police_per_10k"]
+    '每万人警力'
+    """
+    from govstats import paths
+    from govstats._literals import Language, check_literal
+
+    check_literal(language, Language, "language")
+    out: dict[str, str] = {}
+    for name in ("codebook.csv", "national_codebook.csv", "panel_codebook.csv"):
+        path = paths.raw_dir() / name
+        if not path.is_file():
+            continue
+        book = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for row in book.itertuples(index=False):
+            en = row.label_en if "label_en" in book.columns else row.description_en.split(" (")[0]
+            zh = row.name_zh
+            out[row.indicator] = {"en": en, "zh": zh or en,
+                                  "both": f"{zh} {en}" if zh else en}[language]
+    out.update(extra or {})
+    return out
+
+
+def format_number(x: Any, digits: int = 3) -> str:
+    """A number as a reader expects it: ``2,122,661``; ``6.410``; ``0.0123``; never ``2.1e+06``.
+
+    Whole numbers get thousands separators and no decimals; other numbers ``digits``
+    decimals (with separators); numbers smaller than ``10**-digits`` keep ``digits``
+    significant digits (scientific notation only for such tiny values). Missing: ``""``.
+
+    Examples
+    --------
+    >>> [format_number(v) for v in (2122661.0, 6.41, 0.01234, -1234.5, float("nan"), 3)]
+    ['2,122,661', '6.410', '0.012', '-1,234.500', '', '3']
+    >>> format_number(4.2e-07)
+    '4.2e-07'
+    """
+    if x is None or isinstance(x, str):
+        return "" if x is None else x
+    if isinstance(x, bool | np.bool_):
+        return str(bool(x))
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(v):
+        return ""
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v.is_integer():
+        return f"{v:,.0f}"
+    if v != 0 and abs(v) < 10 ** -digits:
+        return f"{v:.{max(digits - 1, 1)}g}"
+    return f"{v:,.{digits}f}"
+
+
+def formatted(frame: pd.DataFrame, digits: int = 3, *, caption: str | None = None,
+              formats: Mapping[str, Any] | None = None) -> Any:
+    """A pandas Styler showing every row, numbers by :func:`format_number`.
+
+    Counts get thousands separators and never scientific notation; unlike the
+    plain DataFrame display, no rows are cut (pandas shows 10 of 89).
+    ``formats`` overrides single columns (format strings or callables, as
+    :meth:`pandas.io.formats.style.Styler.format` takes).
+
+    Examples
+    --------
+    >>> html = formatted(pd.DataFrame({"population": [2122661.0, 8.3e6]})).to_html()
+    >>> "2,122,661" in html and "e+06" not in html
+    True
+    """
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c])]
+    objects = [c for c in frame.columns if frame[c].dtype == object]
+    styler = frame.style.format(lambda v: format_number(v, digits), subset=numeric,
+                                na_rep="")
+    if objects:  # numbers inside object columns (a value column mixing text and numbers)
+        styler = styler.format(lambda v: format_number(v, digits)
+                               if isinstance(v, int | float | np.number) else
+                               ("" if v is None else str(v)), subset=objects)
+    if formats:
+        styler = styler.format(dict(formats))
+    if caption:
+        styler = styler.set_caption(caption)
+    return styler
