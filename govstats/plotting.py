@@ -240,13 +240,16 @@ class FigureLinks(str):
 
 
 def save_figure(fig, name: str, *, directory: str | Path | None = None,
-                formats: Sequence[str] = ("png", "pdf"), dpi: int = 300) -> FigureLinks:
+                formats: Sequence[str] = ("png", "pdf"), dpi: int = 300,
+                show: bool = True) -> FigureLinks:
     """Save a figure for a paper beside the report: a 300-dpi PNG and a PDF, and link them.
 
     The files go to ``directory`` (default ``reports/figures/`` of the project) as
     ``<run>-<name>.<ext>``, where ``<run>`` is the ``govstats report`` run name (so
     the runs of one notebook with different parameters keep apart; absent under
     plain papermill). The PDF carries no creation date, so reruns give the same bytes.
+    In a notebook (``show=True``) the figure is displayed first and then closed, so
+    the links sit under the figure rather than above it.
 
     Returns
     -------
@@ -284,6 +287,15 @@ def save_figure(fig, name: str, *, directory: str | Path | None = None,
             fig.savefig(path, format=fmt, dpi=dpi if fmt == "png" else "figure",
                         bbox_inches="tight", metadata=metadata[fmt])
             paths[fmt] = path
+    if show:
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:  # pragma: no cover - IPython comes with ipykernel
+            get_ipython = None
+        if get_ipython is not None and get_ipython() is not None:
+            display(fig)
+            plt.close(fig)
     names = {"png": f"PNG, {dpi} dpi", "pdf": "PDF", "svg": "SVG"}
     links = FigureLinks("Figure files: " + " · ".join(
         f"[{names[fmt]}](figures/{p.name})" for fmt, p in paths.items()))

@@ -28,6 +28,7 @@ True
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
@@ -464,6 +465,9 @@ def variable_labels(language: str = "en", *, extra: Mapping[str, str] | None = N
     return out
 
 
+_YEARLIKE = re.compile(r"(^|_)(year|years|period|cohort|first_treated|adoption)(_|$)", re.I)
+
+
 def format_number(x: Any, digits: int = 3) -> str:
     """A number as a reader expects it: ``2,122,661``; ``6.410``; ``0.0123``; never ``2.1e+06``.
 
@@ -501,8 +505,9 @@ def formatted(frame: pd.DataFrame, digits: int = 3, *, caption: str | None = Non
               formats: Mapping[str, Any] | None = None) -> Any:
     """A pandas Styler showing every row, numbers by :func:`format_number`.
 
-    Counts get thousands separators and never scientific notation; unlike the
-    plain DataFrame display, no rows are cut (pandas shows 10 of 89).
+    Counts get thousands separators and never scientific notation; years (a column
+    named ``year``, ``first_year``, ``cohort`` ...) stay ``2016``; unlike the plain
+    DataFrame display, no rows are cut (pandas shows 10 of 89).
     ``formats`` overrides single columns (format strings or callables, as
     :meth:`pandas.io.formats.style.Styler.format` takes).
 
@@ -512,8 +517,10 @@ def formatted(frame: pd.DataFrame, digits: int = 3, *, caption: str | None = Non
     >>> "2,122,661" in html and "e+06" not in html
     True
     """
+    years = [c for c in frame.columns if _YEARLIKE.search(str(c))
+             and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
-               and not pd.api.types.is_bool_dtype(frame[c])]
+               and not pd.api.types.is_bool_dtype(frame[c]) and c not in years]
     objects = [c for c in frame.columns if frame[c].dtype == object]
     styler = frame.style.format(lambda v: format_number(v, digits), subset=numeric,
                                 na_rep="")
@@ -521,8 +528,15 @@ def formatted(frame: pd.DataFrame, digits: int = 3, *, caption: str | None = Non
         styler = styler.format(lambda v: format_number(v, digits)
                                if isinstance(v, int | float | np.number) else
                                ("" if v is None else str(v)), subset=objects)
+    if years:  # 2016, not 2,016
+        styler = styler.format(lambda v: "" if pd.isna(v) else f"{v:.0f}" if float(v).is_integer()
+                               else str(v), subset=years)
     if formats:
         styler = styler.format(dict(formats))
+    if objects:  # text reads from the left
+        styler = styler.set_properties(subset=objects, **{"text-align": "left"})
+    if isinstance(frame.index, pd.RangeIndex):  # 0, 1, 2 ... says nothing
+        styler = styler.hide(axis="index")
     if caption:
         styler = styler.set_caption(caption)
     return styler
