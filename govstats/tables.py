@@ -96,7 +96,8 @@ def _fmt_num(x: float, digits: int) -> str:
     return f"{x:.{digits}f}"
 
 
-def _stats_rows(results: list[Any], digits: int) -> dict[str, list[Any]]:
+def _stats_rows(results: list[Any], digits: int,
+                labels: Mapping[str, str] | None = None) -> dict[str, list[Any]]:
     def clusters(r: Any) -> str:
         if r.n_clusters is None:
             return "-"
@@ -126,7 +127,7 @@ def _stats_rows(results: list[Any], digits: int) -> dict[str, list[Any]]:
                 else:
                     vals.append("-")
             if any(v != "-" for v in vals):
-                rows[f"Wild bootstrap p: {term}"] = vals
+                rows[f"Wild bootstrap p: {(labels or {}).get(term, term)}"] = vals
     return rows
 
 
@@ -145,7 +146,8 @@ def _notes(results: list[Any], names: list[str]) -> str:
 
 
 def table_frame(results: Any, *, model_names: Sequence[str] | None = None, digits: int = 3,
-                keep: Sequence[str] | None = None, drop: Sequence[str] | None = None) -> Any:
+                keep: Sequence[str] | None = None, drop: Sequence[str] | None = None,
+                labels: Mapping[str, str] | None = None) -> Any:
     """The :class:`maketables.ETable` behind :func:`regression_table` (for further styling).
 
     Returns
@@ -163,13 +165,14 @@ def table_frame(results: Any, *, model_names: Sequence[str] | None = None, digit
     return mt.ETable(
         wrapped,
         model_stats=["N", "r2", "se_type"],
-        custom_model_stats=_stats_rows(results, digits),
+        custom_model_stats=_stats_rows(results, digits, labels),
         model_heads=names,
         signif_code=[0.01, 0.05, 0.10],
         keep=list(keep) if keep else None,
         drop=list(drop) if drop else None,
         coef_fmt=f"b:.{digits}f* \n (se:.{digits}f)",
         notes=_notes(results, names),
+        labels=dict(labels) if labels else None,
     )
 
 
@@ -202,6 +205,7 @@ def regression_table(
     digits: int = 3,
     keep: Sequence[str] | None = None,
     drop: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> str:
     """A side-by-side regression table as Markdown, HTML or LaTeX text.
 
@@ -214,6 +218,8 @@ def regression_table(
         "SIMULATED: " is put in front of it (and a title is made if none is given)
     digits : decimals shown
     keep, drop : coefficient names (or regular expressions) to keep / drop
+    labels : ``{variable: label}`` for coefficient rows and the dependent variable
+        (for example :func:`variable_labels`)
 
     Returns
     -------
@@ -230,7 +236,8 @@ def regression_table(
             title = f"{SIMULATED_PREFIX}: regression results on simulated data"
         elif SIMULATED_PREFIX not in title.upper():
             title = f"{SIMULATED_PREFIX}: {title}"
-    et = table_frame(res, model_names=model_names, digits=digits, keep=keep, drop=drop)
+    et = table_frame(res, model_names=model_names, digits=digits, keep=keep, drop=drop,
+                     labels=labels)
     names = list(model_names) if model_names else [f"({i + 1})" for i in range(len(res))]
     notes = _notes(res, names)
     if format == "markdown":
@@ -260,6 +267,7 @@ def export_table(
     title: str | None = None,
     digits: int = 3,
     directory: str | Path | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> dict[str, Path]:
     """Write a regression table as LaTeX, Markdown and CSV files, for pasting into a paper.
 
@@ -280,11 +288,11 @@ def export_table(
     out_dir = Path(directory) if directory is not None else reports_dir() / "tables"
     out_dir.mkdir(parents=True, exist_ok=True)
     res = _as_list(results)
-    kw = dict(model_names=model_names, title=title, digits=digits)
+    kw = dict(model_names=model_names, title=title, digits=digits, labels=labels)
     paths = {ext: out_dir / f"{name}.{ext}" for ext in ("tex", "md", "csv")}
     paths["tex"].write_text(regression_table(res, format="latex", **kw) + "\n", encoding="utf-8")
     paths["md"].write_text(regression_table(res, format="markdown", **kw) + "\n", encoding="utf-8")
-    frame = table_frame(res, model_names=model_names, digits=digits).df.copy()
+    frame = table_frame(res, model_names=model_names, digits=digits, labels=labels).df.copy()
     frame.columns = [" / ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in frame.columns]
     frame.index = [" / ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in frame.index]
     frame = frame.map(lambda v: " ".join(str(v).split()))
@@ -521,7 +529,8 @@ def formatted(frame: pd.DataFrame, digits: int = 3, *, caption: str | None = Non
              and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
                and not pd.api.types.is_bool_dtype(frame[c]) and c not in years]
-    objects = [c for c in frame.columns if frame[c].dtype == object]
+    objects = [c for c in frame.columns if c not in numeric and c not in years
+               and not pd.api.types.is_bool_dtype(frame[c])]  # text, categories, mixed
     styler = frame.style.format(lambda v: format_number(v, digits), subset=numeric,
                                 na_rep="")
     if objects:  # numbers inside object columns (a value column mixing text and numbers)

@@ -419,6 +419,8 @@ def gather_notes(nb: Any) -> Any:
 _LATEX = re.compile(r"\\(?:begin|end)\{[a-z*]+\}|\\(?:toprule|midrule|bottomrule|hline|textbf|"
                     r"multicolumn|makecell|cline|cmidrule)\b")
 _SCI_LARGE = re.compile(r"(?<![\w.])[-+]?\d(?:\.\d+)?[eE]\+?0*[3-9]\d*(?![\w.])")
+_RAW_REPR = re.compile(r"(?:Name: \w+, )?dtype: (?:float64|int64|object|bool)\b|<pandas\.io\.formats|"
+                       r"<Styler object|<(?:matplotlib|pandas)\.[\w.]+ object at 0x")
 _EXTERNAL = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?"""
                        r"""(?:https?:)?//""", re.I)
 
@@ -444,6 +446,8 @@ def check_page(page: str, *, require_commit: bool = True) -> list[str]:
     - a count in scientific notation (``2.122661e+06``; exponents of 3 or more, in
       table cells or in printed text; small numbers such as ``1.0e-06`` are allowed);
     - a script, stylesheet, image or frame loaded from the network;
+    - warnings printed in the cells (they belong in the notes box, :func:`gather_notes`)
+      and raw reprs (a printed pandas Series, ``<... object at 0x...>``);
     - no stamp with a commit (``require_commit=False`` accepts "no git commit", for a
       project outside git) and a link back to ``index.html``.
 
@@ -460,6 +464,11 @@ def check_page(page: str, *, require_commit: bool = True) -> list[str]:
                  | set(_SCI_LARGE.findall(text)))
     problems += [f"count in scientific notation: {m}" for m in sci[:5]]
     problems += [f"external resource: {m.group(0)[:80]}" for m in _EXTERNAL.finditer(page)][:5]
+    unstyled = re.sub(r"<style\b.*?</style>", " ", page, flags=re.S | re.I)
+    if re.search(r"data-mime-type=[\"']application/vnd.jupyter.stderr", unstyled):
+        problems.append("printed warnings outside the notes box")
+    for match in sorted(set(_RAW_REPR.findall(text)))[:3]:
+        problems.append(f"a raw pandas repr printed: {match.strip()}")
     if "<script" in page and "mathjax" not in page.lower():
         problems.append("a script on a page without math")
     if STAMP_BEGIN not in page:
