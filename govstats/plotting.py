@@ -277,7 +277,7 @@ def save_figure(fig, name: str, *, directory: str | Path | None = None,
     out_dir = Path(directory) if directory is not None else reports_dir() / "figures"
     out_dir.mkdir(parents=True, exist_ok=True)
     run = os.environ.get("GOVSTATS_RUN", "").strip()
-    stem = f"{run}-{name}" if run and not name.startswith(run) else name
+    stem = f"{run}-{name}" if run else name
     metadata = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None},
                 "svg": {"Date": None}}
     paths: dict[str, Path] = {}

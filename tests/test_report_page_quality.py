@@ -104,7 +104,7 @@ def _warning_nb() -> nbformat.NotebookNode:
 
 def test_a_warning_raised_three_times_is_listed_once_in_the_notes_box():
     page = render_html(_warning_nb(), show_code=False, title="w")
-    notes = page[page.index("id='govstats-notes'"):]
+    notes = page[page.index('id="govstats-notes"'):]
     assert page.count("only 5 clusters (&lt; 30)") == 1
     assert "(3 times)" in notes and "cells 0, 1, 2" in notes
     assert "a second, different warning" in notes
@@ -120,7 +120,7 @@ def test_regression_table_notes_name_a_shared_warning_once():
     with pytest.warns(models.FewClustersWarning):
         few = [models.fit("invest ~ value + capital | firm", g.loc[g.index.get_level_values(0)
                           .isin(g.index.get_level_values(0).unique()[:5])],
-                          vcov={"CRV1": "firm"}, reps=0) for _ in range(3)]
+                          vcov={"CRV1": "firm"}, reps=99) for _ in range(3)]
     md = tables.regression_table(few, format="markdown", model_names=["A", "B", "C"])
     shared = [w for w in few[0].warnings if all(w in r.warnings for r in few)]
     assert shared, "the three fits share their few-clusters warning"
