@@ -140,7 +140,7 @@ def _notes(results: list[Any], names: list[str]) -> str:
         for w in r.warnings:
             warned.setdefault(str(w), []).append(name)
     # one warning shared by several models is written once, naming them
-    parts += [f"WARNING ({', '.join(who)}): {w}" for w, who in warned.items()]
+    parts += [f"{', '.join(who)}: WARNING: {w}" for w, who in warned.items()]
     parts.append("Standard errors in parentheses. * p<0.1, ** p<0.05, *** p<0.01.")
     return " ".join(parts)
 

@@ -124,7 +124,7 @@ def test_regression_table_notes_name_a_shared_warning_once():
     md = tables.regression_table(few, format="markdown", model_names=["A", "B", "C"])
     shared = [w for w in few[0].warnings if all(w in r.warnings for r in few)]
     assert shared, "the three fits share their few-clusters warning"
-    assert md.count(shared[0]) == 1 and "WARNING (A, B, C)" in md
+    assert md.count(shared[0]) == 1 and "A, B, C: WARNING: " in md
 
 
 def _git_project(tmp_path: Path, runs: str, notebooks: list[str]) -> Path:
