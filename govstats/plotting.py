@@ -21,7 +21,6 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 from matplotlib import font_manager
 
 __all__ = [
@@ -31,6 +30,7 @@ __all__ = [
     "cjk_font_path",
     "legend_outside",
     "mark_simulated",
+    "mark_truth",
     "per_capita_chart",
     "save_figure",
     "set_theme",
@@ -92,6 +92,8 @@ def _put_first(family: str) -> None:
 
 def set_theme(style: str = "whitegrid", context: str = "notebook", **kwargs) -> str | None:
     """``seaborn.set_theme`` that keeps the CJK font; returns the family used or None."""
+    import seaborn as sns  # here, not at import: coef_plot and save_figure need no seaborn
+
     family = use_cjk_font()
     rc = {"axes.unicode_minus": False, **kwargs.pop("rc", {})}
     if family is not None:
@@ -160,6 +162,8 @@ def per_capita_chart(
     language : {"zh", "en", "both"}
         Language of the legend's own words (the labels come with ``values``).
     """
+    import seaborn as sns
+
     family = set_theme(style="whitegrid")
     data = values.sort_values([place, value], ascending=[True, True]).reset_index(drop=True)
     places = list(dict.fromkeys(data[place]))
@@ -301,3 +305,30 @@ def save_figure(fig, name: str, *, directory: str | Path | None = None,
         f"[{names[fmt]}](figures/{p.name})" for fmt, p in paths.items()))
     links.paths = paths
     return links
+
+
+def mark_truth(ax, value: float, *, orientation: str = "horizontal",
+               label: str = "true value (SIMULATED)"):
+    """Draw a simulation's known true value across an axes (a specification curve, a path).
+
+    ``orientation="horizontal"``: a line at ``y = value`` (estimates on the y axis, as in
+    a specification curve); ``"vertical"``: at ``x = value``. The legend is redrawn
+    beside the axes so it never covers the estimates. Returns the line.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> fig, ax = plt.subplots(); _ = ax.plot([0, 1], [0.04, 0.06], "o")
+    >>> line = mark_truth(ax, 0.05)
+    >>> float(line.get_ydata()[0]), line.get_label()
+    (0.05, 'true value (SIMULATED)')
+    """
+    if orientation == "horizontal":
+        line = ax.axhline(value, color="black", lw=1.4, ls="-.", zorder=6, label=label)
+    elif orientation == "vertical":
+        line = ax.axvline(value, color="black", lw=1.4, ls="-.", zorder=6, label=label)
+    else:
+        raise ValueError(f"orientation={orientation!r}: use 'horizontal' or 'vertical'")
+    legend_outside(ax, fontsize="small")
+    return line

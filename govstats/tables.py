@@ -473,7 +473,10 @@ def variable_labels(language: str = "en", *, extra: Mapping[str, str] | None = N
     return out
 
 
-_YEARLIKE = re.compile(r"(^|_)(year|years|period|cohort|first_treated|adoption)(_|$)", re.I)
+# a column of calendar years: named year, first_year, year_start, cohort ... (not
+# population_year_end, whose values are people)
+_YEARLIKE = re.compile(r"^(?:\w+_)?(?:year|period|cohort|first_treated|adoption_year)$|"
+                       r"^(?:year|cohort)_\w+$", re.I)
 
 
 def format_number(x: Any, digits: int = 3) -> str:
@@ -526,7 +529,8 @@ def formatted(frame: pd.DataFrame, digits: int = 3, *, caption: str | None = Non
     True
     """
     years = [c for c in frame.columns if _YEARLIKE.search(str(c))
-             and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])]
+             and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+             and frame[c].dropna().between(1000, 9999).all()]
     numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
                and not pd.api.types.is_bool_dtype(frame[c]) and c not in years]
     objects = [c for c in frame.columns if c not in numeric and c not in years
