@@ -5,6 +5,8 @@ Usage::
     .venv/bin/python benchmarks/bench_report.py            # fixture notebooks, temp project
     .venv/bin/python benchmarks/bench_report.py --runs 8 --seconds 2
     .venv/bin/python benchmarks/bench_report.py --config reports.yml   # the real configuration
+    .venv/bin/python benchmarks/bench_report.py --compare main          # before/after, one run
+    .venv/bin/python benchmarks/bench_report.py --compare main --only place_profiles --only national
 
 Every timing is the wall-clock time of the command a user types
 (``python -m govstats report ...`` in a fresh process), so interpreter start and
@@ -14,6 +16,12 @@ that each keep one core busy for ``seconds`` of CPU time: the speed-up then
 measures the runner on real parallel work, not on sleeping kernels.
 
 Targets (issue 4): warm run under 2 s, speed-up with 2 jobs at least 1.7x.
+
+``--compare REV`` times the cold run of the real configuration (``reports.yml``, or
+the runs ``--only`` selects) for the code at git revision REV ("before", exported
+with ``git archive``; no checkout changes) and for the working tree ("after", copied),
+each in its own temporary project, alternating ``--repeat`` times so that outside load
+hits both alike (issue 14, target: the reports cold in at most 30 s on 2 cores).
 """
 
 from __future__ import annotations
@@ -56,6 +64,53 @@ def _timed(config: Path, env: dict[str, str], *extra: str) -> float:
     return elapsed
 
 
+def _tree_copy(dest: Path, rev: str | None) -> Path:
+    """The project at ``rev`` (``git archive``) or the working tree (``rev`` None) in ``dest``."""
+    dest.mkdir(parents=True)
+    if rev is None:
+        ignore = shutil.ignore_patterns(".venv", ".git", "reports", ".govstats-cache", "processed",
+                                        "__pycache__", ".pytest_cache", ".ruff_cache", "*.egg-info")
+        shutil.copytree(REPO, dest, dirs_exist_ok=True, ignore=ignore)
+    else:
+        archive = subprocess.run(["git", "-C", str(REPO), "archive", "--format=tar", rev],
+                                 capture_output=True, check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(dest)], input=archive, check=True)
+    (dest / "reports").mkdir(exist_ok=True)
+    return dest
+
+
+def compare(rev: str, only: list[str], repeat: int, jobs: int | None) -> None:
+    tmp = Path(tempfile.mkdtemp(prefix="govstats-bench-compare-"))
+    trees = {"before": _tree_copy(tmp / "before", rev), "after": _tree_copy(tmp / "after", None)}
+    extra = [a for o in only for a in ("--only", o)] + (["--jobs", str(jobs)] if jobs else [])
+    envs = {}
+    for label, tree in trees.items():
+        env = dict(os.environ)
+        env["PYTHONPATH"] = str(tree)  # that tree's govstats, in the runner and its kernels
+        env["GOVSTATS_ROOT"] = str(tree)
+        envs[label] = env
+        built = subprocess.run([sys.executable, "-m", "govstats", "build-data"], env=env,
+                               cwd=tree, capture_output=True, text=True)
+        if built.returncode != 0:
+            sys.exit(f"build-data failed in {tree}:\n{built.stdout}\n{built.stderr}")
+    times: dict[str, list[float]] = {"before": [], "after": []}
+    try:
+        for i in range(repeat):
+            for label in (("before", "after") if i % 2 == 0 else ("after", "before")):
+                print(f"{label} ({rev if label == 'before' else 'working tree'}), cold --force:")
+                times[label].append(_timed(trees[label] / "reports.yml", envs[label], "--force",
+                                           *extra))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print()
+    print(f"load average at the end {os.getloadavg()[0]:.2f}; runs: "
+          + "; ".join(f"{k} {', '.join(f'{t:.1f}' for t in v)} s" for k, v in times.items()))
+    best = {k: min(v) for k, v in times.items()}
+    print(f"cold, before ({rev})  {best['before']:7.2f} s")
+    print(f"cold, after (tree)   {best['after']:7.2f} s   target <= 30 s: "
+          f"{'met' if best['after'] <= 30 else 'NOT met'}; after/before {best['after'] / best['before']:.2f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", type=Path, help="benchmark this configuration in place")
@@ -64,7 +119,15 @@ def main() -> None:
                         help="CPU seconds per fixture run (default 2)")
     parser.add_argument("--repeat", type=int, default=2,
                         help="interleaved --jobs 1 / --jobs 2 pairs; the minimum counts (default 2)")
+    parser.add_argument("--compare", metavar="REV",
+                        help="cold run of reports.yml at git revision REV vs the working tree")
+    parser.add_argument("--only", action="append", default=[],
+                        help="with --compare: time only these runs (repeatable)")
+    parser.add_argument("--jobs", type=int, help="with --compare: --jobs for both")
     args = parser.parse_args()
+    if args.compare:
+        compare(args.compare, args.only, args.repeat, args.jobs)
+        return
 
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), env.get("PYTHONPATH")) if p)

@@ -14,18 +14,25 @@ seaborn's ``font``/``rc`` arguments instead of being undone by it.
 from __future__ import annotations
 
 import functools
+import os
+import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pandas as pd
-import seaborn as sns
 from matplotlib import font_manager
 
 __all__ = [
     "SIMULATED_MARK",
-    "per_capita_chart",
+    "FigureLinks",
+    "bilingual",
     "cjk_font_path",
+    "legend_outside",
     "mark_simulated",
+    "mark_truth",
+    "per_capita_chart",
+    "save_figure",
     "set_theme",
     "use_cjk_font",
 ]
@@ -85,6 +92,8 @@ def _put_first(family: str) -> None:
 
 def set_theme(style: str = "whitegrid", context: str = "notebook", **kwargs) -> str | None:
     """``seaborn.set_theme`` that keeps the CJK font; returns the family used or None."""
+    import seaborn as sns  # here, not at import: coef_plot and save_figure need no seaborn
+
     family = use_cjk_font()
     rc = {"axes.unicode_minus": False, **kwargs.pop("rc", {})}
     if family is not None:
@@ -135,6 +144,7 @@ def per_capita_chart(
     title: str | None = None,
     xlabel: str = "per 10,000 residents (log scale)",
     simulated: bool = False,
+    language: str = "both",
 ) -> plt.Figure:
     """All per-capita values in one horizontal bar chart, one colour per place.
 
@@ -149,7 +159,11 @@ def per_capita_chart(
         One row per bar, with the ``label``, ``place``, ``value`` and ``bound`` columns.
     title : str, optional
         Figure title; ``SIMULATED:`` is prefixed when ``simulated``.
+    language : {"zh", "en", "both"}
+        Language of the legend's own words (the labels come with ``values``).
     """
+    import seaborn as sns
+
     family = set_theme(style="whitegrid")
     data = values.sort_values([place, value], ascending=[True, True]).reset_index(drop=True)
     places = list(dict.fromkeys(data[place]))
@@ -178,7 +192,8 @@ def per_capita_chart(
     ax.invert_yaxis()
     handles = [plt.Rectangle((0, 0), 1, 1, color=palette[p]) for p in places]
     handles.append(plt.Rectangle((0, 0), 1, 1, facecolor="white", edgecolor="grey", hatch="//"))
-    ax.legend(handles, [*places, "lower bound (多/余)"], loc="lower right", fontsize=8, frameon=True)
+    bound_label = bilingual("lower bound", "下限（多/余）", language)
+    legend_outside(ax, handles, [*places, bound_label], fontsize=8)
     if title:
         ax.set_title(title)
     if family is None:
@@ -186,3 +201,134 @@ def per_capita_chart(
     mark_simulated(fig, simulated=simulated)
     fig.tight_layout()
     return fig
+
+
+def bilingual(en: str, zh: str, language: str = "both") -> str:
+    """``en``, ``zh`` or ``"zh en"`` by the report's ``language`` parameter.
+
+    Examples
+    --------
+    >>> [bilingual("per 10k residents", "每万常住人口", lang) for lang in ("en", "zh", "both")]
+    ['per 10k residents', '每万常住人口', '每万常住人口 per 10k residents']
+    """
+    from govstats._literals import Language, check_literal
+
+    check_literal(language, Language, "language")
+    return {"en": en, "zh": zh, "both": f"{zh} {en}"}[language]
+
+
+def legend_outside(ax, handles=None, labels=None, *, where: str = "right", **kwargs):
+    """A legend beside (``where="right"``) or below (``"below"``) the axes, never over the data.
+
+    Returns the legend; ``fig.tight_layout()`` and ``savefig(bbox_inches="tight")``
+    keep it inside the saved figure.
+    """
+    args = [a for a in (handles, labels) if a is not None]
+    if where == "right":
+        kw = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0}
+    elif where == "below":
+        kw = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.15), "ncol": 3}
+    else:
+        raise ValueError(f"where={where!r}: use 'right' or 'below'")
+    kw.update(kwargs)
+    return ax.legend(*args, **kw)
+
+
+class FigureLinks(str):
+    """Markdown links to a saved figure's files; shows as links when last in a cell."""
+
+    paths: dict[str, Path]
+
+    def _repr_markdown_(self) -> str:
+        return str(self)
+
+
+def save_figure(fig, name: str, *, directory: str | Path | None = None,
+                formats: Sequence[str] = ("png", "pdf"), dpi: int = 300,
+                show: bool = True) -> FigureLinks:
+    """Save a figure for a paper beside the report: a 300-dpi PNG and a PDF, and link them.
+
+    The files go to ``directory`` (default ``reports/figures/`` of the project) as
+    ``<run>-<name>.<ext>``, where ``<run>`` is the ``govstats report`` run name (so
+    the runs of one notebook with different parameters keep apart; absent under
+    plain papermill). The PDF carries no creation date, so reruns give the same bytes.
+    In a notebook (``show=True``) the figure is displayed first and then closed, so
+    the links sit under the figure rather than above it.
+
+    Returns
+    -------
+    FigureLinks
+        A str of Markdown links relative to the report page
+        (``[PNG, 300 dpi](figures/x.png) · [PDF](figures/x.pdf)``), shown as links
+        when it is the last value of a cell; ``.paths`` maps format to file.
+
+    Examples
+    --------
+    >>> import tempfile, matplotlib
+    >>> matplotlib.use("Agg")
+    >>> fig, ax = plt.subplots(); _ = ax.plot([0, 1])
+    >>> links = save_figure(fig, "line", directory=tempfile.mkdtemp())
+    >>> sorted(links.paths), links.startswith("Figure files: [PNG, 300 dpi](figures/")
+    (['pdf', 'png'], True)
+    """
+    if not name or not re.fullmatch(r"[\w.-]+", name):
+        raise ValueError(f"name={name!r}: use letters, digits, '_', '-' or '.'")
+    unknown = [f for f in formats if f not in ("png", "pdf", "svg")]
+    if unknown:
+        raise ValueError(f"formats {unknown}: use 'png', 'pdf' or 'svg'")
+    from govstats.paths import reports_dir
+
+    out_dir = Path(directory) if directory is not None else reports_dir() / "figures"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run = os.environ.get("GOVSTATS_RUN", "").strip()
+    stem = f"{run}-{name}" if run else name
+    metadata = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None},
+                "svg": {"Date": None}}
+    paths: dict[str, Path] = {}
+    with plt.rc_context({"svg.hashsalt": stem, "pdf.fonttype": 42}):
+        for fmt in formats:
+            path = out_dir / f"{stem}.{fmt}"
+            fig.savefig(path, format=fmt, dpi=dpi if fmt == "png" else "figure",
+                        bbox_inches="tight", metadata=metadata[fmt])
+            paths[fmt] = path
+    if show:
+        try:
+            from IPython import get_ipython
+            from IPython.display import display
+        except ImportError:  # pragma: no cover - IPython comes with ipykernel
+            get_ipython = None
+        if get_ipython is not None and get_ipython() is not None:
+            display(fig)
+            plt.close(fig)
+    names = {"png": f"PNG, {dpi} dpi", "pdf": "PDF", "svg": "SVG"}
+    links = FigureLinks("Figure files: " + " · ".join(
+        f"[{names[fmt]}](figures/{p.name})" for fmt, p in paths.items()))
+    links.paths = paths
+    return links
+
+
+def mark_truth(ax, value: float, *, orientation: str = "horizontal",
+               label: str = "true value (SIMULATED)"):
+    """Draw a simulation's known true value across an axes (a specification curve, a path).
+
+    ``orientation="horizontal"``: a line at ``y = value`` (estimates on the y axis, as in
+    a specification curve); ``"vertical"``: at ``x = value``. The legend is redrawn
+    beside the axes so it never covers the estimates. Returns the line.
+
+    Examples
+    --------
+    >>> import matplotlib
+    >>> matplotlib.use("Agg")
+    >>> fig, ax = plt.subplots(); _ = ax.plot([0, 1], [0.04, 0.06], "o")
+    >>> line = mark_truth(ax, 0.05)
+    >>> float(line.get_ydata()[0]), line.get_label()
+    (0.05, 'true value (SIMULATED)')
+    """
+    if orientation == "horizontal":
+        line = ax.axhline(value, color="black", lw=1.4, ls="-.", zorder=6, label=label)
+    elif orientation == "vertical":
+        line = ax.axvline(value, color="black", lw=1.4, ls="-.", zorder=6, label=label)
+    else:
+        raise ValueError(f"orientation={orientation!r}: use 'horizontal' or 'vertical'")
+    legend_outside(ax, fontsize="small")
+    return line

@@ -33,7 +33,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["PROVENANCE_MIME", "ProvenanceSummary", "declare", "read_declarations"]
+__all__ = [
+    "PROVENANCE_MIME",
+    "ProvenanceSummary",
+    "cite",
+    "declare",
+    "documents",
+    "read_declarations",
+]
 
 #: MIME type of the machine-readable provenance output.
 PROVENANCE_MIME = "application/vnd.govstats.provenance+json"
@@ -285,3 +292,78 @@ def read_declarations(notebook: Mapping) -> ProvenanceSummary:
         notes=notes,
         inputs=dict(sorted(inputs.items())),
     )
+
+
+# ---------------------------------------------------------------- citable documents
+
+#: Columns of ``data/raw/documents.csv``, one row per source document.
+DOCUMENT_COLUMNS = ("source_doc", "citation", "title", "author", "outlet", "date_or_period",
+                    "url", "places", "basis")
+
+
+def documents(path: str | Path | None = None):
+    """The source documents as a table a reader can cite: title, author, outlet, date, URL.
+
+    Read from ``data/raw/documents.csv`` (facts about each document taken from the
+    document itself: headline, byline, outlet, dates, repost URL; ``basis`` says where
+    each came from). ``source_doc`` is the stored file name that ``facts.csv`` points
+    to; ``citation`` is the short form shown beside each fact.
+
+    Raises
+    ------
+    ValueError
+        Naming the file, row and column of every problem (missing columns, an empty
+        ``source_doc`` or ``citation``, a repeated ``source_doc``).
+
+    Examples
+    --------
+    >>> docs = documents()
+    >>> docs.loc["001_86b922e5d293e563.txt", "url"]
+    'https://www.shaoshang.cn/news/87855.html'
+    """
+    import pandas as pd
+
+    from govstats import paths
+
+    path = Path(path) if path is not None else paths.raw_dir() / "documents.csv"
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    problems = [f"{path}: missing column {c!r}" for c in DOCUMENT_COLUMNS if c not in table.columns]
+    if not problems:
+        for i, row in table.iterrows():
+            for col in ("source_doc", "citation", "title"):
+                if not row[col].strip():
+                    problems.append(f"{path}: row {i + 2}, column {col!r} is empty")
+        for doc in table.loc[table["source_doc"].duplicated(), "source_doc"]:
+            problems.append(f"{path}: source_doc {doc!r} appears more than once")
+    if problems:
+        raise ValueError("documents table has problems:\n  " + "\n  ".join(problems))
+    return table.set_index("source_doc")[list(DOCUMENT_COLUMNS[1:])]
+
+
+def cite(table, column: str = "source_file", *, docs=None, keep_file: bool = False):
+    """Replace stored file names in ``column`` by the documents' short citations.
+
+    Every fact keeps its link to the document: the short citation (author or outlet,
+    date) stands where the hash file name (``001_86b922e5d293e563.txt``) stood, in a
+    column called ``source``; ``keep_file=True`` keeps the file name beside it. A file
+    not in the documents table is an error (never a silent blank).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> cite(pd.DataFrame({"fact_id": ["f1"], "source_file": ["004_622c42ad8fc65679.txt"]}))
+      fact_id                 source
+    0      f1  Zhang Xiaoming (2024)
+    """
+    docs = documents() if docs is None else docs
+    files = table[column]
+    unknown = sorted(set(files.dropna()) - set(docs.index))
+    if unknown:
+        raise KeyError(f"{column}: {unknown} not in the documents table (data/raw/documents.csv)")
+    out = table.copy()
+    position = list(out.columns).index(column)
+    cited = files.map(docs["citation"])
+    if not keep_file:
+        out = out.drop(columns=[column])
+    out.insert(position, "source", cited)
+    return out

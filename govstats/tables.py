@@ -28,7 +28,8 @@ True
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+import re
+from collections.abc import Mapping, Sequence
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -38,7 +39,16 @@ import pandas as pd
 
 from govstats._literals import TableFormat, check_literal
 
-__all__ = ["TableFormat", "coef_plot", "regression_table", "table_frame"]
+__all__ = [
+    "TableFormat",
+    "coef_plot",
+    "export_table",
+    "format_number",
+    "formatted",
+    "regression_table",
+    "table_frame",
+    "variable_labels",
+]
 
 # Option alias (to be moved to govstats/_literals.py).
 
@@ -86,7 +96,8 @@ def _fmt_num(x: float, digits: int) -> str:
     return f"{x:.{digits}f}"
 
 
-def _stats_rows(results: list[Any], digits: int) -> dict[str, list[Any]]:
+def _stats_rows(results: list[Any], digits: int,
+                labels: Mapping[str, str] | None = None) -> dict[str, list[Any]]:
     def clusters(r: Any) -> str:
         if r.n_clusters is None:
             return "-"
@@ -116,22 +127,27 @@ def _stats_rows(results: list[Any], digits: int) -> dict[str, list[Any]]:
                 else:
                     vals.append("-")
             if any(v != "-" for v in vals):
-                rows[f"Wild bootstrap p: {term}"] = vals
+                rows[f"Wild bootstrap p: {(labels or {}).get(term, term)}"] = vals
     return rows
 
 
 def _notes(results: list[Any], names: list[str]) -> str:
     parts = []
+    warned: dict[str, list[str]] = {}
     for name, r in zip(names, results, strict=True):
         star_p = "wild cluster bootstrap p-value" if r.bootstrap else "conventional p-value"
         parts.append(f"{name}: {r.cov_label}. Stars from the {star_p}.")
-        parts += [f"{name}: WARNING: {w}" for w in r.warnings]
+        for w in r.warnings:
+            warned.setdefault(str(w), []).append(name)
+    # one warning shared by several models is written once, naming them
+    parts += [f"{', '.join(who)}: WARNING: {w}" for w, who in warned.items()]
     parts.append("Standard errors in parentheses. * p<0.1, ** p<0.05, *** p<0.01.")
     return " ".join(parts)
 
 
 def table_frame(results: Any, *, model_names: Sequence[str] | None = None, digits: int = 3,
-                keep: Sequence[str] | None = None, drop: Sequence[str] | None = None) -> Any:
+                keep: Sequence[str] | None = None, drop: Sequence[str] | None = None,
+                labels: Mapping[str, str] | None = None) -> Any:
     """The :class:`maketables.ETable` behind :func:`regression_table` (for further styling).
 
     Returns
@@ -149,13 +165,14 @@ def table_frame(results: Any, *, model_names: Sequence[str] | None = None, digit
     return mt.ETable(
         wrapped,
         model_stats=["N", "r2", "se_type"],
-        custom_model_stats=_stats_rows(results, digits),
+        custom_model_stats=_stats_rows(results, digits, labels),
         model_heads=names,
         signif_code=[0.01, 0.05, 0.10],
         keep=list(keep) if keep else None,
         drop=list(drop) if drop else None,
         coef_fmt=f"b:.{digits}f* \n (se:.{digits}f)",
         notes=_notes(results, names),
+        labels=dict(labels) if labels else None,
     )
 
 
@@ -188,6 +205,7 @@ def regression_table(
     digits: int = 3,
     keep: Sequence[str] | None = None,
     drop: Sequence[str] | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> str:
     """A side-by-side regression table as Markdown, HTML or LaTeX text.
 
@@ -200,6 +218,8 @@ def regression_table(
         "SIMULATED: " is put in front of it (and a title is made if none is given)
     digits : decimals shown
     keep, drop : coefficient names (or regular expressions) to keep / drop
+    labels : ``{variable: label}`` for coefficient rows and the dependent variable
+        (for example :func:`variable_labels`)
 
     Returns
     -------
@@ -216,7 +236,8 @@ def regression_table(
             title = f"{SIMULATED_PREFIX}: regression results on simulated data"
         elif SIMULATED_PREFIX not in title.upper():
             title = f"{SIMULATED_PREFIX}: {title}"
-    et = table_frame(res, model_names=model_names, digits=digits, keep=keep, drop=drop)
+    et = table_frame(res, model_names=model_names, digits=digits, keep=keep, drop=drop,
+                     labels=labels)
     names = list(model_names) if model_names else [f"({i + 1})" for i in range(len(res))]
     notes = _notes(res, names)
     if format == "markdown":
@@ -246,6 +267,7 @@ def export_table(
     title: str | None = None,
     digits: int = 3,
     directory: str | Path | None = None,
+    labels: Mapping[str, str] | None = None,
 ) -> dict[str, Path]:
     """Write a regression table as LaTeX, Markdown and CSV files, for pasting into a paper.
 
@@ -266,11 +288,11 @@ def export_table(
     out_dir = Path(directory) if directory is not None else reports_dir() / "tables"
     out_dir.mkdir(parents=True, exist_ok=True)
     res = _as_list(results)
-    kw = dict(model_names=model_names, title=title, digits=digits)
+    kw = dict(model_names=model_names, title=title, digits=digits, labels=labels)
     paths = {ext: out_dir / f"{name}.{ext}" for ext in ("tex", "md", "csv")}
     paths["tex"].write_text(regression_table(res, format="latex", **kw) + "\n", encoding="utf-8")
     paths["md"].write_text(regression_table(res, format="markdown", **kw) + "\n", encoding="utf-8")
-    frame = table_frame(res, model_names=model_names, digits=digits).df.copy()
+    frame = table_frame(res, model_names=model_names, digits=digits, labels=labels).df.copy()
     frame.columns = [" / ".join(map(str, c)) if isinstance(c, tuple) else str(c) for c in frame.columns]
     frame.index = [" / ".join(map(str, i)) if isinstance(i, tuple) else str(i) for i in frame.index]
     frame = frame.map(lambda v: " ".join(str(v).split()))
@@ -300,6 +322,8 @@ def coef_plot(
     alpha: float | None = None,
     show_bootstrap: bool = True,
     ax: Any = None,
+    labels: Mapping[str, str] | None = None,
+    truth: Mapping[str, float] | None = None,
 ) -> Any:
     """Coefficient plot: estimates with confidence intervals, models side by side.
 
@@ -319,6 +343,10 @@ def coef_plot(
     alpha : intervals at ``1 - alpha`` (default each model's ``spec.alpha``)
     show_bootstrap : draw bootstrap intervals when available
     ax : matplotlib Axes to draw on (default: a new figure)
+    labels : ``{term: label}`` shown instead of the variable names (for example
+        :func:`variable_labels`); terms without a label keep their name
+    truth : ``{term: true value}`` of a simulation, drawn as black diamonds
+        ("true value (SIMULATED)") so a reader sees what the estimator should recover
 
     Returns
     -------
@@ -384,16 +412,144 @@ def coef_plot(
                     ax.plot([bt.ci_low, bt.ci_high], [y, y], color=color, lw=4, alpha=0.35,
                             solid_capstyle="butt")
             ax.plot([b], [y], "o", color=color, label=name if (j == 0 and name) else None)
+    drew_truth = False
+    for j, term in enumerate(terms):
+        if truth is not None and term in truth:
+            ax.plot([truth[term]], [ypos[j]], "D", color="black", ms=6, mfc="none", mew=1.5,
+                    zorder=5, label=None if drew_truth else "true value (SIMULATED)")
+            drew_truth = True
     ax.axvline(0.0, color="0.5", lw=0.8, ls="--")
     ax.set_yticks(ypos)
-    ax.set_yticklabels(terms)
+    ax.set_yticklabels([(labels or {}).get(t, t) for t in terms])
     ax.set_xlabel("estimate (thin: conventional CI; thick: wild bootstrap CI)"
                   if any(r.bootstrap for r in res) and show_bootstrap else "estimate with confidence interval")
-    if any(names) and n > 1:
-        ax.legend(loc="best", fontsize="small")
+    if (any(names) and n > 1) or drew_truth:
+        # below the axes: a legend never covers an estimate or an interval
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.22 if ax.get_xlabel() else -0.12),
+                  ncol=min(4, n + drew_truth), fontsize="small", frameon=False)
     if title:
         ax.set_title(title)
     if mark_simulated is not None:
         mark_simulated(fig, simulated=simulated)
     fig.tight_layout()
     return ax
+
+
+# ---------------------------------------------------------------- labels and numbers
+
+
+def variable_labels(language: str = "en", *, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    """``{variable: label}`` for plots and tables, from the project's codebooks.
+
+    Read from ``data/raw/codebook.csv`` (the documents' indicators),
+    ``data/raw/national_codebook.csv`` and ``data/raw/panel_codebook.csv`` (the
+    columns of the simulated, NC crime and Grunfeld panels). ``language``: ``"en"``
+    (the English description, shortened to its first clause), ``"zh"`` (``name_zh``)
+    or ``"both"`` (``"中文 English"``). ``extra`` overrides single labels.
+
+    Examples
+    --------
+    >>> variable_labels("en")["lpolpc"]
+    'log police per capita'
+    >>> variable_labels("zh")["police_per_10k"]
+    '每万人警力'
+    """
+    from govstats import paths
+    from govstats._literals import Language, check_literal
+
+    check_literal(language, Language, "language")
+    out: dict[str, str] = {}
+    for name in ("codebook.csv", "national_codebook.csv", "panel_codebook.csv"):
+        path = paths.raw_dir() / name
+        if not path.is_file():
+            continue
+        book = pd.read_csv(path, dtype=str, keep_default_na=False)
+        for row in book.itertuples(index=False):
+            en = row.label_en if "label_en" in book.columns else row.description_en.split(" (")[0]
+            zh = row.name_zh
+            out[row.indicator] = {"en": en, "zh": zh or en,
+                                  "both": f"{zh} {en}" if zh else en}[language]
+    out.update(extra or {})
+    return out
+
+
+# a column of calendar years: named year, first_year, year_start, cohort ... (not
+# population_year_end, whose values are people)
+_YEARLIKE = re.compile(r"^(?:\w+_)?(?:year|period|cohort|first_treated|adoption_year)$|"
+                       r"^(?:year|cohort)_\w+$", re.I)
+
+
+def format_number(x: Any, digits: int = 3) -> str:
+    """A number as a reader expects it: ``2,122,661``; ``6.410``; ``0.0123``; never ``2.1e+06``.
+
+    Whole numbers get thousands separators and no decimals; other numbers ``digits``
+    decimals (with separators); numbers smaller than ``10**-digits`` keep ``digits``
+    significant digits (scientific notation only for such tiny values). Missing: ``""``.
+
+    Examples
+    --------
+    >>> [format_number(v) for v in (2122661.0, 6.41, 0.01234, -1234.5, float("nan"), 3)]
+    ['2,122,661', '6.410', '0.012', '-1,234.500', '', '3']
+    >>> format_number(4.2e-07)
+    '4.2e-07'
+    """
+    if x is None or isinstance(x, str):
+        return "" if x is None else x
+    if isinstance(x, bool | np.bool_):
+        return str(bool(x))
+    try:
+        v = float(x)
+    except (TypeError, ValueError):
+        return str(x)
+    if math.isnan(v):
+        return ""
+    if math.isinf(v):
+        return "inf" if v > 0 else "-inf"
+    if v.is_integer():
+        return f"{v:,.0f}"
+    if v != 0 and abs(v) < 10 ** -digits:
+        return f"{v:.{max(digits - 1, 1)}g}"
+    return f"{v:,.{digits}f}"
+
+
+def formatted(frame: pd.DataFrame, digits: int = 3, *, caption: str | None = None,
+              formats: Mapping[str, Any] | None = None) -> Any:
+    """A pandas Styler showing every row, numbers by :func:`format_number`.
+
+    Counts get thousands separators and never scientific notation; years (a column
+    named ``year``, ``first_year``, ``cohort`` ...) stay ``2016``; unlike the plain
+    DataFrame display, no rows are cut (pandas shows 10 of 89).
+    ``formats`` overrides single columns (format strings or callables, as
+    :meth:`pandas.io.formats.style.Styler.format` takes).
+
+    Examples
+    --------
+    >>> html = formatted(pd.DataFrame({"population": [2122661.0, 8.3e6]})).to_html()
+    >>> "2,122,661" in html and "e+06" not in html
+    True
+    """
+    years = [c for c in frame.columns if _YEARLIKE.search(str(c))
+             and pd.api.types.is_numeric_dtype(frame[c]) and not pd.api.types.is_bool_dtype(frame[c])
+             and frame[c].dropna().between(1000, 9999).all()]
+    numeric = [c for c in frame.columns if pd.api.types.is_numeric_dtype(frame[c])
+               and not pd.api.types.is_bool_dtype(frame[c]) and c not in years]
+    objects = [c for c in frame.columns if c not in numeric and c not in years
+               and not pd.api.types.is_bool_dtype(frame[c])]  # text, categories, mixed
+    styler = frame.style.format(lambda v: format_number(v, digits), subset=numeric,
+                                na_rep="")
+    if objects:  # numbers inside object columns (a value column mixing text and numbers)
+        styler = styler.format(lambda v: format_number(v, digits)
+                               if isinstance(v, int | float | np.number) else
+                               ("" if v is None else str(v)), subset=objects)
+    if years:  # 2016, not 2,016
+        styler = styler.format(lambda v: "" if pd.isna(v) else f"{v:.0f}" if float(v).is_integer()
+                               else str(v), subset=years)
+    if formats:
+        styler = styler.format(dict(formats))
+    if objects:  # text reads from the left
+        styler = styler.set_properties(subset=objects, **{"text-align": "left"})
+    if isinstance(frame.index, pd.RangeIndex):  # 0, 1, 2 ... says nothing
+        styler = styler.hide(axis="index")
+    if caption:
+        styler = styler.set_caption(caption)
+    return styler

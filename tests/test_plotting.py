@@ -48,3 +48,89 @@ def test_per_capita_chart_marks_lower_bounds_and_simulated():
     assert any("SIMULATED" in t.get_text() for t in fig.texts)
     assert fig._suptitle is not None and "SIMULATED" in fig._suptitle.get_text()
     plt.close(fig)
+
+
+def test_save_figure_writes_a_300_dpi_png_and_a_pdf_and_links_them(tmp_path, monkeypatch):
+    from PIL import Image
+
+    monkeypatch.setenv("GOVSTATS_RUN", "pp__denominator-document")
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1], label="衡阳")
+    plotting.legend_outside(ax)
+    links = plotting.save_figure(fig, "per_capita", directory=tmp_path)
+    png, pdf = links.paths["png"], links.paths["pdf"]
+    assert png.name == "pp__denominator-document-per_capita.png"
+    dpi = Image.open(png).info["dpi"]
+    assert [round(d) for d in dpi] == [300, 300]
+    width, _height = Image.open(png).size
+    assert width >= 4 * 300 * 0.9  # 4 inches at 300 dpi (bbox "tight" trims a little)
+    assert pdf.read_bytes().startswith(b"%PDF")
+    assert str(links) == ("Figure files: [PNG, 300 dpi](figures/pp__denominator-document-per_capita.png)"
+                          " · [PDF](figures/pp__denominator-document-per_capita.pdf)")
+    assert links._repr_markdown_() == str(links)
+    first = pdf.read_bytes(), png.read_bytes()
+    plotting.save_figure(fig, "per_capita", directory=tmp_path)
+    assert (pdf.read_bytes(), png.read_bytes()) == first  # no creation date: rerun, same bytes
+    plt.close(fig)
+    for bad in ("../x", "a b", ""):
+        try:
+            plotting.save_figure(fig, bad, directory=tmp_path)
+        except ValueError:
+            continue
+        raise AssertionError(f"name {bad!r} was accepted")
+
+
+def test_legend_outside_never_covers_the_data():
+    fig, ax = plt.subplots(figsize=(5, 3))
+    for i in range(3):
+        ax.plot(range(10), [i + x for x in range(10)], label=f"line {i}")
+    for where in ("right", "below"):
+        legend = plotting.legend_outside(ax, where=where)
+        fig.canvas.draw()
+        box = legend.get_window_extent()
+        axes = ax.get_window_extent()
+        overlap = (min(box.x1, axes.x1) - max(box.x0, axes.x0) > 0
+                   and min(box.y1, axes.y1) - max(box.y0, axes.y0) > 0)
+        assert not overlap, where
+    plt.close(fig)
+
+
+def test_bilingual_and_per_capita_chart_respect_language():
+    import re
+
+    df = pd.DataFrame({"place_label": ["Quzhou"], "indicator_label": ["peace promoters"],
+                       "value": [141.3], "bound": ["at_least"]})
+    fig = plotting.per_capita_chart(df, title=plotting.bilingual("Staff per 10k", "每万人", "en"),
+                                    language="en")
+    words = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    words += [fig.axes[0].get_title(), *(t.get_text() for t in fig.texts)]
+    assert not [w for w in words if re.search(r"[\u4e00-\u9fff]", w)], words
+    assert "lower bound" in words
+    plt.close(fig)
+    assert plotting.bilingual("grids", "网格", "zh") == "网格"
+
+
+def test_network_figures_under_language_en_carry_no_chinese():
+    import re
+
+    from govstats import facts as facts_mod
+    from govstats import network
+
+    facts = facts_mod.load_facts()
+    nets = network.build_networks(["quzhou", "dongcheng"], facts=facts,
+                                  assumptions=network.load_assumptions())
+    figs = [network.resolution_chart(network.compare_escalation(nets, caseload=1000, language="en"),
+                                     language="en"),
+            network.sensitivity_chart(network.rate_sensitivity(["quzhou"], "village", [0.5, 0.7],
+                                                               facts=facts), language="en")]
+    network.draw_network(nets["quzhou"], caseload=1000, language="en")
+    figs.append(plt.gcf())
+    for fig in figs:
+        texts = [t.get_text() for ax in fig.axes for t in
+                 (ax.title, ax.xaxis.label, ax.yaxis.label, *ax.get_yticklabels(), *ax.texts)]
+        texts += [t.get_text() for ax in fig.axes if ax.get_legend()
+                  for t in ax.get_legend().get_texts()]
+        texts += [t.get_text() for t in fig.texts]
+        chinese = [t for t in texts if re.search(r"[\u4e00-\u9fff]", t)]
+        assert not chinese, chinese
+        plt.close(fig)

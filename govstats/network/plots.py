@@ -206,7 +206,8 @@ def draw_network(
     ax.set_xlim(*xlim)
     ax.set_ylim(*ylim)
     ax.axis("off")
-    title = f"{place_label(graph.graph['place_id'], language)}: 调解网络 mediation network"
+    kind = {"en": "mediation network", "zh": "调解网络", "both": "调解网络 mediation network"}[language]
+    title = f"{place_label(graph.graph['place_id'], language)}: {kind}"
     if caseload:
         title += f"\nwhere {caseload:,.0f} disputes go (model scenario: assumed rates)"
     ax.set_title(title, fontsize=10)
@@ -293,7 +294,7 @@ def resolution_chart(
     ax.text(
         1.015,
         -0.6,
-        "settled by\n乡镇/街道",
+        {"en": "settled by\ntownship", "zh": "乡镇/街道\n化解", "both": "settled by\n乡镇/街道"}[language],
         ha="left",
         va="bottom",
         fontsize=8,
@@ -312,7 +313,9 @@ def resolution_chart(
         frameon=False,
     )
     ax.set_title(
-        title or "Where disputes end 矛盾纠纷在哪一级化解 (model scenario, assumed rates)",
+        title or {"en": "Where disputes end", "zh": "矛盾纠纷在哪一级化解",
+                  "both": "Where disputes end 矛盾纠纷在哪一级化解"}[language]
+        + " (model scenario, assumed rates)",
         fontsize=11,
     )
     fig.text(0.01, 0.005, _SCENARIO_NOTE, fontsize=7, color="#636363")
@@ -325,15 +328,18 @@ def resolution_chart(
 def sensitivity_chart(
     sensitivity: pd.DataFrame,
     *,
-    by_label: str = "乡镇/街道 township/subdistrict",
+    by_label: str | None = None,
     language: Language = "both",
 ):
     """Lines: share settled by a tier as one assumed rate varies, one line per place."""
     import matplotlib.pyplot as plt
 
-    from govstats.plotting import set_theme
+    from govstats.plotting import legend_outside, set_theme
 
     check_literal(language, Language, "language")
+    if by_label is None:
+        by_label = {"en": "township/subdistrict", "zh": "乡镇/街道",
+                    "both": "乡镇/街道 township/subdistrict"}[language]
     set_theme(style="whitegrid")
     fig, ax = plt.subplots(figsize=(7, 4))
     for pid, part in sensitivity.groupby("place_id", sort=False):
@@ -343,7 +349,7 @@ def sensitivity_chart(
     ax.set_ylabel(f"share settled by {by_label}")
     ax.yaxis.set_major_formatter(plt.FuncFormatter(lambda y, _: f"{y * 100:.0f}%"))
     ax.set_ylim(0, 1)
-    ax.legend(fontsize=8)
+    legend_outside(ax, fontsize=8)  # beside the lines, never over them
     ax.set_title("How much the answer depends on one assumption (model scenario)", fontsize=10)
     fig.tight_layout()
     return fig

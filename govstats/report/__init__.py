@@ -10,7 +10,9 @@ Public entry points:
   configuration without running anything;
 - :func:`ensure_kernel` — register the ``govstats`` Jupyter kernel;
 - :func:`check_parameters` — called by a notebook right after its ``parameters``
-  cell, so a plain papermill run rejects a mistyped or invalid parameter.
+  cell, so a plain papermill run rejects a mistyped or invalid parameter;
+- :func:`full_table` and :func:`timing` — every row of a table, collapsible and
+  formatted for reading, and timings as a sentence instead of a printed Series.
 
 Names load on first use, so a run worker (``python -m govstats.report.worker``)
 imports only what it needs.
@@ -36,11 +38,13 @@ _EXPORTS = {
     "build_processed_data": "runner",
     "check_parameters": "params",
     "ensure_kernel": "kernel",
+    "full_table": "display",
     "kernel_identity": "kernel",
     "load_config": "config",
     "notebook_parameters": "params",
     "plan_runs": "runner",
     "run_reports": "runner",
+    "timing": "display",
     "validate_parameters": "params",
 }
 _ALIASES = {"check_parameters": "check"}
@@ -48,6 +52,7 @@ __all__ = sorted(_EXPORTS)
 
 if TYPE_CHECKING:  # pragma: no cover
     from govstats.report.config import ReportConfig, RunSpec, load_config  # noqa: F401
+    from govstats.report.display import full_table, timing  # noqa: F401
     from govstats.report.kernel import ensure_kernel, kernel_identity  # noqa: F401
     from govstats.report.params import check as check_parameters  # noqa: F401
     from govstats.report.params import notebook_parameters, validate_parameters  # noqa: F401

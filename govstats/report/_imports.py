@@ -11,13 +11,20 @@ processes govstats owns, mark the module as unavailable; jsonschema then skips
 that one checker, exactly as when the optional package is not installed.
 
 Library calls from a user's own session (JupyterLab) are left alone.
+
+The kernels of ``govstats report`` runs (``GOVSTATS_RUN`` set by the runner) pay a
+second such cost: on its first validation pandera imports ``pandera.typing.dask``,
+which imports ``dask.dataframe`` (about 1 s, more under load) only to learn that
+dask is installed; no report validates a dask frame. :func:`skip_dask_for_pandera`,
+called by ``gs.report.check_parameters`` in those kernels only, makes that import
+fail the way it does when dask is absent.
 """
 
 from __future__ import annotations
 
 import sys
 
-__all__ = ["skip_slow_optional_imports"]
+__all__ = ["skip_dask_for_pandera", "skip_slow_optional_imports"]
 
 _SLOW_OPTIONAL = ("rfc3987_syntax",)
 
@@ -32,3 +39,13 @@ def skip_slow_optional_imports() -> None:
         return
     for name in _SLOW_OPTIONAL:
         sys.modules.setdefault(name, None)  # type: ignore[arg-type]
+
+
+def skip_dask_for_pandera() -> None:
+    """Make ``import dask.dataframe`` raise ImportError in this (report kernel) process.
+
+    Does nothing when pandera's dask typing or dask.dataframe is already loaded.
+    """
+    if "pandera.typing.dask" in sys.modules or "dask.dataframe" in sys.modules:
+        return
+    sys.modules.setdefault("dask.dataframe", None)  # type: ignore[arg-type]

@@ -18,6 +18,10 @@
   top of each page with the govstats version, commit, date, parameters, the
   data kind and a link back to ``index.html``. It is the only part of a page
   that changes between two runs on the same inputs (:func:`strip_stamp`).
+- :func:`gather_notes`: warnings a run printed (stderr) taken out of the cells
+  and shown once, with a count, in one notes box at the end of the page.
+- :func:`check_page`: what a reader must never see on a page (LaTeX source,
+  counts in scientific notation, external scripts, a missing stamp or index link).
 """
 
 from __future__ import annotations
@@ -35,7 +39,9 @@ from typing import Any
 __all__ = [
     "STAMP_BEGIN",
     "STAMP_END",
+    "check_page",
     "cjk_font_face",
+    "gather_notes",
     "html_exporter",
     "insert_stamp",
     "needs_math",
@@ -142,6 +148,11 @@ html:root {
   border-bottom: 1px solid #ccc; padding: 0.4em 0 0.6em; margin: 0 0 0.8em; }
 .govstats-stamp a { font-weight: 600; }
 .govstats-stamp code { font-size: 0.95em; }
+.govstats-notes { border: 1px solid #c9a227; background: #fff8e1; padding: 0.5em 1em;
+  margin: 1em 0; font-family: var(--jp-content-font-family); }
+.govstats-notes li { margin: 0.2em 0; }
+.govstats-notes code { white-space: pre-wrap; }
+details.govstats-full > summary { cursor: pointer; font-weight: 600; margin: 0.4em 0; }
 .govstats-stamp .sim { background: #b00020; color: #fff; padding: 0 0.35em; font-weight: 700; }
 """
 
@@ -320,3 +331,153 @@ def strip_stamp(page: str) -> str:
     """The page without its stamp block (what must be identical between reruns)."""
     return re.sub(re.escape(STAMP_BEGIN) + r".*?" + re.escape(STAMP_END) + r"\n?", "", page,
                   flags=re.S)
+
+
+# ---------------------------------------------------------------- notes box
+
+_WARNING_LINE = re.compile(
+    r"^(?P<where>\S[^\n]*?):(?P<line>\d+): (?P<category>[A-Za-z_][\w.]*(?:Warning|Error)):"
+    r" (?P<message>.*)$")
+
+
+def _split_warnings(text: str) -> list[tuple[str, str]]:
+    """``[(category, message), ...]`` from stderr text; other lines become one note each."""
+    found: list[tuple[str, str]] = []
+    lines = text.splitlines()
+    i = 0
+    while i < len(lines):
+        line = lines[i]
+        match = _WARNING_LINE.match(line)
+        if match:
+            message = match.group("message")
+            i += 1
+            # continuation of a multi-line message, then the indented source line
+            while i < len(lines) and lines[i] and not _WARNING_LINE.match(lines[i]) and (
+                    not lines[i].startswith("  ")):
+                message += "\n" + lines[i]
+                i += 1
+            while i < len(lines) and lines[i].startswith("  "):
+                i += 1  # the source line warnings.formatwarning appends
+            found.append((match.group("category"), message.strip()))
+            continue
+        if line.strip():
+            found.append(("", line.strip()))
+        i += 1
+    return found
+
+
+def gather_notes(nb: Any) -> Any:
+    """Move every stderr output into one notes box at the end of the notebook.
+
+    A warning raised three times (three models, three cells) is listed once, with
+    how often and in which cells it came; the cells keep their other outputs.
+    Returns the notebook (changed in place); a notebook with no stderr output is
+    returned unchanged.
+
+    Examples
+    --------
+    >>> import nbformat
+    >>> cell = nbformat.v4.new_code_cell("x")
+    >>> cell.outputs = [nbformat.v4.new_output("stream", name="stderr",
+    ...     text="/x/a.py:3: UserWarning: few clusters\\n  warn()\\n")] * 3
+    >>> nb = gather_notes(nbformat.v4.new_notebook(cells=[cell]))
+    >>> len(nb.cells[0].outputs), "few clusters" in nb.cells[-1].source
+    (0, True)
+    """
+    notes: dict[tuple[str, str], list[int]] = {}
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream" and output.get("name") == "stderr":
+                for key in _split_warnings(_text(output.get("text", ""))):
+                    notes.setdefault(key, []).append(index)
+            else:
+                kept.append(output)
+        cell["outputs"] = kept
+    if not notes:
+        return nb
+    import nbformat
+
+    items = []
+    for (category, message), cells in notes.items():
+        where = sorted(set(cells))
+        times = f" ({len(cells)} times)" if len(cells) > 1 else ""
+        label = f"<strong>{_e(category)}</strong>: " if category else ""
+        items.append(f"<li>{label}<code>{_e(message)}</code>{times}"
+                     f" <small>(cell{'s' if len(where) > 1 else ''} "
+                     f"{', '.join(map(str, where))})</small></li>")
+    box = ("<div class='govstats-notes' id='govstats-notes'><strong>Notes: messages printed "
+           "while this report ran</strong> (each listed once)<ul>" + "".join(items) + "</ul></div>")
+    nb.cells.append(nbformat.v4.new_markdown_cell(box, id="govstats-notes"))
+    return nb
+
+
+# ---------------------------------------------------------------- page checks
+
+_LATEX = re.compile(r"\\(?:begin|end)\{[a-z*]+\}|\\(?:toprule|midrule|bottomrule|hline|textbf|"
+                    r"multicolumn|makecell|cline|cmidrule)\b")
+_SCI_LARGE = re.compile(r"(?<![\w.])[-+]?\d(?:\.\d+)?[eE]\+?0*[3-9]\d*(?![\w.])")
+_RAW_REPR = re.compile(r"(?:Name: \w+, )?dtype: (?:float64|int64|object|bool)\b|<pandas\.io\.formats|"
+                       r"<Styler object|<(?:matplotlib|pandas)\.[\w.]+ object at 0x")
+_EXTERNAL = re.compile(r"""<(?:script|link|img|iframe)\b[^>]*\b(?:src|href)\s*=\s*["']?"""
+                       r"""(?:https?:)?//""", re.I)
+
+
+def _visible_text(page: str) -> str:
+    """The page's text as a reader sees it: no stamp, styles, scripts, tags or data URLs."""
+    body = strip_stamp(page)
+    body = re.sub(r"<(style|script)\b.*?</\1>", " ", body, flags=re.S | re.I)
+    body = re.sub(r"<[^>]+>", " ", body)
+    return _html.unescape(body)
+
+
+def _table_cells(page: str) -> list[str]:
+    body = re.sub(r"<(style|script)\b.*?</\1>", " ", page, flags=re.S | re.I)
+    cells = re.findall(r"<t[dh]\b[^>]*>(.*?)</t[dh]>", body, flags=re.S | re.I)
+    return [_html.unescape(re.sub(r"<[^>]+>", "", c)).strip() for c in cells]
+
+
+def check_page(page: str, *, require_commit: bool = True) -> list[str]:
+    """What a reader must never meet on a report page; an empty list when the page is clean.
+
+    - LaTeX source printed as text (``\\begin{tabular}``, ``\\toprule`` ...);
+    - a count in scientific notation (``2.122661e+06``; exponents of 3 or more, in
+      table cells or in printed text; small numbers such as ``1.0e-06`` are allowed);
+    - a script, stylesheet, image or frame loaded from the network;
+    - warnings printed in the cells (they belong in the notes box, :func:`gather_notes`)
+      and raw reprs (a printed pandas Series, ``<... object at 0x...>``);
+    - no stamp with a commit (``require_commit=False`` accepts "no git commit", for a
+      project outside git) and a link back to ``index.html``.
+
+    Examples
+    --------
+    >>> check_page("<html><body><table><td>2.122661e+06</td></table></body></html>")[:1]
+    ['count in scientific notation: 2.122661e+06']
+    """
+    problems: list[str] = []
+    text = _visible_text(page)
+    for match in sorted(set(_LATEX.findall(text)))[:5]:
+        problems.append(f"LaTeX source printed: {match}")
+    sci = sorted({m for cell in _table_cells(page) for m in _SCI_LARGE.findall(cell)}
+                 | set(_SCI_LARGE.findall(text)))
+    problems += [f"count in scientific notation: {m}" for m in sci[:5]]
+    problems += [f"external resource: {m.group(0)[:80]}" for m in _EXTERNAL.finditer(page)][:5]
+    unstyled = re.sub(r"<style\b.*?</style>", " ", page, flags=re.S | re.I)
+    if re.search(r"data-mime-type=[\"']application/vnd.jupyter.stderr", unstyled):
+        problems.append("printed warnings outside the notes box")
+    for match in sorted(set(_RAW_REPR.findall(text)))[:3]:
+        problems.append(f"a raw pandas repr printed: {match.strip()}")
+    if "<script" in page and "mathjax" not in page.lower():
+        problems.append("a script on a page without math")
+    if STAMP_BEGIN not in page:
+        problems.append("no govstats stamp")
+    else:
+        stamp = page[page.index(STAMP_BEGIN):page.index(STAMP_END)]
+        if "href='index.html'" not in stamp:
+            problems.append("the stamp has no link to index.html")
+        if not re.search(r"commit <code title='[0-9a-f]{7,40}'>", stamp) and (
+                require_commit or "no git commit" not in stamp):
+            problems.append("the stamp names no commit")
+    return problems

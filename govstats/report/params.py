@@ -668,6 +668,10 @@ def check(namespace: Mapping[str, Any], notebook: str | Path) -> None:
     ...     print(err.problems[0].message)
     parameter 'places' of place_profiles is list[str] (from its default [...]) but got str 'hengyang'
     """
+    if os.environ.get("GOVSTATS_RUN"):  # a kernel of `govstats report`: skip pandera's dask import
+        from govstats.report._imports import skip_dask_for_pandera
+
+        skip_dask_for_pandera()
     path = _find_notebook(notebook)
     source = _parameters_cell_source(json.loads(path.read_text(encoding="utf-8")))
     declared = None if source is None else _ast_parameters(source)

@@ -156,6 +156,7 @@ def run_isolated(task: RunTask) -> RunOutcome:
         task_path.write_text(task.to_json(), encoding="utf-8")
         env = dict(os.environ)
         env["GOVSTATS_ROOT"] = task.project_root
+        env["GOVSTATS_RUN"] = task.name  # figure files are named after the run
         env["PYTHONPATH"] = os.pathsep.join(p for p in (task.pythonpath, env.get("PYTHONPATH"))
                                             if p)
         env["MPLBACKEND"] = _INLINE_BACKEND  # figures inline even if the caller set Agg

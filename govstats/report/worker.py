@@ -158,9 +158,9 @@ def render_html(notebook: Any, *, show_code: bool, title: str,
     -------
     str
     """
-    from govstats.report.pages import add_font, export_resources, html_exporter
+    from govstats.report.pages import add_font, export_resources, gather_notes, html_exporter
 
-    nb = copy.deepcopy(notebook)
+    nb = gather_notes(copy.deepcopy(notebook))
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
