@@ -1539,7 +1539,7 @@ def hausman_test(
         if vcov != "iid":
             raise ValueError(
                 "the classic Hausman test needs both models efficient under H0, so it only uses "
-                "vcov='iid'; use method='aux' with vcov={'CRV1': <unit>} for a robust test"
+                "vcov='iid'; use method='aux' with vcov={'CRV1': unit_level} for a robust test"
             )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FewClustersWarning)
@@ -1563,7 +1563,7 @@ def hausman_test(
             note += (
                 f". V_FE - V_RE is NOT positive definite (eigenvalues {', '.join(f'{e:.3g}' for e in eig)}): "
                 "the statistic is not a valid chi-squared statistic and its p-value should not be "
-                "trusted; use method='sigmamore', or method='aux' with vcov={'CRV1': <unit>}"
+                "trusted; use method='sigmamore', or method='aux' with vcov={'CRV1': unit_level}"
             )
         return SpecTestResult(name, stat, (k,), float(stats.chi2.sf(stat, k)), "chi2", note,
                               positive_definite=pd_ok)
