@@ -91,10 +91,8 @@ def big_spec():
     )
 
 
-def pyfixest_loop(table: pd.DataFrame, spec, data: pd.DataFrame, rows: np.ndarray):
-    """The loop a user would write: one feols call per specification."""
-    import pyfixest as pf
-
+def _pyfixest_jobs(table: pd.DataFrame, spec, data: pd.DataFrame, rows: np.ndarray) -> list[tuple]:
+    """One (formula, sample, cluster columns, treatment, table row) per specification, as a user writes them."""
     flat = data.copy()
     masks = {lab: (np.ones(len(flat), bool) if q is None else flat.eval(q).to_numpy()) for lab, q in spec.samples}
     for c in ("unit_id", "place_id"):
@@ -111,8 +109,16 @@ def pyfixest_loop(table: pd.DataFrame, spec, data: pd.DataFrame, rows: np.ndarra
         fe = fes[r["fixed_effects"]]
         if fe.terms:
             fml += " | " + " + ".join("^".join(t) for t in fe.terms)
-        jobs.append((fml, samples[r["sample"]], {"CRV1": "+".join(clusters[r["cluster"]].columns)},
-                     treatments[r["treatment"]]))
+        jobs.append((fml, samples[r["sample"]], clusters[r["cluster"]].columns, treatments[r["treatment"]], r))
+    return jobs
+
+
+def pyfixest_loop(table: pd.DataFrame, spec, data: pd.DataFrame, rows: np.ndarray):
+    """The loop a user would write: one feols call per specification."""
+    import pyfixest as pf
+
+    jobs = [(fml, d, {"CRV1": "+".join(cols)}, treat) for fml, d, cols, treat, _ in
+            _pyfixest_jobs(table, spec, data, rows)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         pf.feols(jobs[0][0], jobs[0][1], vcov=jobs[0][2])  # warm-up (numba/JIT, imports)
@@ -131,24 +137,8 @@ def pyfixest_boot_loop(table: pd.DataFrame, spec, data: pd.DataFrame, rows: np.n
 
     from govstats.inference import WEBB_BELOW_G
 
-    flat = data.copy()
-    masks = {lab: (np.ones(len(flat), bool) if q is None else flat.eval(q).to_numpy()) for lab, q in spec.samples}
-    for c in ("unit_id", "place_id"):
-        flat[c] = pd.factorize(flat[c], sort=True)[0]
-    samples = {lab: flat[m] for lab, m in masks.items()}
-    outcomes, treatments = dict(spec.outcomes), dict(spec.treatments)
-    fes = {f.label: f for f in spec.fixed_effects}
-    clusters = {c.label: c for c in spec.clusters}
-    jobs = []
-    for i in rows:
-        r = table.loc[i]
-        ctrl = [c for c in spec.control_columns if r[f"control: {c}"]]
-        fml = f"{outcomes[r['outcome']]} ~ " + " + ".join([treatments[r["treatment"]], *ctrl])
-        fe = fes[r["fixed_effects"]]
-        if fe.terms:
-            fml += " | " + " + ".join("^".join(t) for t in fe.terms)
-        kind = "webb" if r["n_clusters"] < WEBB_BELOW_G else "rademacher"  # govstats' "auto"
-        jobs.append((fml, samples[r["sample"]], clusters[r["cluster"]].columns[0], treatments[r["treatment"]], kind))
+    jobs = [(fml, d, cols[0], treat, "webb" if r["n_clusters"] < WEBB_BELOW_G else "rademacher")  # govstats' "auto"
+            for fml, d, cols, treat, r in _pyfixest_jobs(table, spec, data, rows)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fml, d, cl, treat, kind = jobs[0]

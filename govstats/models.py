@@ -1308,14 +1308,14 @@ def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | 
             "t-tests over-reject with few clusters; "
         )
         if spec.bootstrap != "never":
-            boot, boot_note = _run_bootstrap(spec, f, d)
+            boot, boot_note = _run_bootstrap(spec, f, d, cv)
             msg += boot_note
         else:
             msg += "the wild cluster bootstrap was switched off (bootstrap='never'); do not trust these p-values"
         notes.append(msg)
         warnings.warn(msg, FewClustersWarning, stacklevel=2)
     elif spec.bootstrap == "always" and cv.n_clusters is not None:
-        boot, boot_note = _run_bootstrap(spec, f, d)
+        boot, boot_note = _run_bootstrap(spec, f, d, cv)
         notes.append(boot_note)
     wre = None
     if boot is not None and not isinstance(boot, tuple):  # IV: the WRE bootstrap's result
@@ -1366,7 +1366,7 @@ def _n_distinct(codes: np.ndarray) -> int:
     return int(np.count_nonzero(np.bincount(codes))) if len(codes) else 0
 
 
-def _run_bootstrap(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[tuple[Any, ...] | None, str]:
+def _run_bootstrap(spec: PanelSpec, f: _Fit, d: _Design, cv: cv_.CovResult) -> tuple[Any, str]:
     try:
         from govstats.inference import wild_cluster_bootstrap
     except ImportError as exc:
@@ -1375,7 +1375,7 @@ def _run_bootstrap(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[tuple[Any, ...
             "treat the clustered p-values with great caution"
         )
     if spec.endog:
-        return _run_wre(spec, f, d)
+        return _run_wre(spec, f, d, cv)
     if f.w is not None and spec.estimator == "within":
         return None, (
             "the wild cluster bootstrap does not take regression weights together with fixed "
@@ -1413,7 +1413,7 @@ def _run_bootstrap(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[tuple[Any, ...
     return tuple(out), how + ")"
 
 
-def _run_wre(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[Any, str]:
+def _run_wre(spec: PanelSpec, f: _Fit, d: _Design, cv: cv_.CovResult) -> tuple[Any, str]:
     """WRE bootstrap (Davidson-MacKinnon) for the endogenous coefficient of an IV fit."""
     from govstats.wre import wre_bootstrap
 
@@ -1429,8 +1429,6 @@ def _run_wre(spec: PanelSpec, f: _Fit, d: _Design) -> tuple[Any, str]:
     X1 = np.delete(f.iv_X, j, axis=1)
     codes = _cluster_codes(f, keys[0])
     G = fx.n_groups(codes)
-    N, k = f.iv_X.shape
-    cv = _covariance(spec, f, d)
     res = wre_bootstrap(f.y, X1, f.iv_X[:, j], f.iv_W, codes, param=spec.endog[0], h0=0.0,
                         reps=spec.reps, weights_type=spec.weights_type, seed=spec.seed,
                         factor=float(cv.small_sample["factor"]), alpha=spec.alpha)

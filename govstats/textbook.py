@@ -129,13 +129,11 @@ def load_references() -> pd.DataFrame:
 
 
 def _statistic(result, statistic: str, term: str) -> float:
-    if statistic == "coef":
-        return float(result.coef()[term])
-    if statistic == "se":
-        return float(result.se()[term])
-    if statistic == "rsquared":
-        return float(result.rsquared)
-    raise GovstatsError(f"unknown statistic {statistic!r}")
+    from govstats.reproduction import _extract
+
+    if statistic not in ("coef", "se", "rsquared"):
+        raise GovstatsError(f"unknown statistic {statistic!r}")
+    return _extract(result, statistic, term)
 
 
 def reproduce(which: Sequence[str] | None = None) -> pd.DataFrame:
