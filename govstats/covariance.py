@@ -56,7 +56,7 @@ from govstats import fixed_effects as fx
 from govstats._literals import SmallSampleRule, VcovKind, check_literal
 from govstats.errors import GovstatsError
 
-__all__ = ["REGISTRY", "CovInputs", "CovResult", "Vcov", "estimate", "parse_vcov"]
+__all__ = ["REGISTRY", "CovInputs", "CovResult", "Vcov", "estimate", "parse_vcov", "score_meat"]
 
 _SSC_NAME = {
     "none": "no small-sample factor",
@@ -367,3 +367,37 @@ def estimate(inp: CovInputs, vc: Vcov, ssc: str = "fixest") -> CovResult:
     out = est(inp, ssc, vc)
     out.V = (out.V + out.V.T) / 2
     return out
+
+
+def score_meat(scores: np.ndarray, vc: Vcov, clusters: list[np.ndarray] | None = None,
+               time_codes: np.ndarray | None = None) -> np.ndarray:
+    """The covariance estimator ``vc``'s meat of a score matrix, with no small-sample factor.
+
+    ``scores`` is ``n x q`` (one row per observation). ``"hetero"``: ``S'S``; ``{"CRV1": c}``:
+    ``sum_g s_g s_g'`` over the clusters (two-way: ``M1 + M2 - M12``); ``"DK"``: the
+    Bartlett-weighted sums of the per-period score sums (lag ``vc.lag``, default
+    ``floor(T ** 0.25)``), as :class:`DriscollKraay`. The same meats the estimators above
+    use, for statistics that are not a coefficient covariance (the Kleibergen-Paap rank test
+    of :mod:`govstats.models`). ``"iid"`` and ``"CRV3"`` have no meat of this form.
+    """
+    if vc.kind == "hetero":
+        return scores.T @ scores
+    if vc.kind == "CRV1":
+        codes = list(clusters or [])
+        if len(codes) == 1:
+            return fx.cluster_meat(scores, codes[0], fx.n_groups(codes[0]))
+        c1, c2 = codes
+        return (fx.cluster_meat(scores, c1, fx.n_groups(c1)) + fx.cluster_meat(scores, c2, fx.n_groups(c2))
+                - fx.cluster_meat(scores, fx.combine(c1, c2)))
+    if vc.kind == "DK":
+        if time_codes is None:  # pragma: no cover - models always passes them
+            raise GovstatsError("Driscoll-Kraay needs the period of each observation")
+        T = fx.n_groups(time_codes)
+        L = int(math.floor(T**0.25)) if vc.lag is None else int(vc.lag)
+        h = fx.group_sum(time_codes, scores, T)
+        S = h.T @ h
+        for lag in range(1, L + 1):
+            G_l = h[lag:].T @ h[:-lag]
+            S += (1.0 - lag / (L + 1.0)) * (G_l + G_l.T)
+        return S
+    raise GovstatsError(f"vcov={vc.as_option()!r} has no score meat (use 'hetero', CRV1 or 'DK')")

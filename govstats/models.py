@@ -91,6 +91,8 @@ __all__ = [
     "anderson_rubin_confint",
     "first_stage",
     "hausman_test",
+    "KleibergenPaap",
+    "kleibergen_paap",
 ]
 
 _N_FIXEF = {
@@ -272,8 +274,6 @@ class PanelSpec:
                 )
             if est == "first_difference":
                 raise ValueError("instrumental variables are not offered with estimator='first_difference'")
-            if self.weights is not None:
-                raise ValueError("instrumental variables with regression weights are not offered yet")
             if vc.kind == "CRV3":
                 raise ValueError("vcov CRV3 is not offered with instrumental variables; use CRV1")
         if self.weights is not None:
@@ -362,6 +362,8 @@ class PanelResults:
     _residuals: np.ndarray = field(repr=False)
     _fitted: np.ndarray = field(repr=False)
     _resid_keys: tuple[np.ndarray, np.ndarray] = field(repr=False)
+    #: IV: the Kleibergen-Paap rk statistics of the first stage (:class:`KleibergenPaap`), else None
+    kleibergen_paap: Any = None
 
     # -- numbers (pyfixest names)
     def coef(self) -> pd.Series:
@@ -495,6 +497,8 @@ class PanelResults:
         with pd.option_context("display.width", 200, "display.max_columns", 20):
             lines.append(self.tidy().to_string(float_format=lambda v: f"{v:.6g}"))
         lines.append("-" * 72)
+        if self.kleibergen_paap is not None:
+            lines.append("First stage:  " + self.kleibergen_paap.line())
         for w in self.warnings:
             lines.append("WARNING: " + w)
         return "\n".join(lines)
@@ -518,6 +522,8 @@ class PanelResults:
         )
         if self.dropped_collinear:
             head += "<br>Dropped (collinear): " + html.escape(", ".join(self.dropped_collinear))
+        if self.kleibergen_paap is not None:
+            table += "First stage: " + html.escape(self.kleibergen_paap.line())
         warn = "".join(
             f'<div style="color:#a00;font-weight:bold">WARNING: {html.escape(w)}</div>'
             for w in self.warnings
@@ -591,6 +597,56 @@ class SpecTestResult:
             f"{self.name}: {self.distribution}({df}) = {self.statistic:.6g}, p = {self.pvalue:.4g}"
             + (f". {self.note}" if self.note else "")
         )
+
+
+@dataclass(frozen=True)
+class KleibergenPaap:
+    """Kleibergen-Paap (2006) rk statistics of an IV model's first stage, as Stata's ``ivreg2``.
+
+    ``lm``: the rk LM test of underidentification (H0: the first-stage coefficients of the
+    excluded instruments have rank ``m - 1`` < ``m``, the model is not identified),
+    ``chi2(lm_df)`` with ``lm_df = L - m + 1`` (``L`` excluded instruments, ``m`` endogenous
+    regressors) and p-value ``lm_pvalue``. ``f``: the rk Wald F statistic of weak
+    identification (no p-value; compare with Stock-Yogo values only as a rule of thumb).
+    Both use the fit's ``vcov``; with ``vcov="iid"`` they are Anderson's canonical-correlation
+    LM statistic ``N r_min^2`` and the Cragg-Donald F ``(N - K)/L r_min^2/(1 - r_min^2)``
+    (``r_min`` the smallest partial canonical correlation), which is what ``ivreg2`` prints
+    then. ``f`` is the rk Wald statistic divided by ``L`` and by the small-sample factor of
+    the first-stage regression's covariance under the fit's ``ssc`` (``f_rule``), so with one
+    endogenous regressor it equals the first-stage F of :func:`first_stage`.
+    """
+
+    lm: float
+    lm_df: int
+    lm_pvalue: float
+    wald: float  # rk Wald chi2 (no small-sample factor)
+    f: float
+    r2_min: float  # smallest squared partial canonical correlation
+    n_endog: int
+    n_instruments: int  # excluded instruments after partialling out (L)
+    vcov: str
+    f_rule: str
+    notes: tuple[str, ...] = ()
+
+    @property
+    def name(self) -> str:
+        if self.vcov == "iid":
+            return "Anderson canon. corr. LM / Cragg-Donald Wald F"
+        return "Kleibergen-Paap rk LM / rk Wald F"
+
+    def line(self) -> str:
+        """One line for summaries."""
+        if self.vcov == "iid":
+            text = (f"Anderson canon. corr. LM (underidentification) = {self.lm:.4g}, chi2({self.lm_df}) "
+                    f"p = {self.lm_pvalue:.4g}; Cragg-Donald Wald F (weak identification) = {self.f:.4g}")
+        else:
+            text = (f"Kleibergen-Paap rk LM (underidentification) = {self.lm:.4g}, chi2({self.lm_df}) "
+                    f"p = {self.lm_pvalue:.4g}; rk Wald F (weak identification) = {self.f:.4g} "
+                    f"[{self.vcov}]")
+        return text + "".join(f"; {n}" for n in self.notes)
+
+    def __str__(self) -> str:
+        return self.line()
 
 
 # --------------------------------------------------------------------------- data prep
@@ -1139,6 +1195,8 @@ def _transform(spec: PanelSpec, d: _Design) -> _Fit:
         wtss = float(d.w @ (y - ybar_w) ** 2)
         sw = np.sqrt(d.w)
         y, X = y * sw, X * sw[:, None]
+        if Zr is not None:  # weighted 2SLS: the instruments are weighted too
+            Zr = Zr * sw[:, None]
     X_structural = None
     if Zr is not None:  # 2SLS: OLS of y on the first-stage fitted values
         _check_instruments(spec, Zr, X)
@@ -1317,6 +1375,7 @@ def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | 
     elif spec.bootstrap == "always" and cv.n_clusters is not None:
         boot, boot_note = _run_bootstrap(spec, f, d, cv)
         notes.append(boot_note)
+    kp = _kleibergen_paap_of(spec, f, d) if spec.endog else None
     wre = None
     if boot is not None and not isinstance(boot, tuple):  # IV: the WRE bootstrap's result
         wre, boot = boot, None
@@ -1359,6 +1418,7 @@ def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | 
         _residuals=_readonly(f.resid if f.w is None else f.resid / np.sqrt(f.w)),
         _fitted=_readonly((f.y - f.resid) if f.w is None else (f.y - f.resid) / np.sqrt(f.w)),
         _resid_keys=f.keys,
+        kleibergen_paap=kp,
     )
 
 
@@ -1608,6 +1668,147 @@ def _iv_parts(formula: str) -> tuple[str, str, tuple[str, ...], tuple[str, ...]]
     return rhs, " + ".join(fixef), endog, instruments
 
 
+def _independent_columns(M: np.ndarray, scale: np.ndarray) -> list[int]:
+    """Indices (in order) of a maximal set of linearly independent columns of ``M``."""
+    if M.shape[1] == 0:
+        return []
+    norms = np.maximum(np.sqrt((scale**2).sum(axis=0)), 1e-300)
+    Ms = M / norms
+    _, R, piv = scipy.linalg.qr(Ms, mode="economic", pivoting=True)
+    d = np.abs(np.diag(R))
+    if d.size == 0 or d[0] <= 1e-12:
+        return []
+    return sorted(int(j) for j in piv[: int((d > 1e-9 * max(d[0], 1.0)).sum())])
+
+
+def _rk_statistic(x: np.ndarray, z: np.ndarray, v: np.ndarray, meat: Any) -> tuple[float, int, int]:
+    """Kleibergen-Paap (2006) rk statistic for H0: rank(Pi) = m - 1, scores ``v_j * z``.
+
+    ``x`` (n x m) and ``z`` (n x L) have the exogenous regressors partialled out. With
+    ``Q = R'R`` (Cholesky), ``Theta = R_zz^-T Q_zx R_xx^-1`` (canonical form of the first
+    stage), ``Theta = U S V'``; ``A``, ``B`` the singular vectors of its smallest ``L - m + 1``
+    and ``1`` singular values; ``lambda = A' Theta B``, whose covariance follows from that
+    of ``vec(Z'v)/n`` (``meat`` of the scores ``v_j z``, ordered by ``j``) through
+    ``(R_xx^-T kron R_zz^-T)``. Returns ``n lambda' Var(lambda)^+ lambda``, its degrees of
+    freedom (``L - m + 1`` less any rank deficit of the covariance) and the deficit.
+    """
+    n, m = x.shape
+    L = z.shape[1]
+    qzz, qxx, qzx = z.T @ z / n, x.T @ x / n, z.T @ x / n
+    irz = scipy.linalg.solve_triangular(scipy.linalg.cholesky(qzz), np.eye(L))
+    irx = scipy.linalg.solve_triangular(scipy.linalg.cholesky(qxx), np.eye(m))
+    theta = irz.T @ qzx @ irx
+    U, _, Vt = np.linalg.svd(theta, full_matrices=True)
+    A, B = U[:, m - 1:], Vt.T[:, m - 1:]
+    sel = np.kron(B.T, A.T) @ np.kron(irx.T, irz.T)  # maps vec(Q_zx) to lambda
+    lam = np.kron(B.T, A.T) @ theta.ravel(order="F")
+    scores = np.column_stack([v[:, [j]] * z for j in range(m)])
+    vlam = sel @ (meat(scores) / n) @ sel.T
+    vlam = (vlam + vlam.T) / 2
+    vals, vecs = np.linalg.eigh(vlam)
+    pos = vals > vals.max() * np.finfo(float).eps * len(vals) if vals.size and vals.max() > 0 else vals > 0
+    if not pos.any():
+        return float("nan"), 0, len(vals)
+    coef = vecs[:, pos].T @ lam
+    return n * float((coef**2 / vals[pos]).sum()), int(pos.sum()), int((~pos).sum())
+
+
+def _kleibergen_paap_of(spec: PanelSpec, f: _Fit, d: _Design) -> KleibergenPaap | None:
+    """The Kleibergen-Paap rk statistics of a fitted IV model (transformed, weighted data)."""
+    if not spec.endog or f.iv_X is None or f.iv_W is None:
+        return None
+    vc = spec.vcov
+    label = vc.label_short
+    nan = float("nan")
+    endog = [e for e in spec.endog if e in f.names]
+    if len(endog) < len(spec.endog):
+        return KleibergenPaap(nan, 0, nan, nan, nan, nan, len(spec.endog), 0, label, "",
+                              ("not computed: an endogenous regressor was dropped as collinear",))
+    jx = [f.names.index(e) for e in endog]
+    X1 = np.delete(f.iv_X, jx, axis=1)
+    E = f.iv_X[:, jx]
+    W = f.iv_W
+    if X1.shape[1]:
+        Q1 = np.linalg.qr(X1)[0]
+        E = E - Q1 @ (Q1.T @ E)
+        Wt = W - Q1 @ (Q1.T @ W)
+    else:
+        Wt = W
+    keep = _independent_columns(Wt, W)
+    Z = Wt[:, keep]
+    n, m, L = len(E), E.shape[1], Z.shape[1]
+    if L < m:  # pragma: no cover - _check_instruments has raised already
+        return None
+    # the first-stage regression [X1, Z]: residuals and its covariance's small-sample rule
+    pihat = np.linalg.lstsq(Z, E, rcond=None)[0]
+    V = E - Z @ pihat
+    Xfs = np.column_stack([X1, Z])
+    inp = cv_.CovInputs(
+        X=Xfs, resid=V[:, 0], bread=np.linalg.pinv(Xfs.T @ Xfs), k_fe=f.k_fe, k_fe_fixest=f.k_fe_fixest,
+        fes=f.fes, time_codes=f.time_codes, clusters=[_cluster_codes(f, k) for k in d.cluster_keys],
+        cluster_names=[{"unit": d.unit_name, "time": d.time_name}.get(k, k) for k in d.cluster_keys],
+    )
+    cov = cv_.estimate(inp, vc, spec.ssc)
+    # smallest partial canonical correlation
+    qx = np.linalg.qr(E)[0]
+    qz = np.linalg.qr(Z)[0]
+    r = np.linalg.svd(qx.T @ qz, compute_uv=False)
+    r2 = float(min(r[-1] ** 2 if len(r) == m else 0.0, 1.0))
+    df = L - m + 1
+    notes: list[str] = []
+    if vc.kind == "iid":
+        lm = n * r2
+        dfr = int(cov.df)  # N - K of the first stage
+        F = dfr / L * r2 / (1.0 - r2) if r2 < 1 else float("inf")
+        wald = L * F
+        rule = f"Cragg-Donald: (N-K)/L r^2/(1-r^2) with N-K = {dfr} (first-stage residual df)"
+        return KleibergenPaap(float(lm), df, float(stats.chi2.sf(lm, df)), float(wald), float(F), r2, m, L,
+                              "iid", rule)
+
+    def meat(scores: np.ndarray) -> np.ndarray:
+        return cv_.score_meat(scores, vc, inp.clusters, f.time_codes)
+
+    lm, lm_df, deficit = _rk_statistic(E, Z, E, meat)
+    wald, _, deficit_w = _rk_statistic(E, Z, V, meat)
+    if deficit or deficit_w:
+        notes.append(
+            f"the covariance of the rk statistic is rank deficient (deficit {max(deficit, deficit_w)}; "
+            "too few clusters or periods for the number of instruments): a generalised inverse was used "
+            "and the degrees of freedom reduced; do not rely on these statistics"
+        )
+    fac = float(cov.small_sample["factor"])
+    F = wald / (L * fac)
+    rule = (f"rk Wald / (L * factor), L = {L}, factor {fac:.6g} = the small-sample factor of the "
+            f"first-stage covariance ({cov.label})")
+    return KleibergenPaap(float(lm), lm_df, float(stats.chi2.sf(lm, lm_df)) if lm_df else float("nan"),
+                          float(wald), float(F), r2, m, L, label, rule, tuple(notes))
+
+
+def kleibergen_paap(formula: str, data: pd.DataFrame, **options: Any) -> KleibergenPaap:
+    """Kleibergen-Paap (2006) rk LM and rk Wald F statistics of an IV formula's first stage.
+
+    Fits ``formula`` with ``options`` (as :func:`fit`; no bootstrap) and returns its
+    :attr:`PanelResults.kleibergen_paap`: exogenous regressors and fixed effects are
+    partialled out (the data as the estimator transforms them, weighted where weights are
+    given), any number of endogenous regressors, covariance ``vcov`` (``"iid"``,
+    ``"hetero"``, one- or two-way ``CRV1``, ``"DK"``). See :class:`KleibergenPaap`.
+
+    Examples
+    --------
+    >>> import govstats as gs
+    >>> crime = gs.datasets.load_nc_crime()
+    >>> kp = gs.models.kleibergen_paap("lcrmrte ~ lprbconv | county | lpolpc ~ ltaxpc + lmix",
+    ...                                crime, vcov={"CRV1": "county"})
+    >>> kp.lm_df, kp.n_instruments
+    (2, 2)
+    """
+    _iv_parts(formula)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FewClustersWarning)
+        r = fit(formula, data, **{**options, "bootstrap": "never"})
+    return r.kleibergen_paap
+
+
 def first_stage(formula: str, data: pd.DataFrame, **options: Any) -> pd.DataFrame:
     """First-stage regressions of an IV formula and the F statistic of the excluded instruments.
 
@@ -1619,10 +1820,16 @@ def first_stage(formula: str, data: pd.DataFrame, **options: Any) -> pd.DataFram
     Returns
     -------
     DataFrame
-        One row per endogenous regressor: ``F``, ``df1``, ``df2``, ``p``, ``vcov``.
+        One row per endogenous regressor: ``F``, ``df1``, ``df2``, ``p``, ``vcov``; then the
+        model's Kleibergen-Paap statistics (:func:`kleibergen_paap`; the same on every row,
+        they test all endogenous regressors jointly): ``KP rk LM``, ``KP LM df``, ``KP LM p``
+        (underidentification) and ``KP rk Wald F`` (weak identification; with ``vcov="iid"``
+        Anderson's LM and the Cragg-Donald F). With one endogenous regressor ``KP rk Wald F``
+        equals ``F``. The :class:`KleibergenPaap` object is in ``.attrs["kleibergen_paap"]``.
     """
     rhs, fixef, endog, instruments = _iv_parts(formula)
     exog = rhs.partition("~")[2].strip()
+    kp = kleibergen_paap(formula, data, **options)
     rows = []
     for e in endog:
         fml = f"{e} ~ {exog} + {' + '.join(instruments)}" + (f" | {fixef}" if fixef else "")
@@ -1631,8 +1838,11 @@ def first_stage(formula: str, data: pd.DataFrame, **options: Any) -> pd.DataFram
             r = fit(fml, data, **{**options, "bootstrap": "never"})
         t = r.wald_test(list(instruments))
         rows.append({"endogenous": e, "F": t.statistic, "df1": t.df[0], "df2": t.df[1], "p": t.pvalue,
-                     "vcov": r.se_type})
-    return pd.DataFrame(rows).set_index("endogenous")
+                     "vcov": r.se_type, "KP rk LM": kp.lm, "KP LM df": kp.lm_df, "KP LM p": kp.lm_pvalue,
+                     "KP rk Wald F": kp.f})
+    out = pd.DataFrame(rows).set_index("endogenous")
+    out.attrs["kleibergen_paap"] = kp
+    return out
 
 
 def anderson_rubin(formula: str, data: pd.DataFrame, beta0: float | Mapping[str, float] = 0.0,
