@@ -1088,7 +1088,8 @@ def _check_instruments(spec: PanelSpec, Z: np.ndarray, X: np.ndarray) -> None:
             f"the instruments of {spec.formula!r} do not identify the model: after the "
             f"{spec.estimator} transformation the first-stage fitted values have rank {r_hat} < {r_x}, "
             f"so the excluded instruments ({', '.join(spec.instruments)}) are {what} or too few. "
-            "Use instruments that vary within units (with fixed effects) or add instruments"
+            "Use instruments that still vary after the transformation (with fixed effects: within "
+            "units, and within periods when there are time effects) or add instruments"
         )
 
 

@@ -25,7 +25,7 @@ With the weight vector of all ones the bootstrap sample is the data, so ``t*`` e
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -51,6 +51,9 @@ class WREResult:
     n_clusters: int
     p_min: float
     warnings: tuple[str, ...] = ()
+    ptype: str = "symmetric"
+    #: the bootstrap t statistics, one per draw (under full enumeration, all-ones draw included)
+    t_boot: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def summary(self) -> str:
         enum = ", full enumeration" if self.enumerated else ""
@@ -58,6 +61,20 @@ class WREResult:
                 f"p = {self.p_value:.4g} (G = {self.n_clusters}, {self.weights_type} weights, "
                 f"reps = {self.reps}{enum})")
         return text + "".join(f"\nWARNING: {w}" for w in self.warnings)
+
+
+def _iid_draws(kind: str, G: int, reps: int, seed: int | None) -> np.ndarray:
+    """``G x reps`` independent weights, drawn as :func:`govstats.inference.draw_weights` does."""
+    from govstats.inference import _MAMMEN_PROBS, _MAMMEN_VALUES, _WEBB_VALUES
+
+    rng = np.random.default_rng(seed)
+    if kind == "rademacher":
+        return rng.integers(0, 2, size=(G, reps)).astype(float) * 2.0 - 1.0
+    if kind == "webb":
+        return _WEBB_VALUES[rng.integers(0, 6, size=(G, reps))]
+    if kind == "mammen":
+        return rng.choice(_MAMMEN_VALUES, size=(G, reps), p=_MAMMEN_PROBS)
+    return rng.standard_normal(size=(G, reps))
 
 
 def _ols(A: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -93,7 +110,8 @@ def _t_stats(y: np.ndarray, X1: np.ndarray, y2: np.ndarray, W: np.ndarray, PW: n
 
 def wre_bootstrap(y: np.ndarray, X1: np.ndarray, y2: np.ndarray, W: np.ndarray, cluster,
                   *, param: str = "endog", h0: float = 0.0, reps: int = 9999, weights_type: str = "auto",
-                  seed: int | None = 0, factor: float = 1.0, alpha: float = 0.05) -> WREResult:
+                  seed: int | None = 0, factor: float = 1.0, alpha: float = 0.05,
+                  ptype: str = "symmetric") -> WREResult:
     """WRE bootstrap p-value for ``H0: coefficient of y2 = h0`` (see the module notes).
 
     Parameters
@@ -110,6 +128,10 @@ def wre_bootstrap(y: np.ndarray, X1: np.ndarray, y2: np.ndarray, W: np.ndarray, 
     factor : float
         Small-sample factor of the cluster-robust variance (the same as the data's t uses,
         e.g. ``G/(G-1) (N-1)/(N-K)``); it cancels in the p-value but makes ``t`` the reported one.
+    ptype : {"symmetric", "equaltail", "upper", "lower"}
+        The p-value (boottest's ``ptype``): ``symmetric`` the share of ``|t*| >= |t|``;
+        ``equaltail`` ``2 min(share t* <= t, share t* >= t)`` (capped at 1); ``upper`` the share
+        of ``t* >= t``; ``lower`` the share of ``t* <= t``. Ties are counted.
     """
     from govstats.inference import _resolve_weights, draw_weights
 
@@ -129,14 +151,25 @@ def wre_bootstrap(y: np.ndarray, X1: np.ndarray, y2: np.ndarray, W: np.ndarray, 
     fitted2 = W @ coef[:-1]
     v_r = y2 - fitted2
     kind = _resolve_weights(weights_type, G)
-    V, enumerated = draw_weights(kind, G, reps, seed=seed)
+    if G <= 1000:
+        V, enumerated = draw_weights(kind, G, reps, seed=seed)
+    else:  # never enumerable; inference.draw_weights computes 2.0**G, which overflows past G = 1023
+        V, enumerated = _iid_draws(kind, G, reps, seed), False
     t_boot = np.empty(V.shape[1])
     for start in range(0, V.shape[1], _CHUNK):
         w = V[codes, start:start + _CHUNK]  # n x C
         y2s = fitted2[:, None] + v_r[:, None] * w
         ys = h0 * y2s + (X1 @ g_r)[:, None] + u_r[:, None] * w
         t_boot[start:start + _CHUNK] = _t_stats(ys, X1, y2s, W, PW, codes, G, factor, h0)
-    p = float(np.mean(np.abs(t_boot) >= abs(t_obs) * (1 - 1e-12)))
+    tol = 1e-12 * abs(t_obs)
+    if ptype == "symmetric":
+        p = float(np.mean(np.abs(t_boot) >= abs(t_obs) - tol))
+    elif ptype in ("equaltail", "upper", "lower"):
+        up = float(np.mean(t_boot >= t_obs - tol))
+        lo = float(np.mean(t_boot <= t_obs + tol))
+        p = {"upper": up, "lower": lo}.get(ptype, min(1.0, 2 * min(up, lo)))
+    else:
+        raise GovstatsError(f"ptype={ptype!r}: use 'symmetric', 'equaltail', 'upper' or 'lower'")
     B = V.shape[1]
     p_min = 1.0 / B if not enumerated else 2.0 / B if kind == "rademacher" else 1.0 / B
     notes = []
@@ -145,4 +178,5 @@ def wre_bootstrap(y: np.ndarray, X1: np.ndarray, y2: np.ndarray, W: np.ndarray, 
             f"with G = {G} clusters and {kind} weights the smallest attainable p-value is {p_min:.3g} "
             f"> alpha = {alpha:g}: the test cannot reject at that level; use Webb weights or more clusters"
         )
-    return WREResult(param, float(h0), t_obs, p, B, bool(enumerated), kind, G, p_min, tuple(notes))
+    t_boot.flags.writeable = False
+    return WREResult(param, float(h0), t_obs, p, B, bool(enumerated), kind, G, p_min, tuple(notes), ptype, t_boot)

@@ -122,3 +122,66 @@ def test_anderson_rubin_set_contains_the_just_identified_estimate(crime):
     assert gs.models.anderson_rubin(fml, crime, b, vcov="iid").statistic == pytest.approx(0.0, abs=1e-10)
     ci = gs.models.anderson_rubin_confint(fml, crime, vcov="iid", grid=np.linspace(b - 2.0, b + 2.0, 41))
     assert ((ci["lower"] <= b) & (b <= ci["upper"])).any()
+
+
+@pytest.fixture(scope="module")
+def weighted_crime(crime) -> pd.DataFrame:
+    """NC crime with a population-like weight (density times a constant; any positive column does)."""
+    return crime.assign(pop=np.exp(crime["ldensity"]) * 1000.0)
+
+
+@pytest.mark.parametrize("vcov", ["hetero", {"CRV1": "county"}])
+def test_weighted_fe2sls_equals_pyfixest(weighted_crime, vcov):
+    pf = pytest.importorskip("pyfixest")
+    fml = "lcrmrte ~ lprbconv + lprbpris | county + year | lpolpc ~ ltaxpc + lmix"
+    ref = pf.feols(fml, weighted_crime.reset_index(), vcov=vcov, weights="pop")
+    r = gs.fit(fml, weighted_crime, vcov=vcov, weights="pop", bootstrap="never")
+    names = list(ref.coef().index)
+    np.testing.assert_allclose(r.coef()[names].to_numpy(), ref.coef().to_numpy(), rtol=1e-8)
+    np.testing.assert_allclose(r.se()[names].to_numpy(), ref.se().to_numpy(), rtol=1e-6)
+
+
+def test_weighted_pooled_2sls_two_endogenous_equals_linearmodels(weighted_crime):
+    from linearmodels.iv import IV2SLS
+
+    flat = weighted_crime.reset_index()
+    flat["const"] = 1.0
+    exog = ["const", "lprbconv", "lprbpris"]
+    ref = IV2SLS(flat["lcrmrte"], flat[exog], flat[["lprbarr", "lpolpc"]], flat[["ltaxpc", "lmix"]],
+                 weights=flat["pop"]).fit(cov_type="robust", debiased=True)
+    r = gs.fit("lcrmrte ~ lprbconv + lprbpris | lprbarr + lpolpc ~ ltaxpc + lmix", weighted_crime,
+               vcov="hetero", weights="pop")
+    got = r.coef().rename({"Intercept": "const"})
+    np.testing.assert_allclose(got[ref.params.index].to_numpy(), ref.params.to_numpy(), rtol=1e-8)
+    # linearmodels' robust 'debiased' factor is N/(N-K), the HC1 factor of ssc='fixest'
+    se = r.se().rename({"Intercept": "const"})
+    np.testing.assert_allclose(se[ref.std_errors.index].to_numpy(), ref.std_errors.to_numpy(), rtol=1e-8)
+
+
+def test_iv_bad_weights_are_listed_with_row_column_and_value(weighted_crime):
+    from govstats.errors import DataValidationError
+
+    fml = "lcrmrte ~ lprbconv | county | lpolpc ~ ltaxpc + lmix"
+    data = weighted_crime.copy()
+    data.iloc[3, data.columns.get_loc("pop")] = -5.0
+    data.iloc[10, data.columns.get_loc("pop")] = np.nan
+    with pytest.raises(DataValidationError) as err:
+        gs.fit(fml, data, weights="pop")
+    msg = str(err.value)
+    # both problems at once, each with its row, column and raw value, and what to do
+    assert "-5" in msg and "not positive" in msg and "missing" in msg
+    assert "'pop'" in msg or "pop" in msg
+    assert "weights must be positive numbers" in msg
+    assert len(err.value.problems) == 2
+    with pytest.raises(ValueError, match="weights are supported with estimator='pooled' or 'within'"):
+        gs.fit("lcrmrte ~ lprbconv | county | lpolpc ~ ltaxpc + lmix", weighted_crime, estimator="random",
+               weights="pop")
+
+
+def test_iv_instruments_absorbed_by_time_effects_say_what_to_do(crime):
+    """An instrument that only varies over time is absorbed by year effects."""
+    data = crime.assign(trend=crime.index.get_level_values("year").astype(float) ** 2)
+    with pytest.raises(GovstatsError, match="do not identify the model") as err:
+        gs.fit("lcrmrte ~ lprbconv | county + year | lpolpc ~ trend", data)
+    assert "absorbed by (collinear with) the fixed effects" in str(err.value)
+    assert "add instruments" in str(err.value)

@@ -1,8 +1,10 @@
-"""The WRE bootstrap for IV (govstats.wre): its algebra against gs.fit, and its size by simulation."""
+"""The WRE bootstrap for IV (govstats.wre): against WildBootTests.jl / Stata boottest's printed
+output on nlsw88, its algebra against gs.fit, and its size by simulation."""
 
 from __future__ import annotations
 
 import warnings
+from importlib import resources
 
 import numpy as np
 import pandas as pd
@@ -27,11 +29,13 @@ def _iv_panel(seed: int, G: int = 8, n_g: int = 30, beta: float = 0.0, strength:
     return pd.DataFrame({"g": g, "t": t, "y": y, "y2": y2, "x1": x1, "z1": z1, "z2": z2}).set_index(["g", "t"])
 
 
-def test_t_stat_of_the_data_is_the_fit_s_clustered_t():
+@pytest.mark.parametrize("weights", [None, "w"])
+def test_t_stat_of_the_data_is_the_fit_s_clustered_t(weights):
     d = _iv_panel(1)
+    d["w"] = np.exp(d["x1"])  # regression weights: the WRE works on the weighted (sqrt(w)-scaled) model
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        r = gs.fit("y ~ x1 | y2 ~ z1 + z2", d, vcov={"CRV1": "g"}, reps=99)
+        r = gs.fit("y ~ x1 | y2 ~ z1 + z2", d, vcov={"CRV1": "g"}, reps=99, weights=weights)
     assert r.wre is not None
     assert r.wre.t_stat == pytest.approx(float(r.tstat()["y2"]), rel=1e-10)
 
@@ -94,3 +98,68 @@ def test_wre_size_is_close_to_nominal_with_ten_clusters():
             r = gs.fit("y ~ x1 | y2 ~ z1 + z2", d, vcov={"CRV1": "g"}, reps=199, seed=s)
         rejections += r.wre.p_value <= 0.05
     assert 0.015 <= rejections / sims <= 0.095
+
+
+def _reference_dir():
+    return resources.files("govstats") / "data" / "reference"
+
+
+@pytest.fixture(scope="module")
+def nlsw88() -> pd.DataFrame:
+    """Stata's nlsw88 extract as WildBootTests.jl's test suite reads it (float32 columns, rows with
+    any of the six variables missing dropped: 1,855 rows, 12 industries)."""
+    d = pd.read_csv(_reference_dir() / "inputs" / "nlsw88_wre.csv",
+                    dtype={c: np.float32 for c in ("wage", "tenure", "ttl_exp")})
+    for c in ("wage", "tenure", "ttl_exp"):
+        d[c] = d[c].astype(np.float64)
+    d["t"] = 0
+    return d.set_index(["idcode", "t"])
+
+
+@pytest.fixture(scope="module")
+def boottest_ref() -> pd.DataFrame:
+    return pd.read_csv(_reference_dir() / "wre_boottest_reference.csv").set_index(["case", "statistic"])
+
+
+def test_wre_reproduces_boottest_clustered_nlsw88(nlsw88, boottest_ref):
+    """ivregress 2sls wage ttl_exp collgrad (tenure = union), cluster(industry); boottest tenure,
+    ptype(equaltail) reps(9999): t = 2.6040, p = 0.0444 (WildBootTests.jl's log). G = 12, so both
+    tools enumerate all 4,096 Rademacher sign vectors and the p-value has no Monte Carlo error."""
+    ref = boottest_ref.loc["nlsw88_2sls_cluster_industry", "value"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        r = gs.fit("wage ~ ttl_exp + collgrad | tenure ~ union", nlsw88, vcov={"CRV1": "industry"},
+                   ssc="none", weights_type="rademacher", reps=9999)
+    w = r.wre
+    assert w.enumerated and w.reps == 4096 and w.n_clusters == 12
+    assert abs(w.t_stat - ref["t"]) <= 0.5e-4  # boottest small=false: CR0, as ssc="none"
+    assert w.t_stat == pytest.approx(float(r.tstat()["tenure"]), rel=1e-10)
+    t, tb = w.t_stat, w.t_boot
+    above = int((tb > t + 1e-9 * abs(t)).sum())
+    below = int((tb < t - 1e-9 * abs(t)).sum())
+    ties = len(tb) - above - below
+    assert ties == 1  # the all-ones draw reproduces the data
+    assert abs(2 * min(above, below) / w.reps - ref["p_equaltail"]) <= 0.5e-4
+    # govstats counts the tied draw (conservative): its equal-tailed p is 2 draws higher
+    y, y2 = nlsw88["wage"].to_numpy(), nlsw88["tenure"].to_numpy()
+    X1 = np.column_stack([np.ones(len(y)), nlsw88["ttl_exp"], nlsw88["collgrad"]])
+    W = np.column_stack([X1, nlsw88["union"]])
+    et = wre.wre_bootstrap(y, X1, y2, W, nlsw88["industry"].to_numpy(), reps=9999,
+                           weights_type="rademacher", ptype="equaltail")
+    assert et.p_value == pytest.approx((2 * min(above, below) + 2) / 4096, abs=1e-12)
+
+
+def test_wre_robust_t_and_p_match_boottest_nlsw88(nlsw88, boottest_ref):
+    """ivregress 2sls ..., robust; boottest tenure, ptype(equaltail) reps(99): t = 3.5823 (HC0,
+    small=false: every observation its own cluster) and p = 0.0000 (no draw of 99 as extreme).
+    With 999 draws govstats' p must be small too (if the true p were 0.03, 99 draws with none
+    beyond t would have probability 0.05)."""
+    ref = boottest_ref.loc["nlsw88_2sls_robust", "value"]
+    y, y2 = nlsw88["wage"].to_numpy(), nlsw88["tenure"].to_numpy()
+    X1 = np.column_stack([np.ones(len(y)), nlsw88["ttl_exp"], nlsw88["collgrad"]])
+    W = np.column_stack([X1, nlsw88["union"]])
+    res = wre.wre_bootstrap(y, X1, y2, W, np.arange(len(y)), reps=999, weights_type="rademacher",
+                            ptype="equaltail", seed=1)
+    assert abs(res.t_stat - ref["t"]) <= 0.5e-4
+    assert res.p_value <= 0.01
+    assert ref["p_equaltail"] == 0.0
