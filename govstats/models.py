@@ -33,6 +33,14 @@ Covariances (``vcov=``) and small-sample rules (``ssc=``)
     (default), ``"plm"`` or ``"linearmodels"``: :mod:`govstats.covariance` gives each rule,
     and the printed label names the convention actually used.
 
+Instrumental variables
+    ``y ~ x | fe | endog1 + endog2 ~ z1 + z2`` (2SLS after the estimator's transformation;
+    FE2SLS, B2SLS, G2SLS, EC2SLS). Every IV fit carries the first stage's Kleibergen-Paap
+    (2006) rk LM and rk Wald F statistics under its ``vcov`` (:class:`KleibergenPaap`, as
+    Stata's ``ivreg2``; Anderson LM / Cragg-Donald F with ``vcov="iid"``), shown in
+    ``summary()``; :func:`first_stage`, :func:`anderson_rubin` and
+    :func:`anderson_rubin_confint` are the other diagnostics.
+
 Few clusters
     When the covariance is clustered and ``G`` is below ``few_clusters`` (default 30),
     :func:`fit` warns (:class:`FewClustersWarning`) and, unless ``bootstrap="never"``,
@@ -1376,7 +1384,14 @@ def fit(fml: str | PanelSpec, data: pd.DataFrame, *, estimator: EstimatorKind | 
     elif spec.bootstrap == "always" and cv.n_clusters is not None:
         boot, boot_note = _run_bootstrap(spec, f, d, cv)
         notes.append(boot_note)
-    kp = _kleibergen_paap_of(spec, f, d) if spec.endog else None
+    kp = None
+    if spec.endog:
+        try:
+            kp = _kleibergen_paap_of(spec, f, d)
+        except (np.linalg.LinAlgError, ValueError, GovstatsError) as exc:  # a diagnostic never stops a fit
+            nan = float("nan")
+            kp = KleibergenPaap(nan, 0, nan, nan, nan, nan, len(spec.endog), 0, spec.vcov.label_short, "",
+                                (f"Kleibergen-Paap statistics could not be computed: {exc}",))
     wre = None
     if boot is not None and not isinstance(boot, tuple):  # IV: the WRE bootstrap's result
         wre, boot = boot, None

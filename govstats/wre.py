@@ -16,7 +16,14 @@ Model (after fixed effects have been partialled out): ``y = X1 g + y2 b + u`` an
    2SLS on ``(y*, X1, y2*)`` with instruments ``W``; ``t* = (b* - b0) / se*`` with the same
    cluster-robust covariance as the data's t;
 4. p-value: the share of draws with ``|t*| >= |t|`` (ties counted, as in
-   :func:`govstats.inference.wild_cluster_bootstrap`).
+   :func:`govstats.inference.wild_cluster_bootstrap`); ``ptype="equaltail"`` gives
+   ``2 min(share t* <= t, share t* >= t)`` (the WRE distribution is not symmetric).
+
+Checked against WildBootTests.jl (the engine of Stata ``boottest``): on Stata's nlsw88 data
+(``tests/test_wre.py``) the t statistic and the equal-tailed p-value of its printed run are
+reproduced exactly under full enumeration, once the one tied draw (the all-ones draw, which
+reproduces the data) is left out as boottest's strict inequalities do; counting it, as
+govstats does, adds ``2 / 2^G`` to the equal-tailed p-value.
 
 With the weight vector of all ones the bootstrap sample is the data, so ``t*`` equals ``t``
 (a check the tests make). Weights are those of :func:`govstats.inference.draw_weights`
