@@ -201,3 +201,16 @@ def test_irrelevant_second_instrument_set_is_not_identified():
         rej += kp.lm_pvalue < 0.05
     assert kp.lm_df == 2
     assert rej / sims < 0.10  # binomial sd at 5% is 1.5 points
+
+
+def test_one_endogenous_two_way_clustered_rk_wald_f_equals_pyfixest_wald(crime):
+    """Two-way clustering (county and year): the rk Wald F is pyfixest's Wald chi2 of the excluded
+    instruments in the first-stage regression, divided by their number (same CRV1 covariance)."""
+    pf = pytest.importorskip("pyfixest")
+    vcov = {"CRV1": "county+year"}
+    fs = pf.feols("lpolpc ~ lprbarr + lprbconv + ltaxpc + lmix | county", crime.reset_index(), vcov=vcov)
+    R = np.zeros((2, 4))
+    R[0, 2] = R[1, 3] = 1.0
+    chi2 = float(fs.wald_test(R=R)["statistic"])
+    kp = _fit("lcrmrte ~ lprbarr + lprbconv | county | lpolpc ~ ltaxpc + lmix", crime, vcov=vcov).kleibergen_paap
+    assert kp.f == pytest.approx(chi2 / 2, rel=1e-8)
