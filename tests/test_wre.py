@@ -126,27 +126,26 @@ def test_wre_reproduces_boottest_clustered_nlsw88(nlsw88, boottest_ref):
     ptype(equaltail) reps(9999): t = 2.6040, p = 0.0444 (WildBootTests.jl's log). G = 12, so both
     tools enumerate all 4,096 Rademacher sign vectors and the p-value has no Monte Carlo error."""
     ref = boottest_ref.loc["nlsw88_2sls_cluster_industry", "value"]
+    y, y2 = nlsw88["wage"].to_numpy(), nlsw88["tenure"].to_numpy()
+    X1 = np.column_stack([np.ones(len(y)), nlsw88["ttl_exp"], nlsw88["collgrad"]])
+    W = np.column_stack([X1, nlsw88["union"]])
+    w = wre.wre_bootstrap(y, X1, y2, W, nlsw88["industry"].to_numpy(), reps=9999,
+                          weights_type="rademacher", ptype="equaltail")
+    assert w.enumerated and w.reps == 4096 and w.n_clusters == 12
+    assert abs(w.t_stat - ref["t"]) <= 0.5e-4  # boottest small=false: CR0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         r = gs.fit("wage ~ ttl_exp + collgrad | tenure ~ union", nlsw88, vcov={"CRV1": "industry"},
-                   ssc="none", weights_type="rademacher", reps=9999)
-    w = r.wre
-    assert w.enumerated and w.reps == 4096 and w.n_clusters == 12
-    assert abs(w.t_stat - ref["t"]) <= 0.5e-4  # boottest small=false: CR0, as ssc="none"
-    assert w.t_stat == pytest.approx(float(r.tstat()["tenure"]), rel=1e-10)
+                   ssc="none", bootstrap="never")
+    assert w.t_stat == pytest.approx(float(r.tstat()["tenure"]), rel=1e-10)  # the t gs.fit reports
     t, tb = w.t_stat, w.t_boot
     above = int((tb > t + 1e-9 * abs(t)).sum())
     below = int((tb < t - 1e-9 * abs(t)).sum())
     ties = len(tb) - above - below
     assert ties == 1  # the all-ones draw reproduces the data
     assert abs(2 * min(above, below) / w.reps - ref["p_equaltail"]) <= 0.5e-4
-    # govstats counts the tied draw (conservative): its equal-tailed p is 2 draws higher
-    y, y2 = nlsw88["wage"].to_numpy(), nlsw88["tenure"].to_numpy()
-    X1 = np.column_stack([np.ones(len(y)), nlsw88["ttl_exp"], nlsw88["collgrad"]])
-    W = np.column_stack([X1, nlsw88["union"]])
-    et = wre.wre_bootstrap(y, X1, y2, W, nlsw88["industry"].to_numpy(), reps=9999,
-                           weights_type="rademacher", ptype="equaltail")
-    assert et.p_value == pytest.approx((2 * min(above, below) + 2) / 4096, abs=1e-12)
+    # govstats counts the tied draw on both sides (conservative): its equal-tailed p is 2 draws higher
+    assert w.p_value == pytest.approx((2 * min(above, below) + 2) / 4096, abs=1e-12)
 
 
 def test_wre_robust_t_and_p_match_boottest_nlsw88(nlsw88, boottest_ref):
