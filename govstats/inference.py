@@ -26,8 +26,10 @@ reference):
   tie). A weight vector that is the same in every cluster (``v = +1`` and
   ``v = -1``; with Webb weights all six constant vectors) rebuilds the original
   sample up to sign, so its ``|t*|`` equals ``|t|`` exactly: under full
-  enumeration the original draw is one of the draws and counts, as in boottest
-  and wildboottest / pyfixest (Roodman et al. 2019; MacKinnon & Webb 2017).
+  enumeration the original draw is one of the draws and counts (MacKinnon &
+  Webb 2017). WildBootTests.jl (boottest's engine) counts strictly, so its p is
+  lower by the tied draws' share; wildboottest / pyfixest count ties when
+  floating-point rounding lands them on or above ``|t|``.
   ``"equal-tailed"`` gives ``2 * min(P(t* >= t), P(t* <= t))``, ties counted
   likewise.
 * **Smallest attainable p-value.** The constant weight vectors always tie, so
@@ -336,7 +338,9 @@ def _param_index(design: _Design, param) -> int:
 
 
 def _n_distinct(kind: str, G: int) -> float:
-    return {"rademacher": 2.0**G, "webb": 6.0**G}.get(kind, math.inf)
+    if kind not in ("rademacher", "webb") or G > 1000:
+        return math.inf  # 2.0**1024 overflows; no B that large is ever asked for
+    return {"rademacher": 2.0**G, "webb": 6.0**G}[kind]
 
 
 def draw_weights(

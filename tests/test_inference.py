@@ -534,3 +534,12 @@ def test_ci_terminates_when_the_se_is_below_float_precision_of_the_estimate():
     res = wild_cluster_bootstrap(y, X, cluster, param="x", h0=1e6, reps=999, seed=1)
     assert np.isfinite(res.ci_low) and np.isfinite(res.ci_high)
     assert res.ci_low <= 1e6 <= res.ci_high or abs(res.ci_high - res.ci_low) < 1e-3
+
+
+def test_draw_weights_many_clusters_do_not_overflow():
+    # 2.0**1024 overflows a float; G > 1000 clusters must still draw (not enumerate).
+    from govstats.inference import draw_weights
+
+    V, enumerated = draw_weights("rademacher", 1500, 9, seed=1)
+    assert V.shape == (1500, 9) and not enumerated
+    assert set(V.ravel()) <= {-1.0, 1.0}
