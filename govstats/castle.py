@@ -18,6 +18,8 @@ What the module gives:
   state and year effects, region-by-quarter dummies, time-varying controls and
   state-specific linear trends, population weights, state clusters. Its coefficient is
   the number the book's code prints (``0.0769``), pinned in ``tests/test_castle.py``.
+* :func:`bacon_decomposition` - Goodman-Bacon's (2021) decomposition of the unweighted
+  static two-way FE estimate into its 2x2 comparisons (``diff_diff.BaconDecomposition``).
 * :func:`static_twfe`, :func:`event_study` and :func:`callaway_santanna` - the static
   two-way FE effect and the event studies of :mod:`govstats.did` (two-way FE, Sun-Abraham,
   Gardner's two-stage DiD) and :mod:`govstats.did_cs` on this panel, with police per
@@ -55,6 +57,7 @@ from govstats.errors import DataValidationError, GovstatsError, Problem
 
 __all__ = [
     "ADOPTION_COLUMNS",
+    "bacon_decomposition",
     "COVARIATES",
     "MIXTAPE_CONTROLS",
     "OUTCOME",
@@ -254,3 +257,33 @@ def callaway_santanna(data: pd.DataFrame | None = None, *, covariates: Sequence[
     spec = did_cs.CSSpec(OUTCOME, cohort="_g", unit=UNIT, time=TIME, covariates=_check_covariates(covariates),
                          control_group=control_group, reps=reps, seed=seed, alpha=alpha)  # type: ignore[arg-type]
     return did_cs.callaway_santanna(spec, df)
+
+
+def bacon_decomposition(data: pd.DataFrame | None = None, *, adoption: Adoption = "first_full_year"):
+    """Goodman-Bacon (2021) decomposition of the *unweighted* static two-way FE estimate.
+
+    ``diff_diff.BaconDecomposition`` (exact weights) with never-adopting states as the
+    never-treated group. Returns ``(summary, comparisons)``: one row per comparison type
+    (``weight``, ``avg_estimate``, ``contribution``; the contributions add up to
+    ``summary.attrs["twfe"]``) and one row per 2x2 comparison. The decomposition is of the
+    unweighted regression only: with population weights there is no such decomposition.
+    """
+    from diff_diff import BaconDecomposition
+
+    if adoption not in ADOPTION_COLUMNS:
+        raise ValueError(f"adoption={adoption!r}; choose from {list(ADOPTION_COLUMNS)}")
+    df = (load_castle() if data is None else data).reset_index()
+    df = df.assign(_first=df[ADOPTION_COLUMNS[adoption]].fillna(0).astype(int))
+    res = BaconDecomposition().fit(df, OUTCOME, UNIT, TIME, "_first")
+    types = {
+        "treated vs never treated": (res.total_weight_treated_vs_never, res.weighted_avg_treated_vs_never),
+        "earlier vs later treated": (res.total_weight_earlier_vs_later, res.weighted_avg_earlier_vs_later),
+        "later vs earlier treated (already-treated controls)": (res.total_weight_later_vs_earlier,
+                                                                  res.weighted_avg_later_vs_earlier),
+    }
+    summary = pd.DataFrame(
+        [{"comparison": k, "weight": float(w or 0.0), "avg_estimate": float(e) if e is not None else np.nan}
+         for k, (w, e) in types.items()])
+    summary["contribution"] = summary["weight"] * summary["avg_estimate"].fillna(0.0)
+    summary.attrs["twfe"] = float(res.twfe_estimate)
+    return summary, res.to_dataframe()
