@@ -47,7 +47,7 @@ Examples
 >>> prop99 = synth.load_prop99()
 >>> spec = synth.SynthSpec(outcome="packs_per_capita", treated="California", first_treated=1989)
 >>> res = synth.fit(spec, prop99, estimator="sdid", inference="none")
->>> float(round(res.coef()["ATT"], 1))  # Arkhangelsky et al. (2021), Table 1: -15.6
+>>> float(round(res.coef()["ATT"], 1))  # Table 1 SDID -15.6, as printed by the authors' R vignette
 -15.6
 """
 

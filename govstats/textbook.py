@@ -1,4 +1,4 @@
-"""Textbook and published single-unit results, reproduced: Wooldridge's crime examples, Proposition 99.
+"""Textbook and published results, reproduced: Wooldridge's crime examples, Proposition 99, castle doctrine.
 
 Reference numbers live in ``govstats/data/reference/textbook_wooldridge.csv``, one
 published (or program-printed) number per row with the same columns as the other
@@ -15,6 +15,19 @@ Data (observed, all redistributable):
   own change variable ``ccrmrte`` before numbering the cities.
 * ``campus`` (Wooldridge): crimes and enrolment on 97 US college campuses, 1992.
 * ``prop99``: :func:`govstats.synth.load_prop99`.
+* ``castle``: :func:`govstats.castle.load_castle` (Cheng and Hoekstra 2013 state panel as
+  shipped with causaldata and *The Mixtape*).
+
+What each kind of row was checked against (the CSV's ``where`` and ``note`` say it per row):
+
+* Wooldridge crime2 intercept 15.40: the textbook text as transcribed in a public notebook;
+  crime2 slope 2.22: a third party's lecture-note transcription of the printed equation;
+  the 4-decimal crime2 and campus rows: R ``lm`` output, not the printed book.
+* Proposition 99, 1 decimal: the authors' R vignette output that generates Table 1 of
+  Arkhangelsky et al. (2021) (``synthdid`` 0.0.9), not the printed AER page; 7 decimals:
+  R ``synthdid`` values asserted in a third party's tests.
+* castle 0.0769: the DD estimate printed in the code of Cunningham's *The Mixtape* (2021),
+  chapter 9; no cell of Cheng and Hoekstra's own tables was read.
 
 Examples
 --------
@@ -103,9 +116,16 @@ def _synth(estimator: str) -> Callable[[], object]:
     return run
 
 
+def _fit_castle_mixtape():
+    from govstats import castle
+
+    return castle.mixtape_dd()
+
+
 def reference_models() -> dict[str, Callable[[], object]]:
     """Model key (the CSV's ``model`` column) -> a function that fits it."""
     return {
+        "castle_mixtape_dd": _fit_castle_mixtape,
         "crime2_first_difference": _fit_crime2,
         "campus_log_log": _fit_campus,
         "prop99_sdid": _synth("sdid"),
