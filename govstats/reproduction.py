@@ -329,6 +329,22 @@ def reproduce_plm_iv() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def nc_iv_identification() -> pd.DataFrame:
+    """First-stage identification of Baltagi's (2006) crime equation under each IV estimator.
+
+    One row per model of ``NC_IV_MODELS``: Anderson's canonical-correlation LM test of
+    underidentification (chi2, df, p) and the Cragg-Donald Wald F of weak identification, as
+    Stata's ``ivreg2`` prints them for iid errors (``KleibergenPaap``; pinned to ivreg2r in
+    ``tests/test_kp.py``). These are govstats' numbers, not published ones: R plm prints none.
+    """
+    rows = []
+    for model in NC_IV_MODELS:
+        kp = fit_nc_iv(model).kleibergen_paap
+        rows.append({"model": model, "Anderson LM": kp.lm, "LM df": kp.lm_df, "LM p": kp.lm_pvalue,
+                     "Cragg-Donald F": kp.f, "endogenous": kp.n_endog, "excluded instruments": kp.n_instruments})
+    return pd.DataFrame(rows)
+
+
 def export_plm_inputs(directory: str | Path) -> dict[str, Path]:
     """Write govstats' copies of the Grunfeld and NC crime data for ``plm_reference.R``.
 
