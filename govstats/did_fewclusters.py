@@ -183,7 +183,7 @@ class LinearATT:
     estimate: float
     se: float
     c: np.ndarray
-    resid: np.ndarray
+    resid: object  # the residual maker, applied with ``@`` (no n x n matrix is formed)
     cluster: np.ndarray  # codes 0..G-1, one per observation
     ssc: float
     y: np.ndarray
@@ -236,15 +236,81 @@ class LinearATT:
                               n_constant=_constant_draws(W))
 
     @property
-    def _restricted_maker(self) -> np.ndarray:
+    def _restricted_maker(self):
         return self._annihilator_ut
 
     # set in linear_att (unit + period effects on every observation)
-    _annihilator_ut: np.ndarray = field(default=None, repr=False)
+    _annihilator_ut: object = field(default=None, repr=False)
 
 
-def _annihilator(Z: np.ndarray) -> np.ndarray:
-    return np.eye(Z.shape[0]) - Z @ np.linalg.pinv(Z)
+def _adjoint_mean_treated(first, D: np.ndarray, n: int) -> np.ndarray:
+    """``c`` with ``c'v = mean over treated of (v - first(v))`` (``first`` a :func:`_unit_fe_fitter`)."""
+    return (D - first.adjoint(D)) / D.sum()
+
+
+class _Linear:
+    """A linear map ``v -> f(v)`` applied with ``@`` (to a vector or an ``n x m`` matrix),
+    so that no ``n x n`` matrix is ever formed."""
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def __matmul__(self, V):
+        return self.fn(np.asarray(V, float))
+
+
+def _annihilator(Z: np.ndarray) -> _Linear:
+    """``I - Z Z^+`` (least-squares residuals on the columns of ``Z``)."""
+    P = np.linalg.pinv(Z)
+    return _Linear(lambda V: V - Z @ (P @ V))
+
+
+def _unit_fe_fitter(unit: np.ndarray, X: np.ndarray, rows: np.ndarray | None = None):
+    """Least squares of ``V`` on unit effects plus the columns of ``X``, fitted on ``rows`` (all by
+    default) and predicted for every observation; by Frisch-Waugh-Lovell (unit-demeaning), so the
+    unit dummies are never formed. Returns ``fit(V) -> fitted values`` (``V``: n or n x m)."""
+    _, uc = np.unique(unit, return_inverse=True)
+    n_u = int(uc.max()) + 1
+    rows = np.ones(unit.size, bool) if rows is None else rows
+    ur = uc[rows]
+    cnt = np.bincount(ur, minlength=n_u).astype(float)
+    cnt[cnt == 0] = np.nan
+
+    def umean(A):  # unit means over the fitting rows, per unit
+        A2 = A.reshape(A.shape[0], -1)
+        out = np.zeros((n_u, A2.shape[1]))
+        np.add.at(out, ur, A2)
+        return out / cnt[:, None]
+
+    Xr = X[rows]
+    Xt = Xr - umean(Xr)[ur] if X.shape[1] else Xr
+    Pt = np.linalg.pinv(Xt) if X.shape[1] else np.zeros((0, Xr.shape[0]))
+
+    def fit(V):
+        V2 = V.reshape(V.shape[0], -1)
+        Vr = V2[rows]
+        beta = Pt @ (Vr - umean(Vr)[ur])
+        a = umean(Vr - Xr @ beta)  # unit effects
+        out = np.nan_to_num(a[uc]) + X @ beta
+        return out.reshape(V.shape)
+
+    def adjoint(Dv):  # g with g'v = Dv'fit(v) for every v
+        m = np.bincount(uc, weights=Dv, minlength=n_u)
+        ratio = np.nan_to_num(m / cnt)
+        h = Dv @ X - ratio[ur] @ Xr if X.shape[1] else np.zeros(0)
+        q = Pt.T @ h
+        q = q - umean(q)[ur][:, 0] if X.shape[1] else np.zeros(int(rows.sum()))
+        g = np.zeros(unit.size)
+        g[rows] = ratio[ur] + q
+        return g
+
+    fit.adjoint = adjoint
+    return fit
+
+
+def _fe_annihilator(unit: np.ndarray, X: np.ndarray) -> _Linear:
+    fit = _unit_fe_fitter(unit, X)
+    return _Linear(lambda V: V - fit(V))
 
 
 def sun_abraham_att(y: np.ndarray, g: np.ndarray, periods: np.ndarray) -> float:
@@ -271,70 +337,86 @@ def sun_abraham_att(y: np.ndarray, g: np.ndarray, periods: np.ndarray) -> float:
 
 
 def _linear_att_arrays(y: np.ndarray, g: np.ndarray, cl: np.ndarray, periods: np.ndarray, estimator: str,
-                       *, restricted: np.ndarray | None = None) -> LinearATT:
+                       *, restricted=None) -> LinearATT:
     N, T = y.shape
-    unit = np.repeat(np.arange(N), T)
-    tt = np.tile(np.arange(T), N)
-    gg = np.repeat(g, T)
-    per = periods[tt]
-    D = ((gg > 0) & (per >= gg)).astype(float)
-    yv = y.ravel().astype(float)
-    _, ccodes = np.unique(np.repeat(cl, T), return_inverse=True)
-    G = int(ccodes.max()) + 1
+    return _linear_att_long(y.ravel(), np.repeat(np.arange(N), T), np.tile(periods, N), np.repeat(g, T),
+                            np.repeat(cl, T), estimator, restricted=restricted)
+
+
+def _linear_att_long(yv: np.ndarray, unit: np.ndarray, per: np.ndarray, gg: np.ndarray, clv: np.ndarray,
+                     estimator: str, *, controls: np.ndarray | None = None, restricted=None) -> LinearATT:
+    """Long form (one entry per observation; ``gg`` adoption period, 0 = never). Sun-Abraham and
+    did2s take time-varying ``controls`` (columns of an ``n x k`` array) as :func:`govstats.did.event_study`
+    does; Callaway-Sant'Anna needs a balanced panel and takes none."""
+    yv = np.asarray(yv, float)
     n = yv.size
-    Zu, Zt = _dummies(unit), _dummies(tt, drop_first=True)
-    Z = np.hstack([Zu, Zt])
+    periods, tt = np.unique(per, return_inverse=True)
+    T = len(periods)
+    D = ((gg > 0) & (per >= gg)).astype(float)
+    _, ccodes = np.unique(clv, return_inverse=True)
+    G = int(ccodes.max()) + 1
+    Zt = _dummies(tt, drop_first=True)
+    Xc = np.zeros((n, 0)) if controls is None else np.asarray(controls, float).reshape(n, -1)
+    Zx = np.hstack([Zt, Xc])  # with unit effects: the two-way FE design (unit effects by demeaning)
     never = gg == 0
     if estimator in ("sun_abraham", "cs") and not never.any():
         raise GovstatsError(
             f"{estimator}: no never-treated unit, but this estimator needs never-treated controls. Drop the "
             "periods from the last cohort's adoption on (that cohort then serves as never treated), or use "
             "estimator 'did2s', whose controls are the not-yet-treated observations.")
+    if not D.any():
+        raise GovstatsError("no treated observation: there is no ATT to estimate")
     if estimator == "did2s":
         u = D == 0
-        Hu = Z @ np.linalg.pinv(Z[u])
-        H = np.zeros((n, n))
-        H[:, np.flatnonzero(u)] = Hu
-        N1 = D.sum()
-        c = D @ (np.eye(n) - H) / N1
-        resid = np.eye(n) - H - np.outer(D, c)
+        first = _unit_fe_fitter(unit, Zx, u)  # first stage: unit and period effects (and controls), untreated
+        # c'v = mean over treated of v - fitted0(v): c = D / N1 - fitted0' D / N1 (fitted0 is linear in v)
+        c = _adjoint_mean_treated(first, D, n)
+
+        def _did2s_resid(V, first=first, c=c, D=D):
+            return V - first(V) - (np.outer(D, c @ V) if V.ndim == 2 else D * (c @ V))
+
+        resid = _Linear(_did2s_resid)
         k = 0
     elif estimator == "sun_abraham":
         ev = per - gg
         key = np.where(never | (ev == -1), -1, gg * 10_000 + (ev + 5_000))
         cells = np.unique(key[key >= 0])
         X = (key[:, None] == cells[None, :]).astype(float)
-        Wd = np.hstack([X, Z])
-        P = np.linalg.pinv(Wd)
+        ann = _fe_annihilator(unit, Zx)
+        Xt = ann @ X  # FWL: cells net of unit, period effects and controls
+        Pc = np.linalg.pinv(Xt)
         post = np.array([(k_ % 10_000) - 5_000 >= 0 for k_ in cells])
         share = X.sum(0) * post
-        w = share / share.sum()
-        c = w @ P[: len(cells)]
-        resid = np.eye(n) - Wd @ P
-        k = len(cells)
+        c = (share / share.sum()) @ Pc
+        resid = _Linear(lambda V, ann=ann, Xt=Xt, Pc=Pc: (lambda R: R - Xt @ (Pc @ R))(ann @ V))
+        k = len(cells) + Xc.shape[1]
     elif estimator == "cs":
+        if Xc.shape[1]:
+            raise GovstatsError("the linear Callaway-Sant'Anna ATT takes no controls (use did_cs.callaway_santanna "
+                                "with covariates=, whose inference is the multiplier bootstrap)")
+        if len(yv) != len(np.unique(unit)) * T:
+            raise GovstatsError("Callaway-Sant'Anna here needs a balanced panel (every unit in every period)")
         c = np.zeros(n)
         pos = {int(p): i for i, p in enumerate(periods)}
-        ctrl = never
-        nC = ctrl.sum() / T
+        units_g = pd.Series(gg).groupby(unit).first()
+        n_units = units_g[units_g > 0].value_counts().to_dict()
+        nC = float((units_g == 0).sum())
         cells = []
-        for coh in np.unique(g[g > 0]):
+        for coh in sorted(n_units):
             if int(coh) - 1 not in pos:
                 raise GovstatsError(
                     f"cohort {int(coh)} is treated in the first observed period ({int(periods[0])}): it has no "
                     "untreated period to compare with. Drop those units or add earlier periods.")
             bidx = pos[int(coh) - 1]
-            for t in range(pos.get(int(coh), T), T):
-                cells.append((coh, t, bidx))
-        n_units = {coh: float((g == coh).sum()) for coh in np.unique(g[g > 0])}
-        den = sum(n_units[coh] for coh, _, _ in cells)
+            cells += [(coh, t, bidx) for t in range(pos.get(int(coh), T), T)]
+        den = float(sum(n_units[coh] for coh, _, _ in cells))
         for coh, t, bidx in cells:
             m = gg == coh
             c[m & (tt == t)] += 1 / den
             c[m & (tt == bidx)] -= 1 / den
-            c[ctrl & (tt == t)] -= n_units[coh] / den / nC
-            c[ctrl & (tt == bidx)] += n_units[coh] / den / nC
-        resid = _annihilator(np.hstack([Zu, _dummies(gg * 10_000 + tt)]))
+            c[never & (tt == t)] -= n_units[coh] / den / nC
+            c[never & (tt == bidx)] += n_units[coh] / den / nC
+        resid = _fe_annihilator(unit, _dummies(gg * 10_000 + tt))
         k = 0
     else:
         raise ValueError(f"estimator={estimator!r}: choose from {', '.join(_ESTIMATORS)}")
@@ -350,7 +432,7 @@ def _linear_att_arrays(y: np.ndarray, g: np.ndarray, cl: np.ndarray, periods: np
     e = resid @ yv
     cs_ = np.bincount(ccodes, weights=c * e, minlength=G)
     se = float(np.sqrt(ssc * np.sum(cs_**2)))
-    R = _annihilator(Z) if restricted is None else restricted
+    R = _fe_annihilator(unit, Zx) if restricted is None else restricted
     return LinearATT(estimator, est, se, c, resid, ccodes, ssc, yv, D, _annihilator_ut=R)
 
 

@@ -24,7 +24,8 @@ from govstats.did import (  # noqa: F401 (EventStudySpec, event_study, true_effe
 
 __all__ = ["plot_att", "plot_event_study", "plot_sensitivity"]
 
-_COLORS = {"twfe": "#d55e00", "twfe_static": "#d55e00", "sun_abraham": "#0072b2", "did2s": "#009e73"}
+_COLORS = {"twfe": "#d55e00", "twfe_static": "#d55e00", "sun_abraham": "#0072b2", "did2s": "#009e73",
+           "cs": "#cc79a7"}
 
 
 def plot_event_study(results: EventStudyResults, truth: pd.DataFrame | None = None, *, title: str | None = None,

@@ -206,12 +206,15 @@ def test_wild_bootstrap_and_estimators_bad_input():
 
 @pytest.mark.slow
 def test_size_study_wild_bootstrap_and_ri_hold_size():
+    # five places: the wild restricted bootstrap-t and randomization inference stay within 3 Monte
+    # Carlo SEs of 5%, and the bootstrap corrects Sun-Abraham's analytic t(G-1), which over-rejects
+    # (docs/size_study.md: 0.22 against 0.04 at G = 5 with 100 simulations)
     sims = 80
-    tab = size_study((5, 8), sims=sims, ri_reps=59, boot_reps=399, cs_boot_reps=99, seed=3)
-    r = tab.set_index(["G", "method"])["rejection_rate"]
+    tab = size_study((5,), sims=sims, ri_reps=59, boot_reps=399, cs_boot_reps=99, seed=3)
+    r = tab.set_index("method")["rejection_rate"]
     bound = 0.05 + 3 * math.sqrt(0.05 * 0.95 / sims)
-    for G in (5, 8):
-        for m in ("Sun-Abraham wild restricted bootstrap-t", "did2s wild restricted bootstrap-t",
-                  "CS wild restricted bootstrap-t", "Sun-Abraham randomization inference",
-                  "did2s randomization inference", "CS randomization inference"):
-            assert r[(G, m)] <= bound, (G, m, r[(G, m)])
+    for m in ("Sun-Abraham wild restricted bootstrap-t", "did2s wild restricted bootstrap-t",
+              "CS wild restricted bootstrap-t", "Sun-Abraham randomization inference",
+              "did2s randomization inference", "CS randomization inference"):
+        assert r[m] <= bound, (m, r[m])
+    assert r["Sun-Abraham wild restricted bootstrap-t"] < r["Sun-Abraham analytic t(G-1)"]
