@@ -15,9 +15,9 @@ from pathlib import Path
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-import pandas as pd  # noqa: E402
+import pandas as pd
 
-from govstats.did_fewclusters import METHODS, size_study  # noqa: E402
+from govstats.did_fewclusters import METHODS, size_study
 
 sims = int(sys.argv[1]) if len(sys.argv) > 1 else 200
 seed = int(sys.argv[2]) if len(sys.argv) > 2 else 0

@@ -423,6 +423,11 @@ def prepare_event_data(spec: EventStudySpec, data: pd.DataFrame) -> tuple[pd.Dat
     if kept.empty:
         raise GovstatsError("no rows left for the event study: " + accounting.summary())
     if kept["_treated"].sum() == 0:
+        if always.any():
+            raise GovstatsError(
+                f"no adopting unit is left: every unit that adopts the reform ({spec.cohort}) was treated from "
+                f"its first or second observed period ({units[always].nunique()} units), so none has an untreated "
+                "year to compare with. Add earlier years to the panel, or study a reform adopted later.")
         raise GovstatsError(f"no unit adopts the reform ({spec.cohort}) within the observed years")
     return kept.reset_index(drop=True), accounting, notes
 
@@ -965,7 +970,10 @@ def event_study(spec: EventStudySpec, data: pd.DataFrame) -> EventStudyResults:
         sample[spec.weights] = pd.to_numeric(sample[spec.weights]).astype(float)
     G = int(sample[spec.cluster_column].nunique())
     if G < 2:
-        raise GovstatsError(f"cluster column {spec.cluster_column!r} has one value: need at least 2 clusters")
+        raise GovstatsError(
+            f"cluster column {spec.cluster_column!r} has one value: neither a cluster-robust standard error nor "
+            "a wild cluster bootstrap exists with one cluster. Cluster on a finer column (cluster=None uses the "
+            f"unit, {spec.unit!r}).")
     few = G < spec.few_clusters
     do_boot = (spec.bootstrap == "always" or (spec.bootstrap == "auto" and few)) and not spec.weights
     if spec.weights and spec.bootstrap != "never" and (few or spec.bootstrap == "always"):
@@ -977,7 +985,9 @@ def event_study(spec: EventStudySpec, data: pd.DataFrame) -> EventStudyResults:
         warns.append(
             few_clusters_message(G)
             + (" The TWFE rows carry wild cluster bootstrap intervals (boot_ci_*)." if do_boot else "")
-            + " The robust estimators' intervals are analytic and may be too narrow."
+            + (" The robust estimators' overall ATTs carry wild restricted bootstrap intervals (att table); "
+               "their event-time intervals are analytic and may be too narrow." if do_boot else
+               " The robust estimators' intervals are analytic and may be too narrow.")
         )
         warnings.warn(warns[-1], UserWarning, stacklevel=2)
     rows: list[dict] = []

@@ -209,7 +209,12 @@ class LinearATT:
         ``|t*| >= |t|``. Everything is linear in ``y`` and ``h0``, so one pass gives every
         ``h0`` (``.p_value(h0)``, ``.confidence_interval(alpha, G=G)``).
         """
-        from govstats.inference import BootstrapDraws, _constant_draws, _resolve_weights, draw_weights
+        from govstats.inference import (
+            BootstrapDraws,
+            _constant_draws,
+            _resolve_weights,
+            draw_weights,
+        )
 
         G = self.n_clusters
         if G < 2:
@@ -257,12 +262,6 @@ class _Linear:
 
     def __matmul__(self, V):
         return self.fn(np.asarray(V, float))
-
-
-def _annihilator(Z: np.ndarray) -> _Linear:
-    """``I - Z Z^+`` (least-squares residuals on the columns of ``Z``)."""
-    P = np.linalg.pinv(Z)
-    return _Linear(lambda V: V - Z @ (P @ V))
 
 
 def _unit_fe_fitter(unit: np.ndarray, X: np.ndarray, rows: np.ndarray | None = None):
