@@ -308,18 +308,18 @@ def _dual_vertices(X: np.ndarray, sd: np.ndarray, max_subsets: int = 50_000) -> 
             f"{M} moments and {k} nuisance parameters: too many dual vertices to enumerate; "
             "use fewer post-periods")
     E = np.vstack([sd, X.T])  # (k + 1) x M
-    rhs = np.eye(k + 1)[0]
-    out = []
-    for S in combinations(range(M), k + 1):
-        B = E[:, S]
-        if abs(np.linalg.det(B)) < 1e-12 * max(1.0, np.abs(B).max()) ** (k + 1):
-            continue
-        lam_s = np.linalg.solve(B, rhs)
-        if (lam_s >= -1e-12).all():
-            lam = np.zeros(M)
-            lam[list(S)] = np.clip(lam_s, 0, None)
-            out.append(lam)
-    if not out:
+    S = np.array(list(combinations(range(M), k + 1)), dtype=np.intp)  # subsets x (k + 1)
+    B = np.transpose(E[:, S], (1, 0, 2))  # subsets x (k + 1) x (k + 1)
+    scale = max(1.0, float(np.abs(E).max())) ** (k + 1)
+    ok = np.abs(np.linalg.det(B)) > 1e-12 * scale
+    S, B = S[ok], B[ok]
+    if not len(S):
+        return np.zeros((0, M))
+    lam_s = np.linalg.solve(B, np.broadcast_to(np.eye(k + 1)[0], (len(S), k + 1))[..., None])[..., 0]
+    feas = (lam_s >= -1e-12).all(1)
+    out = np.zeros((int(feas.sum()), M))
+    np.put_along_axis(out, S[feas], np.clip(lam_s[feas], 0, None), axis=1)
+    if not len(out):
         return np.zeros((0, M))
     V = np.unique(np.round(np.array(out), 12), axis=0)
     return V
