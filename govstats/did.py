@@ -28,18 +28,27 @@ when and why they differ:
     Its point estimates of the post-reform effects equal the imputation estimator
     of Borusyak, Jaravel & Spiess (2024).
 
-Callaway & Sant'Anna (2021) is not included: among the Python ports (csdid,
-differences, moderndid) none is yet as widely used and maintained as pyfixest,
-and with never-treated controls and no covariates its group-time ATTs average to
-the same event-time estimand as ``"sun_abraham"``.
+``"cs"`` - Callaway & Sant'Anna (2021), not in the default set
+    :func:`govstats.did_cs.callaway_santanna` (diff-diff, pinned to R ``did``) on the
+    estimation sample: never-treated controls (not-yet-treated when no unit is never
+    treated), no covariates (the spec's time-varying controls do not enter: CS conditions
+    on pre-treatment covariates instead; a note says so), the universal base period so
+    that the event-time estimates are relative to ``e = -1``; its dynamic aggregation by
+    event time (event times outside the window are left out, not binned) and its simple
+    ATT. Needs a balanced sample.
 
 Inference. Confidence intervals are cluster-robust (``cluster``, default the unit)
 with Student t critical values on ``G - 1`` degrees of freedom. When ``G`` is below
 ``few_clusters`` (30) the results warn, and the TWFE event-time coefficients and the
 static TWFE effect also get the wild cluster restricted bootstrap
 (:func:`govstats.inference.wild_cluster_bootstrap`; Webb weights, enumerated with
-five clusters). The robust estimators' analytic intervals have no bootstrap
-counterpart here and may under-cover with so few clusters; the results say so.
+five clusters). The robust estimators' overall ATTs (the ``att`` table) get the wild
+cluster restricted bootstrap-t of :class:`govstats.did_fewclusters.LinearATT`: the null
+"no effect" imposed by fitting unit and year effects (and controls) to every
+observation, ``y*`` = fitted + residual x one Webb weight per cluster, the estimator and
+its CRV1 SE recomputed on ``y*``; the interval by test inversion. The size study
+(``docs/size_study.md``) shows this and randomization inference hold size at G = 5
+where the analytic intervals do not. Their event-time intervals stay analytic.
 
 Pre-trend test: joint Wald test that every lead (``e <= -2``) is zero, with the
 estimator's cluster-robust covariance, ``F = W / r`` on ``(r, G - 1)`` degrees of
@@ -104,6 +113,7 @@ ESTIMATOR_LABELS = {
     "twfe_static": "Two-way FE, one post-reform dummy (plain)",
     "sun_abraham": "Sun-Abraham interaction-weighted",
     "did2s": "Gardner two-stage DiD (did2s)",
+    "cs": "Callaway-Sant'Anna (never-treated controls)",
 }
 _ESTIMATORS = ("twfe", "sun_abraham", "did2s")
 
@@ -413,6 +423,11 @@ def prepare_event_data(spec: EventStudySpec, data: pd.DataFrame) -> tuple[pd.Dat
     if kept.empty:
         raise GovstatsError("no rows left for the event study: " + accounting.summary())
     if kept["_treated"].sum() == 0:
+        if always.any():
+            raise GovstatsError(
+                f"no adopting unit is left: every unit that adopts the reform ({spec.cohort}) was treated from "
+                f"its first or second observed period ({units[always].nunique()} units), so none has an untreated "
+                "year to compare with. Add earlier years to the panel, or study a reform adopted later.")
         raise GovstatsError(f"no unit adopts the reform ({spec.cohort}) within the observed years")
     return kept.reset_index(drop=True), accounting, notes
 
@@ -848,6 +863,74 @@ def _did2s(sample, spec, G, controls):
     return rows, pre, att, cov
 
 
+def _cs(sample, spec, G, notes):
+    from govstats.did_cs import CSSpec, callaway_santanna
+
+    never = bool((sample["_cohort"] == 0).any())
+    if spec.controls:
+        notes.append("cs: the time-varying controls do not enter Callaway-Sant'Anna (it conditions on "
+                      "pre-treatment covariates); its estimates are unconditional")
+    if not never:
+        notes.append("cs: no never-adopting unit; the not-yet-adopted units are the controls")
+    cl = spec.cluster_column
+    d = sample[list(dict.fromkeys([spec.unit, spec.time, cl]))].copy()
+    d["_y"] = sample["_y"].to_numpy()
+    d["_g"] = sample["_cohort"].to_numpy()
+    cspec = CSSpec("_y", cohort="_g", unit=spec.unit, time=spec.time, cluster=cl if cl != spec.unit else None,
+                   control_group="never_treated" if never else "not_yet_treated", reps=0, alpha=spec.alpha,
+                   base_period="universal")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = callaway_santanna(cspec, d)
+    dyn = res.tidy().set_index("event_time")
+    counts = sample.loc[sample["_cohort"] > 0].groupby("_event").size()
+    outside = [int(e) for e in dyn.index if e < -spec.leads or e > spec.lags]
+    if outside:
+        notes.append(f"cs: event times {outside} lie outside the window and are left out (not binned)")
+    rows = []
+    for e in spec.window:
+        if e == -1:
+            rows.append(_reference_row("cs", int(counts.get(-1, 0))))
+        elif e in dyn.index:
+            rows.append(_row("cs", e, float(dyn.at[e, "estimate"]), float(dyn.at[e, "std_error"]), spec.alpha, G,
+                             int(counts.get(e, 0))))
+    present = [r["event_time"] for r in rows if r["event_time"] != -1]
+    V = res.dynamic_vcov
+    if V is not None and set(present) <= set(V.index):
+        cov = V.loc[present, present].copy()
+    else:
+        cov = pd.DataFrame(np.diag([dyn.at[e, "std_error"] ** 2 for e in present]), index=present, columns=present)
+        notes.append("cs: diff-diff gave no event-time covariance; the pre-trend test uses the variances only")
+    leads = [e for e in spec.leads_tested if e in present]
+    pre = _wald(dyn.loc[leads, "estimate"].to_numpy(), cov.loc[leads, leads].to_numpy(), G)
+    s = res.aggregate("simple").iloc[0]
+    att = _row("cs", 0, float(s["estimate"]), float(s["std_error"]), spec.alpha, G, int(sample["_treated"].sum()))
+    att.pop("event_time")
+    return rows, pre, att, cov
+
+
+def _robust_att_bootstrap(sample, spec, est, controls, notes) -> dict:
+    """Wild cluster restricted bootstrap-t p-value and interval of a robust estimator's overall ATT."""
+    from govstats.did_fewclusters import _linear_att_long
+
+    data = sample
+    if est == "sun_abraham" and not (sample["_cohort"] == 0).any():
+        last = int(sample["_cohort"].max())
+        data = sample[sample[spec.time] < last]
+        data = data.assign(_cohort=np.where(data["_cohort"] == last, 0, data["_cohort"]))
+    ctl = data[controls].to_numpy(dtype=float) if controls and est != "cs" else None
+    try:
+        la = _linear_att_long(data["_y"].to_numpy(), data[spec.unit].to_numpy(), data[spec.time].to_numpy(),
+                              data["_cohort"].to_numpy(), data[spec.cluster_column].to_numpy(), est,
+                              controls=ctl)
+        draws = la.bootstrap(spec.reps, spec.weights_type, spec.seed)
+        lo, hi = draws.confidence_interval(spec.alpha, G=la.n_clusters)
+        return {"boot_p": draws.p_value(0.0), "boot_ci_lower": lo, "boot_ci_upper": hi}
+    except (GovstatsError, ValueError, np.linalg.LinAlgError) as exc:
+        notes.append(f"{est}: no wild bootstrap interval for the ATT ({str(exc).splitlines()[0]})")
+        return {"boot_p": math.nan, "boot_ci_lower": math.nan, "boot_ci_upper": math.nan}
+
+
 # --------------------------------------------------------------------------- public API
 
 
@@ -887,7 +970,10 @@ def event_study(spec: EventStudySpec, data: pd.DataFrame) -> EventStudyResults:
         sample[spec.weights] = pd.to_numeric(sample[spec.weights]).astype(float)
     G = int(sample[spec.cluster_column].nunique())
     if G < 2:
-        raise GovstatsError(f"cluster column {spec.cluster_column!r} has one value: need at least 2 clusters")
+        raise GovstatsError(
+            f"cluster column {spec.cluster_column!r} has one value: neither a cluster-robust standard error nor "
+            "a wild cluster bootstrap exists with one cluster. Cluster on a finer column (cluster=None uses the "
+            f"unit, {spec.unit!r}).")
     few = G < spec.few_clusters
     do_boot = (spec.bootstrap == "always" or (spec.bootstrap == "auto" and few)) and not spec.weights
     if spec.weights and spec.bootstrap != "never" and (few or spec.bootstrap == "always"):
@@ -899,7 +985,9 @@ def event_study(spec: EventStudySpec, data: pd.DataFrame) -> EventStudyResults:
         warns.append(
             few_clusters_message(G)
             + (" The TWFE rows carry wild cluster bootstrap intervals (boot_ci_*)." if do_boot else "")
-            + " The robust estimators' intervals are analytic and may be too narrow."
+            + (" The robust estimators' overall ATTs carry wild restricted bootstrap intervals (att table); "
+               "their event-time intervals are analytic and may be too narrow." if do_boot else
+               " The robust estimators' intervals are analytic and may be too narrow.")
         )
         warnings.warn(warns[-1], UserWarning, stacklevel=2)
     rows: list[dict] = []
@@ -912,8 +1000,12 @@ def event_study(spec: EventStudySpec, data: pd.DataFrame) -> EventStudyResults:
                 r, pre, att, cov = _twfe(sample, spec, G, do_boot, controls, notes, warns)
             elif est == "sun_abraham":
                 r, pre, att, cov = _sun_abraham(sample, spec, G, controls, notes)
+            elif est == "cs":
+                r, pre, att, cov = _cs(sample, spec, G, notes)
             else:
                 r, pre, att, cov = _did2s(sample, spec, G, controls)
+            if est != "twfe" and do_boot:
+                att.update(_robust_att_bootstrap(sample, spec, est, controls, notes))
         except (ValueError, RuntimeError, np.linalg.LinAlgError, GovstatsError) as exc:
             # too little data for this estimator (collinear design, singular matrix): say so, go on
             first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -48,6 +48,7 @@ ControlGroup = Literal["never_treated", "not_yet_treated"]
 CSMethod = Literal["dr", "ipw", "reg"]
 CSWeights = Literal["auto", "rademacher", "mammen", "webb"]
 Aggregation = Literal["simple", "dynamic", "group", "calendar"]
+BasePeriod = Literal["varying", "universal"]
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,11 @@ class CSSpec:
         ``"auto"``: Webb below 12 clusters, Rademacher otherwise.
     seed : int or None
     alpha : float
+    base_period : {"varying", "universal"}
+        Pre-treatment comparisons: ``"varying"`` (R ``did``'s default: each pre-period
+        ``ATT(g, t)`` compares ``t`` with ``t - 1``) or ``"universal"`` (every period against
+        ``g - 1``, so the event-time estimates are relative to ``e = -1`` like a regression
+        event study's). Post-treatment ``ATT(g, t)`` are the same either way.
     """
 
     outcome: str
@@ -85,6 +91,7 @@ class CSSpec:
     seed: int | None = 0
     alpha: float = 0.05
     anticipation: int = 0
+    base_period: BasePeriod = "varying"
 
     def __post_init__(self) -> None:
         cov = self.covariates
@@ -92,6 +99,7 @@ class CSSpec:
         check_literal(self.control_group, ControlGroup, "control_group")
         check_literal(self.est_method, CSMethod, "est_method")
         check_literal(self.weights_type, CSWeights, "weights_type")
+        check_literal(self.base_period, BasePeriod, "base_period")
         if not 0 < float(self.alpha) <= 0.5:
             raise ValueError(f"alpha={self.alpha!r} must be in (0, 0.5] (0.05 gives 95% intervals)")
         if not isinstance(self.reps, int | np.integer) or (self.reps != 0 and self.reps < 19):
@@ -116,6 +124,7 @@ class CSResults:
     warnings: tuple[str, ...] = ()
     simulated: bool = False
     boot_overall: np.ndarray | None = None
+    dynamic_vcov: pd.DataFrame | None = None  # analytic covariance of the event-time estimates
 
     def boot_pvalue(self) -> float:
         """Wild (multiplier) bootstrap p-value of the simple ATT = 0: the share of centred
@@ -268,7 +277,7 @@ def callaway_santanna(spec: CSSpec, data: pd.DataFrame) -> CSResults:
     cs = dd.CallawaySantAnna(
         control_group=spec.control_group, estimation_method=spec.est_method, alpha=spec.alpha,
         n_bootstrap=int(spec.reps), bootstrap_weights=wt, seed=spec.seed, anticipation=spec.anticipation,
-        cluster="_cl" if spec.cluster else None, cband=True,
+        cluster="_cl" if spec.cluster else None, cband=True, base_period=spec.base_period,
     )
     covs = [f"_x{i}" for i in range(len(spec.covariates))] or None
     warns: list[str] = []
@@ -289,7 +298,7 @@ def callaway_santanna(spec: CSSpec, data: pd.DataFrame) -> CSResults:
     if spec.reps:
         cs0 = dd.CallawaySantAnna(control_group=spec.control_group, estimation_method=spec.est_method,
                                   alpha=spec.alpha, n_bootstrap=0, anticipation=spec.anticipation,
-                                  cluster="_cl" if spec.cluster else None)
+                                  cluster="_cl" if spec.cluster else None, base_period=spec.base_period)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             r0 = cs0.fit(d, outcome="_y", unit="_unit", time="_time", first_treat="_g", covariates=covs,
@@ -356,10 +365,15 @@ def callaway_santanna(spec: CSSpec, data: pd.DataFrame) -> CSResults:
     aggregates["group"] = table(ge0, ge, (grp_overall, math.nan, None))
     aggregates["calendar"] = _calendar(att_gt, sizes, z)
     simulated = bool(getattr(data, "attrs", {}).get("simulated", False))
+    dvcov = None
+    if getattr(r0, "event_study_vcov", None) is not None and r0.event_study_vcov_index is not None:
+        idx = [int(k) for k in r0.event_study_vcov_index]
+        dvcov = pd.DataFrame(np.asarray(r0.event_study_vcov, float), index=idx, columns=idx)
     return CSResults(spec=spec, att_gt=att_gt, _aggregates=aggregates, n_units=int(d["_unit"].nunique()),
                      n_clusters=G, weights_type=wt if spec.reps else "", warnings=tuple(warns),
                      simulated=simulated,
-                     boot_overall=None if boot is None else np.asarray(boot.bootstrap_distribution, float))
+                     boot_overall=None if boot is None else np.asarray(boot.bootstrap_distribution, float),
+                     dynamic_vcov=dvcov)
 
 
 def _calendar(att_gt: pd.DataFrame, sizes: pd.Series, z: float) -> pd.DataFrame:

@@ -24,7 +24,8 @@ from govstats.did import (  # noqa: F401 (EventStudySpec, event_study, true_effe
 
 __all__ = ["plot_att", "plot_event_study", "plot_sensitivity"]
 
-_COLORS = {"twfe": "#d55e00", "twfe_static": "#d55e00", "sun_abraham": "#0072b2", "did2s": "#009e73"}
+_COLORS = {"twfe": "#d55e00", "twfe_static": "#d55e00", "sun_abraham": "#0072b2", "did2s": "#009e73",
+           "cs": "#cc79a7"}
 
 
 def plot_event_study(results: EventStudyResults, truth: pd.DataFrame | None = None, *, title: str | None = None,
@@ -145,7 +146,8 @@ def plot_sensitivity(sensitivity: pd.DataFrame, original: tuple[float, float], *
     Parameters
     ----------
     sensitivity : DataFrame
-        ``lb``, ``ub`` and ``parameter`` columns (:func:`govstats.honestdid.sensitivity_sd`).
+        ``lb``, ``ub``, ``method`` and ``parameter`` columns (:func:`govstats.honestdid.sensitivity_sd`
+        with ``parameter="M"``, :func:`govstats.honestdid.sensitivity_rm` with ``parameter="Mbar"``).
     original : (lower, upper)
         The usual interval (:func:`govstats.honestdid.original_ci`), drawn left of the grid.
     simulated : bool
@@ -161,9 +163,11 @@ def plot_sensitivity(sensitivity: pd.DataFrame, original: tuple[float, float], *
                 color="#d55e00", capsize=4, lw=2, label="original")
     mid = (sensitivity["lb"] + sensitivity["ub"]) / 2
     ax.errorbar(m, mid, yerr=[mid - sensitivity["lb"], sensitivity["ub"] - mid], fmt="none", color="#0072b2",
-                capsize=4, lw=2, label="FLCI (robust)")
+                capsize=4, lw=2,
+                label=f"{sensitivity['method'].iloc[0] if 'method' in sensitivity else 'robust'} (robust)")
     ax.axhline(0, color="grey", lw=0.8)
-    ax.set_xlabel(parameter)
+    ax.set_xlabel({"M": "M (change in the slope of the trend violation)",
+                   "Mbar": "Mbar (post violation relative to the largest pre violation)"}.get(parameter, parameter))
     ax.set_ylabel("effect")
     ax.legend(frameon=False)
     t = title or "Sensitivity to violations of parallel trends"

@@ -21,7 +21,8 @@ import pytest
 from scipy import stats
 
 from govstats import did
-from govstats.errors import DataValidationError
+from govstats.did import EventStudySpec, event_study
+from govstats.errors import DataValidationError, GovstatsError
 from govstats.simulate import TrueEffects, simulate_panel
 
 YEARS = np.arange(2000, 2016)
@@ -399,3 +400,76 @@ def test_bad_event_study_weights_are_listed():
         did.event_study(did.EventStudySpec("y", cohort="cohort", unit="unit", estimators=("twfe",),
                                            weights="pop"), df)
     assert len(err.value.problems) == 2
+
+
+# --------------------------------------------------------------------------- issue 12: bad input, CS
+
+
+def _tiny_panel(n_units=12, years=range(2001, 2009), seed=0):
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n_units):
+        g = [np.nan, 2004, 2006][i % 3]
+        for t in years:
+            rows.append({"unit_id": i, "year": t, "place": i % 4, "g": g,
+                         "y": rng.normal() + (0.5 if np.isfinite(g) and t >= g else 0.0)})
+    return pd.DataFrame(rows)
+
+
+def test_cohort_treated_from_the_start_says_what_to_do():
+    df = _tiny_panel()
+    df.loc[df["g"].notna(), "g"] = 2001  # every adopter treated in the first year
+    with pytest.raises(GovstatsError, match="treated from its first or second observed period.*Add earlier years"):
+        event_study(EventStudySpec("y", cohort="g", leads=2, lags=2, estimators=("did2s",)), df)
+    # some adopters treated from the start: their rows are rejected with the reason, the rest estimated
+    df = _tiny_panel()
+    df.loc[df["unit_id"] == 1, "g"] = 2001
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = event_study(EventStudySpec("y", cohort="g", leads=2, lags=2, estimators=("did2s",)), df)
+    assert (res.accounting.rejected["reason"] == "fewer than two observed years before the reform").sum() == 8
+
+
+def test_one_cluster_says_what_to_do():
+    df = _tiny_panel().assign(one=1)
+    with pytest.raises(GovstatsError, match="one value.*Cluster on a finer column"):
+        event_study(EventStudySpec("y", cohort="g", cluster="one", leads=2, lags=2, bootstrap="always"), df)
+
+
+def test_cs_without_never_treated_says_which_units_are_controls():
+    # no never-adopter: the years after the second-last adoption are left out (no untreated units),
+    # so the last cohort is never treated within the sample and serves as the control group
+    df = _tiny_panel()
+    df = df[df["g"].notna()]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = event_study(EventStudySpec("y", cohort="g", leads=2, lags=1, estimators=("cs",),
+                                         bootstrap="never"), df)
+    assert any("never treated within the sample" in n for n in res.notes)
+    assert (res.tidy()["estimator"] == "cs").any()
+
+
+def test_cs_estimator_matches_did_cs_and_robust_atts_get_the_wild_bootstrap():
+    from govstats.did_cs import CSSpec, callaway_santanna
+    from govstats.did_fewclusters import wild_bootstrap_att
+
+    df = _tiny_panel(n_units=24)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = event_study(EventStudySpec("y", cohort="g", cluster="place", leads=2, lags=2,
+                                         estimators=("sun_abraham", "did2s", "cs"), reps=999), df)
+        ref = callaway_santanna(CSSpec("y", cohort="g", unit="unit_id", time="year", cluster="place", reps=0,
+                                       base_period="universal"), df.assign(g=df["g"].fillna(0)))
+    cs = res.tidy().query("estimator == 'cs' and event_time != -1").set_index("event_time")
+    dyn = ref.tidy().set_index("event_time")
+    for e in cs.index:
+        assert cs.at[e, "estimate"] == pytest.approx(dyn.at[e, "estimate"], abs=1e-10)
+    att = res.att.set_index("estimator")
+    assert att.at["cs", "estimate"] == pytest.approx(float(ref.aggregate("simple")["estimate"].iloc[0]), abs=1e-10)
+    # 4 places: every robust ATT carries the wild restricted bootstrap of did_fewclusters
+    for est in ("sun_abraham", "did2s", "cs"):
+        wb = wild_bootstrap_att(df.assign(g=df["g"].fillna(0)), est, reps=999, unit="unit_id", time="year",
+                                cohort="g", cluster="place")
+        assert att.at[est, "estimate"] == pytest.approx(wb["estimate"], abs=1e-10)
+        assert att.at[est, "boot_p"] == pytest.approx(wb["boot_p"], abs=1e-12)
+        assert att.at[est, "boot_ci_lower"] == pytest.approx(wb["boot_ci_lower"], abs=1e-8)
