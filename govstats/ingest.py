@@ -532,10 +532,75 @@ def _xlsx_sheets(path: Path, source: str, sheet: str | int | None, notes: list[s
     out = []
     for name in chosen:
         ws = wb[name]
-        grid = [[_cell_text(c) for c in row] for row in ws.iter_rows()]
+        grid = [[_cell_text(c) for c in row]
+                for row in ws.iter_rows(min_row=1, min_col=1, max_col=max(ws.max_column, 1))]
+        filled = _fill_merged(grid, ws.merged_cells.ranges)
+        if filled:
+            notes.append(f"{source}, sheet {name!r}: merged cell(s) {', '.join(filled)} "
+                         "read as their value repeated over the merged range")
         out.append(_Sheet(f"{source}, sheet {name!r}", f"sheet {name!r}, ", name, grid))
     wb.close()
     return out, []
+
+
+def _fill_merged(grid: list[list[str]], ranges) -> list[str]:
+    """Repeat each merged range's value (its top-left cell) over the range, in place.
+
+    openpyxl keeps the value of a merged range in its top-left cell only; a yearbook's
+    merged cells (an indicator over its years, a place over its years) mean that value
+    for every cell they cover. Returns the ranges filled (``'B1:D1'``).
+    """
+    filled = []
+    for rng in sorted(ranges, key=lambda r: (r.min_row, r.min_col)):
+        r0, c0, r1, c1 = rng.min_row - 1, rng.min_col - 1, rng.max_row - 1, rng.max_col - 1
+        if r0 >= len(grid):
+            continue
+        value = grid[r0][c0] if c0 < len(grid[r0]) else ""
+        if not value:
+            continue
+        for r in range(r0, min(r1, len(grid) - 1) + 1):
+            row = grid[r]
+            if len(row) <= c1:
+                row.extend([""] * (c1 + 1 - len(row)))
+            for c in range(c0, c1 + 1):
+                row[c] = value
+        filled.append(rng.coord)
+    return filled
+
+
+def _two_row_header(grid: list[list[str]], h: int) -> list[str] | None:
+    """The indicator row of a two-row header (an indicator over its years), or None.
+
+    Row ``h`` names the place (and code) columns and, over groups of columns, an
+    indicator; row ``h + 1`` has a year under each of those columns and nothing (or the
+    same text, from a vertically merged cell) under the place columns. Blank cells of
+    row ``h`` right of an indicator are that indicator (an unmerged export of merged
+    cells). Returns row ``h`` with those blanks filled.
+    """
+    if h + 1 >= len(grid):
+        return None
+    top, below = grid[h], grid[h + 1]
+    width = max(len(top), len(below))
+    top = top + [""] * (width - len(top))
+    below = below + [""] * (width - len(below))
+    filled, current, years = [], "", 0
+    for j in range(width):
+        t, b = top[j], below[j]
+        role = _role(t) if t else None
+        if t and (role is not None or _parse_year(t)):
+            if b and b != t:  # a data row: the place column holds a name
+                return None
+            current = ""
+            filled.append(t)
+            continue
+        if t:
+            current = t
+        if b:
+            if not _parse_year(b) or not current:
+                return None
+            years += 1
+        filled.append(current if b else t)
+    return filled if years >= 2 else None
 
 
 # --------------------------------------------------------------------------- indicators
@@ -801,10 +866,19 @@ def _read_table(
             or sum(1 for c in cells_k if _parse_year(c)) >= 2
         ):
             if k > h:
-                titles = [" ".join(c for c in grid[i] if c) for i in range(h, k) if any(grid[i])]
+                titles = [" ".join(dict.fromkeys(c for c in grid[i] if c)) for i in range(h, k) if any(grid[i])]
                 notes.append(f"{file}: title row(s) above the header (row {k + 1}) skipped: " + " / ".join(titles))
                 h = k
             break
+    # a two-row header: an indicator over its years (merged cells, or blanks to its right)
+    top = _two_row_header(grid, h)
+    top_row = h + 1
+    if top is not None:
+        below = grid[h + 1] + [""] * (len(top) - len(grid[h + 1]))
+        # the header row is the year row; place/code headers come from the row above
+        grid = [*grid[: h + 1], [b or t for t, b in zip(top, below, strict=True)], *grid[h + 2 :]]
+        notes.append(f"{file}: two-row header (rows {h + 1}-{h + 2}): indicators in row {h + 1} over the years in row {h + 2}")
+        h += 1
     header_row = h + 1
     # footnotes below the data (注：..., 资料来源：...)
     end = len(grid)
@@ -814,7 +888,7 @@ def _read_table(
             end = k
             break
     if end < len(grid):
-        foot = [(k + 1, " ".join(c for c in grid[k] if c)) for k in range(end, len(grid)) if any(grid[k])]
+        foot = [(k + 1, " ".join(dict.fromkeys(c for c in grid[k] if c))) for k in range(end, len(grid)) if any(grid[k])]
         notes.append(f"{file}: footnote row(s) below the data read as notes: "
                      + " / ".join(f"row {r}: {t}" for r, t in foot))
         for r, _t in foot:
@@ -828,12 +902,15 @@ def _read_table(
     width = max(len(r) for r in grid[h:end])
     header = grid[h] + [""] * (width - len(grid[h]))
     body = [(h + 1 + i + 1, r + [""] * (width - len(r))) for i, r in enumerate(grid[h + 1 : end])]
+    long_rows: set[int] = set()  # rows with more cells than headers: reported once, as malformed
     if not sh.ref_prefix:  # CSV: a row with too few or too many cells is malformed
         for i, r in enumerate(grid[h + 1 : end]):
             filled = len(r)
             while filled and not r[filled - 1]:
                 filled -= 1
             if filled and len(r) != len(grid[h]) and (len(r) < header_len or filled > header_len):
+                if filled > header_len:
+                    long_rows.add(h + 2 + i)
                 problems.append(
                     Problem(
                         f"malformed row: {len(r)} cell(s) but the header has {len(grid[h])}"
@@ -849,15 +926,22 @@ def _read_table(
     if blank:
         notes.append(f"{file}: {len(blank)} blank row(s) skipped")
 
+    # the column as a user names it: with a two-row header, indicator / year
+    shown = list(header)
+    if top is not None:
+        for j, text in enumerate(header):
+            if j < len(top) and top[j] and top[j] != text and _parse_year(text):
+                shown[j] = f"{top[j]} / {text}"
+
     def colname(j: int) -> str:
-        return header[j] if header[j] and not _UNNAMED.match(header[j]) else f"(unnamed column {_column_letter(j)})"
+        return shown[j] if header[j] and not _UNNAMED.match(header[j]) else f"(unnamed column {_column_letter(j)})"
 
     roles: dict[int, str | None] = {}
     unnamed = []
     for j, head in enumerate(header):
         if not head or _UNNAMED.match(head):
-            if any(c[j] for _, c in body):
-                first = next((r, c[j]) for r, c in body if c[j])
+            first = next(((r, c[j]) for r, c in body if c[j] and r not in long_rows), None)
+            if first is not None:
                 problems.append(
                     Problem(
                         "a column with no header holds data",
@@ -1012,6 +1096,13 @@ def _read_table(
     if found == "long" and not fully_long:
         for j, _ in value_cols:
             col_ind[j] = indicator_of(header[j], header_row, header[j], unknown)
+    elif found == "wide" and top is not None:
+        for j, _ in value_cols:
+            col_ind[j] = indicator_of(top[j], top_row, top[j], unknown) if top[j] else (None, "", 1.0)
+            if not top[j]:
+                problems.append(Problem("a year column with no indicator above it (two-row header)",
+                                        file=file, row=top_row, column=colname(j),
+                                        hint="write the indicator over its years in the first header row"))
     elif found == "wide" and ind_j is None:
         label = "sheet name" if sh.ref_prefix else "file name"
         ind = indicator_of(sh.default_indicator, header_row, f"({label})", unknown)
@@ -1096,7 +1187,7 @@ def _read_table(
                 source_file=source_file,
                 source_ref=f"{sh.ref_prefix}row {r}, column {colname(j)!r}",
                 source_row=r,
-                source_column=header[j],
+                source_column=shown[j],
                 file_label=file,
             )
     for (column, text), rows in unknown.items():
