@@ -1109,6 +1109,11 @@ def _read_table(
         for j, _ in value_cols:
             col_ind[j] = ind
 
+    (a_table, a_written, a_ind, a_unit, a_scale, a_year, a_start, a_end, a_quantity, a_file, a_ref, a_row,
+     a_column, a_label) = [cells.cols[k].append for k in (
+        "table", "place_as_written", "indicator", "header_unit", "header_scale", "year", "year_start", "year_end",
+        "quantity", "source_file", "source_ref", "source_row", "source_column", "file_label")]
+    quoted = {j: repr(colname(j)) for j, _ in value_cols}
     for r, row in body:
         place_text = row[place_j] if place_j is not None else ""
         if place_j is not None:
@@ -1171,25 +1176,24 @@ def _read_table(
                         )
                     )
                 row_ind = (row_ind[0], u, sc)
+        written = (row[name_j] or place_text) if name_j is not None else place_text
         for j, year in value_cols:
             ind, unit, scale = row_ind if row_ind is not None else col_ind[j]
             y = year if year is not None else row_year
-            cells.add(
-                table=t,
-                place_as_written=(row[name_j] or place_text) if name_j is not None else place_text,
-                indicator=ind,
-                header_unit=unit,
-                header_scale=scale,
-                year=y[0],
-                year_start=y[1],
-                year_end=y[2],
-                quantity=row[j],
-                source_file=source_file,
-                source_ref=f"{sh.ref_prefix}row {r}, column {colname(j)!r}",
-                source_row=r,
-                source_column=shown[j],
-                file_label=file,
-            )
+            a_table(t)
+            a_written(written)
+            a_ind(ind)
+            a_unit(unit)
+            a_scale(scale)
+            a_year(y[0])
+            a_start(y[1])
+            a_end(y[2])
+            a_quantity(row[j])
+            a_file(source_file)
+            a_ref(f"{sh.ref_prefix}row {r}, column {quoted[j]}")
+            a_row(r)
+            a_column(shown[j])
+            a_label(file)
     for (column, text), rows in unknown.items():
         problems.append(
             Problem(
@@ -1276,11 +1280,15 @@ def _resolve_places(
                 ids[(t, r)] = pid
     # a code column decides; a name beside it must not name another place
     checked: dict[tuple[str, str], str | None] = {}
+    reg = places.registry(registry_file=registry_file) if pr["name"].astype(bool).any() else None
     for rec in pr[pr["name"].astype(bool)].to_dict("records"):
         pid = ids.get((rec["table"], rec["row"]))
         if pid is None:
             continue
         key = (rec["name"], pid)
+        if key not in checked and pid in reg.index and places.normalise_name(rec["name"]) in {
+                places.normalise_name(reg.at[pid, c]) for c in ("name_zh", "short_zh") if isinstance(reg.at[pid, c], str)}:
+            checked[key] = None  # the name is the coded place's own (full or short) name
         if key not in checked:
             by_name = one(rec["name"], None)
             try:
@@ -1502,7 +1510,12 @@ def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[st
             )
         )
     for c in ("value", "lower", "upper"):
-        out[c] = q[c].astype(float) * hs
+        # 65.18 (万人) * 10,000 is 651800.0000000001 in binary floating point: a product
+        # within 1e-9 (relative) of a whole number is that whole number
+        product = q[c].astype(float) * hs
+        whole = product.round()
+        snap = hs.ne(1.0) & ((product - whole).abs() <= 1e-9 * product.abs().clip(lower=1.0))
+        out[c] = product.where(~snap, whole)
     out["scale"] = cs * hs
     out["bound"] = q["bound"]
     out["unit"] = hu.where(hu.ne(""), cu)
@@ -1605,6 +1618,9 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
         return []
     # Duplicates and unknown names are reported above; check only the rest here.
     clean = clean.drop_duplicates(["place_id", "indicator", "year"])
+    # the checks are on text columns with few distinct values (numbers are only typed):
+    # one row per distinct combination finds every failing value, named at its first row
+    clean = clean.drop_duplicates(["place_id", "indicator", "year", "year_start", "year_end", "bound", "unit"])
     try:
         TidyObservations.validate(clean, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -1617,37 +1633,52 @@ def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule]) -> pd.S
     """Reason per cell outside its indicator's codebook bounds (index = cells to reject)."""
     reasons: dict = {}
     ok = kept["value"].notna() & kept["indicator"].isin(list(rules))
-    for i, ind, value, lower, upper, bound in zip(
-        kept.index[ok], kept.loc[ok, "indicator"], kept.loc[ok, "value"], kept.loc[ok, "lower"],
-        kept.loc[ok, "upper"], kept.loc[ok, "bound"], strict=True,
-    ):
-        rule = rules[ind]
-        lo = lower if not math.isnan(lower) else value
-        hi = upper if not (math.isnan(upper) or math.isinf(upper)) else value
+    k = kept.loc[ok, ["indicator", "value", "lower", "upper", "bound"]]
+    if k.empty:
+        return pd.Series(reasons, dtype=object)
+    value = k["value"].to_numpy(dtype=float)
+    lower, upper = k["lower"].to_numpy(dtype=float), k["upper"].to_numpy(dtype=float)
+    lo = np.where(np.isnan(lower), value, lower)
+    hi = np.where(np.isnan(upper) | np.isinf(upper), value, upper)
+    inds = k["indicator"].to_numpy()
+    minimum = np.array([rules[i].minimum for i in inds], dtype=float) if len(rules) else np.array([])
+    maximum = np.array([rules[i].maximum for i in inds], dtype=float)
+    whole = np.array([rules[i].whole for i in inds], dtype=bool)
+    below = ~np.isnan(minimum) & (lo < minimum)
+    above = ~below & ~np.isnan(maximum) & (hi > maximum)
+    fraction = ~below & ~above & whole & (k["bound"].to_numpy() == "exact") & (value != np.round(value))
+    for j in np.flatnonzero(below | above | fraction):
+        rule, v, ind = rules[inds[j]], value[j], inds[j]
         kind = f" ({rule.unit_kind})" if rule.unit_kind else ""
-        if not math.isnan(rule.minimum) and lo < rule.minimum:
+        if below[j]:
             what = "negative" if rule.minimum == 0 else f"below {rule.minimum:g}"
-            reasons[i] = f"implausible: {value:g} is {what}; the codebook bounds {ind}{kind} below by {rule.minimum:g}"
-        elif not math.isnan(rule.maximum) and hi > rule.maximum:
-            reasons[i] = f"implausible: {value:g} is above the codebook maximum {rule.maximum:g} of {ind}{kind}"
-        elif rule.whole and bound == "exact" and not float(value).is_integer():
-            reasons[i] = f"implausible: {value:g} is not a whole number, but {ind}{kind} counts whole units"
+            why = f"implausible: {v:g} is {what}; the codebook bounds {ind}{kind} below by {rule.minimum:g}"
+        elif above[j]:
+            why = f"implausible: {v:g} is above the codebook maximum {rule.maximum:g} of {ind}{kind}"
+        else:
+            why = f"implausible: {v:g} is not a whole number, but {ind}{kind} counts whole units"
+        reasons[k.index[j]] = why
     return pd.Series(reasons, dtype=object)
 
 
 def _jump_warnings(kept: pd.DataFrame, factor: float = 10.0) -> list[str]:
     """Year-on-year changes by a factor of ``factor`` or more (kept, but flagged)."""
-    out: list[str] = []
     single = kept[(kept["year_start"] == kept["year_end"]) & kept["value"].gt(0)]
-    for (place, ind), g in single.groupby(["place_id", "indicator"], sort=True):
-        g = g.sort_values("year_start")
-        years, values, refs = g["year_start"].tolist(), g["value"].tolist(), g["source_ref"].tolist()
-        for k in range(1, len(g)):
-            if years[k] == years[k - 1] + 1:
-                ratio = values[k] / values[k - 1]
-                if ratio >= factor or ratio <= 1 / factor:
-                    out.append(
-                        f"{place} {ind}: {values[k - 1]:g} in {years[k - 1]} -> {values[k]:g} in {years[k]} "
-                        f"(x{ratio:.3g}; {refs[k]}); check the unit (人 vs 万人?)"
-                    )
+    if single.empty:
+        return []
+    g = single.sort_values(["place_id", "indicator", "year_start"], kind="mergesort")
+    same = (g["place_id"].to_numpy() == np.roll(g["place_id"].to_numpy(), 1)) & (
+        g["indicator"].to_numpy() == np.roll(g["indicator"].to_numpy(), 1))
+    years = g["year_start"].to_numpy(dtype="int64")
+    values = g["value"].to_numpy(dtype=float)
+    ratio = values / np.roll(values, 1)
+    jump = same & (years == np.roll(years, 1) + 1) & ((ratio >= factor) | (ratio <= 1 / factor))
+    jump[0] = False
+    out: list[str] = []
+    place, ind, refs = g["place_id"].to_numpy(), g["indicator"].to_numpy(), g["source_ref"].to_numpy()
+    for k in np.flatnonzero(jump):
+        out.append(
+            f"{place[k]} {ind[k]}: {values[k - 1]:g} in {years[k - 1]} -> {values[k]:g} in {years[k]} "
+            f"(x{ratio[k]:.3g}; {refs[k]}); check the unit (人 vs 万人?)"
+        )
     return out
