@@ -407,7 +407,7 @@ def _decode(data: bytes, encoding: str | None, file: str) -> tuple[str | None, s
         pass
     replaced = data.decode("utf-8", errors="replace")
     n_bad = replaced.count("\ufffd")  # one per invalid byte sequence
-    good_non_ascii = sum(1 for ch in replaced if ord(ch) > 127) - n_bad
+    good_non_ascii = len(replaced) - len(replaced.encode("ascii", "ignore")) - n_bad
     if good_non_ascii >= 4 and good_non_ascii >= 4 * n_bad:
         utf8_spans = _invalid_spans(data, "utf-8")
         # Mostly valid UTF-8 with a few bad bytes: a damaged UTF-8 file, not GBK. Decoding
@@ -1487,7 +1487,8 @@ def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[st
     cu = q["unit"].fillna("").astype(str)
     cs = q["scale"].astype(float)
     ok = q["error"].isna()
-    for i in present.index[ok & hu.ne("") & cu.ne("") & (hu.map(_canonical_unit) != cu.map(_canonical_unit))]:
+    canon = {u: _canonical_unit(u) for u in set(hu.unique()) | set(cu.unique())}
+    for i in present.index[ok & hu.ne("") & cu.ne("") & (hu.map(canon) != cu.map(canon))]:
         problems.append(
             Problem(
                 f"mixed units: the cell is in {cu[i]!r} but its header says {hu[i]!r}",
@@ -1555,8 +1556,10 @@ def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
     """One indicator, one unit: flag cells whose unit differs from the indicator's usual one."""
     problems: list[Problem] = []
     ok = kept["indicator"].notna()
+    all_units = kept["unit"].fillna("")
+    canon = {u: _canonical_unit(u) for u in all_units.unique()}
     for ind, group in kept[ok].groupby("indicator", sort=False):
-        units = group["unit"].fillna("").map(_canonical_unit)
+        units = all_units[group.index].map(canon)
         stated = units[units.ne("")]
         if stated.nunique() > 1:
             counts = stated.value_counts(sort=False)
@@ -1618,9 +1621,15 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
         return []
     # Duplicates and unknown names are reported above; check only the rest here.
     clean = clean.drop_duplicates(["place_id", "indicator", "year"])
-    # the checks are on text columns with few distinct values (numbers are only typed):
-    # one row per distinct combination finds every failing value, named at its first row
-    clean = clean.drop_duplicates(["place_id", "indicator", "year", "year_start", "year_end", "bound", "unit"])
+    # The column checks are on columns with few distinct values (numbers are only typed):
+    # the first row of each distinct value finds every failing value, named at that row.
+    # The one row-wise check (lower <= value <= upper) is computed here for every row.
+    rows = set()
+    for cols in (["place_id"], ["indicator"], ["year", "year_start", "year_end"], ["bound"], ["unit"]):
+        rows.update(clean.drop_duplicates(cols).index)
+    lo, v, hi = clean["lower"], clean["value"], clean["upper"]
+    rows.update(clean.index[~((lo.isna() | (lo <= v + 1e-9)) & (hi.isna() | (v <= hi + 1e-9)))])
+    clean = clean.loc[sorted(rows)]
     try:
         TidyObservations.validate(clean, lazy=True)
     except pa.errors.SchemaErrors as exc:
