@@ -37,6 +37,15 @@ Cells
     missing with its mark, not guessed.) XLSX cells formatted as percentages (stored as
     0.958) are read as written on screen (``95.8%``).
 
+Yearbook table shapes
+    Title rows above the header (``表3-12 ...``, ``单位：人``) and footnote rows below the
+    data (``注：``, ``资料来源：``) are skipped and listed in the notes. XLSX merged cells
+    are read as their value repeated over the merged range (a place merged over its
+    years, a title merged across the table). A *two-row header* -- an indicator in the
+    first row over its years in the second, merged or with blank cells right of the
+    indicator (an unmerged export, CSV too) -- is a wide table with one indicator per
+    group of year columns; its cells are named ``'公安民警数（人） / 2020'``.
+
 Comment rows and note sheets (the ``示例数据 EXAMPLE`` marker)
     Rows *above the header* that are blank or whose first non-blank cell starts with
     ``#`` are comments (e.g. ``# 示例数据 EXAMPLE ...``); they are skipped and listed in
