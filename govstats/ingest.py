@@ -37,6 +37,15 @@ Cells
     missing with its mark, not guessed.) XLSX cells formatted as percentages (stored as
     0.958) are read as written on screen (``95.8%``).
 
+Yearbook table shapes
+    Title rows above the header (``表3-12 ...``, ``单位：人``) and footnote rows below the
+    data (``注：``, ``资料来源：``) are skipped and listed in the notes. XLSX merged cells
+    are read as their value repeated over the merged range (a place merged over its
+    years, a title merged across the table). A *two-row header* -- an indicator in the
+    first row over its years in the second, merged or with blank cells right of the
+    indicator (an unmerged export, CSV too) -- is a wide table with one indicator per
+    group of year columns; its cells are named ``'公安民警数（人） / 2020'``.
+
 Comment rows and note sheets (the ``示例数据 EXAMPLE`` marker)
     Rows *above the header* that are blank or whose first non-blank cell starts with
     ``#`` are comments (e.g. ``# 示例数据 EXAMPLE ...``); they are skipped and listed in
@@ -407,7 +416,7 @@ def _decode(data: bytes, encoding: str | None, file: str) -> tuple[str | None, s
         pass
     replaced = data.decode("utf-8", errors="replace")
     n_bad = replaced.count("\ufffd")  # one per invalid byte sequence
-    good_non_ascii = sum(1 for ch in replaced if ord(ch) > 127) - n_bad
+    good_non_ascii = len(replaced) - len(replaced.encode("ascii", "ignore")) - n_bad
     if good_non_ascii >= 4 and good_non_ascii >= 4 * n_bad:
         utf8_spans = _invalid_spans(data, "utf-8")
         # Mostly valid UTF-8 with a few bad bytes: a damaged UTF-8 file, not GBK. Decoding
@@ -532,10 +541,75 @@ def _xlsx_sheets(path: Path, source: str, sheet: str | int | None, notes: list[s
     out = []
     for name in chosen:
         ws = wb[name]
-        grid = [[_cell_text(c) for c in row] for row in ws.iter_rows()]
+        grid = [[_cell_text(c) for c in row]
+                for row in ws.iter_rows(min_row=1, min_col=1, max_col=max(ws.max_column, 1))]
+        filled = _fill_merged(grid, ws.merged_cells.ranges)
+        if filled:
+            notes.append(f"{source}, sheet {name!r}: merged cell(s) {', '.join(filled)} "
+                         "read as their value repeated over the merged range")
         out.append(_Sheet(f"{source}, sheet {name!r}", f"sheet {name!r}, ", name, grid))
     wb.close()
     return out, []
+
+
+def _fill_merged(grid: list[list[str]], ranges) -> list[str]:
+    """Repeat each merged range's value (its top-left cell) over the range, in place.
+
+    openpyxl keeps the value of a merged range in its top-left cell only; a yearbook's
+    merged cells (an indicator over its years, a place over its years) mean that value
+    for every cell they cover. Returns the ranges filled (``'B1:D1'``).
+    """
+    filled = []
+    for rng in sorted(ranges, key=lambda r: (r.min_row, r.min_col)):
+        r0, c0, r1, c1 = rng.min_row - 1, rng.min_col - 1, rng.max_row - 1, rng.max_col - 1
+        if r0 >= len(grid):
+            continue
+        value = grid[r0][c0] if c0 < len(grid[r0]) else ""
+        if not value:
+            continue
+        for r in range(r0, min(r1, len(grid) - 1) + 1):
+            row = grid[r]
+            if len(row) <= c1:
+                row.extend([""] * (c1 + 1 - len(row)))
+            for c in range(c0, c1 + 1):
+                row[c] = value
+        filled.append(rng.coord)
+    return filled
+
+
+def _two_row_header(grid: list[list[str]], h: int) -> list[str] | None:
+    """The indicator row of a two-row header (an indicator over its years), or None.
+
+    Row ``h`` names the place (and code) columns and, over groups of columns, an
+    indicator; row ``h + 1`` has a year under each of those columns and nothing (or the
+    same text, from a vertically merged cell) under the place columns. Blank cells of
+    row ``h`` right of an indicator are that indicator (an unmerged export of merged
+    cells). Returns row ``h`` with those blanks filled.
+    """
+    if h + 1 >= len(grid):
+        return None
+    top, below = grid[h], grid[h + 1]
+    width = max(len(top), len(below))
+    top = top + [""] * (width - len(top))
+    below = below + [""] * (width - len(below))
+    filled, current, years = [], "", 0
+    for j in range(width):
+        t, b = top[j], below[j]
+        role = _role(t) if t else None
+        if t and (role is not None or _parse_year(t)):
+            if b and b != t:  # a data row: the place column holds a name
+                return None
+            current = ""
+            filled.append(t)
+            continue
+        if t:
+            current = t
+        if b:
+            if not _parse_year(b) or not current:
+                return None
+            years += 1
+        filled.append(current if b else t)
+    return filled if years >= 2 else None
 
 
 # --------------------------------------------------------------------------- indicators
@@ -801,10 +875,19 @@ def _read_table(
             or sum(1 for c in cells_k if _parse_year(c)) >= 2
         ):
             if k > h:
-                titles = [" ".join(c for c in grid[i] if c) for i in range(h, k) if any(grid[i])]
+                titles = [" ".join(dict.fromkeys(c for c in grid[i] if c)) for i in range(h, k) if any(grid[i])]
                 notes.append(f"{file}: title row(s) above the header (row {k + 1}) skipped: " + " / ".join(titles))
                 h = k
             break
+    # a two-row header: an indicator over its years (merged cells, or blanks to its right)
+    top = _two_row_header(grid, h)
+    top_row = h + 1
+    if top is not None:
+        below = grid[h + 1] + [""] * (len(top) - len(grid[h + 1]))
+        # the header row is the year row; place/code headers come from the row above
+        grid = [*grid[: h + 1], [b or t for t, b in zip(top, below, strict=True)], *grid[h + 2 :]]
+        notes.append(f"{file}: two-row header (rows {h + 1}-{h + 2}): indicators in row {h + 1} over the years in row {h + 2}")
+        h += 1
     header_row = h + 1
     # footnotes below the data (注：..., 资料来源：...)
     end = len(grid)
@@ -814,7 +897,7 @@ def _read_table(
             end = k
             break
     if end < len(grid):
-        foot = [(k + 1, " ".join(c for c in grid[k] if c)) for k in range(end, len(grid)) if any(grid[k])]
+        foot = [(k + 1, " ".join(dict.fromkeys(c for c in grid[k] if c))) for k in range(end, len(grid)) if any(grid[k])]
         notes.append(f"{file}: footnote row(s) below the data read as notes: "
                      + " / ".join(f"row {r}: {t}" for r, t in foot))
         for r, _t in foot:
@@ -828,12 +911,15 @@ def _read_table(
     width = max(len(r) for r in grid[h:end])
     header = grid[h] + [""] * (width - len(grid[h]))
     body = [(h + 1 + i + 1, r + [""] * (width - len(r))) for i, r in enumerate(grid[h + 1 : end])]
+    long_rows: set[int] = set()  # rows with more cells than headers: reported once, as malformed
     if not sh.ref_prefix:  # CSV: a row with too few or too many cells is malformed
         for i, r in enumerate(grid[h + 1 : end]):
             filled = len(r)
             while filled and not r[filled - 1]:
                 filled -= 1
             if filled and len(r) != len(grid[h]) and (len(r) < header_len or filled > header_len):
+                if filled > header_len:
+                    long_rows.add(h + 2 + i)
                 problems.append(
                     Problem(
                         f"malformed row: {len(r)} cell(s) but the header has {len(grid[h])}"
@@ -849,15 +935,22 @@ def _read_table(
     if blank:
         notes.append(f"{file}: {len(blank)} blank row(s) skipped")
 
+    # the column as a user names it: with a two-row header, indicator / year
+    shown = list(header)
+    if top is not None:
+        for j, text in enumerate(header):
+            if j < len(top) and top[j] and top[j] != text and _parse_year(text):
+                shown[j] = f"{top[j]} / {text}"
+
     def colname(j: int) -> str:
-        return header[j] if header[j] and not _UNNAMED.match(header[j]) else f"(unnamed column {_column_letter(j)})"
+        return shown[j] if header[j] and not _UNNAMED.match(header[j]) else f"(unnamed column {_column_letter(j)})"
 
     roles: dict[int, str | None] = {}
     unnamed = []
     for j, head in enumerate(header):
         if not head or _UNNAMED.match(head):
-            if any(c[j] for _, c in body):
-                first = next((r, c[j]) for r, c in body if c[j])
+            first = next(((r, c[j]) for r, c in body if c[j] and r not in long_rows), None)
+            if first is not None:
                 problems.append(
                     Problem(
                         "a column with no header holds data",
@@ -1012,12 +1105,24 @@ def _read_table(
     if found == "long" and not fully_long:
         for j, _ in value_cols:
             col_ind[j] = indicator_of(header[j], header_row, header[j], unknown)
+    elif found == "wide" and top is not None:
+        for j, _ in value_cols:
+            col_ind[j] = indicator_of(top[j], top_row, top[j], unknown) if top[j] else (None, "", 1.0)
+            if not top[j]:
+                problems.append(Problem("a year column with no indicator above it (two-row header)",
+                                        file=file, row=top_row, column=colname(j),
+                                        hint="write the indicator over its years in the first header row"))
     elif found == "wide" and ind_j is None:
         label = "sheet name" if sh.ref_prefix else "file name"
         ind = indicator_of(sh.default_indicator, header_row, f"({label})", unknown)
         for j, _ in value_cols:
             col_ind[j] = ind
 
+    (a_table, a_written, a_ind, a_unit, a_scale, a_year, a_start, a_end, a_quantity, a_file, a_ref, a_row,
+     a_column, a_label) = [cells.cols[k].append for k in (
+        "table", "place_as_written", "indicator", "header_unit", "header_scale", "year", "year_start", "year_end",
+        "quantity", "source_file", "source_ref", "source_row", "source_column", "file_label")]
+    quoted = {j: repr(colname(j)) for j, _ in value_cols}
     for r, row in body:
         place_text = row[place_j] if place_j is not None else ""
         if place_j is not None:
@@ -1080,25 +1185,24 @@ def _read_table(
                         )
                     )
                 row_ind = (row_ind[0], u, sc)
+        written = (row[name_j] or place_text) if name_j is not None else place_text
         for j, year in value_cols:
             ind, unit, scale = row_ind if row_ind is not None else col_ind[j]
             y = year if year is not None else row_year
-            cells.add(
-                table=t,
-                place_as_written=(row[name_j] or place_text) if name_j is not None else place_text,
-                indicator=ind,
-                header_unit=unit,
-                header_scale=scale,
-                year=y[0],
-                year_start=y[1],
-                year_end=y[2],
-                quantity=row[j],
-                source_file=source_file,
-                source_ref=f"{sh.ref_prefix}row {r}, column {colname(j)!r}",
-                source_row=r,
-                source_column=header[j],
-                file_label=file,
-            )
+            a_table(t)
+            a_written(written)
+            a_ind(ind)
+            a_unit(unit)
+            a_scale(scale)
+            a_year(y[0])
+            a_start(y[1])
+            a_end(y[2])
+            a_quantity(row[j])
+            a_file(source_file)
+            a_ref(f"{sh.ref_prefix}row {r}, column {quoted[j]}")
+            a_row(r)
+            a_column(shown[j])
+            a_label(file)
     for (column, text), rows in unknown.items():
         problems.append(
             Problem(
@@ -1185,11 +1289,15 @@ def _resolve_places(
                 ids[(t, r)] = pid
     # a code column decides; a name beside it must not name another place
     checked: dict[tuple[str, str], str | None] = {}
+    reg = places.registry(registry_file=registry_file) if pr["name"].astype(bool).any() else None
     for rec in pr[pr["name"].astype(bool)].to_dict("records"):
         pid = ids.get((rec["table"], rec["row"]))
         if pid is None:
             continue
         key = (rec["name"], pid)
+        if key not in checked and pid in reg.index and places.normalise_name(rec["name"]) in {
+                places.normalise_name(reg.at[pid, c]) for c in ("name_zh", "short_zh") if isinstance(reg.at[pid, c], str)}:
+            checked[key] = None  # the name is the coded place's own (full or short) name
         if key not in checked:
             by_name = one(rec["name"], None)
             try:
@@ -1388,7 +1496,8 @@ def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[st
     cu = q["unit"].fillna("").astype(str)
     cs = q["scale"].astype(float)
     ok = q["error"].isna()
-    for i in present.index[ok & hu.ne("") & cu.ne("") & (hu.map(_canonical_unit) != cu.map(_canonical_unit))]:
+    canon = {u: _canonical_unit(u) for u in set(hu.unique()) | set(cu.unique())}
+    for i in present.index[ok & hu.ne("") & cu.ne("") & (hu.map(canon) != cu.map(canon))]:
         problems.append(
             Problem(
                 f"mixed units: the cell is in {cu[i]!r} but its header says {hu[i]!r}",
@@ -1411,7 +1520,12 @@ def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[st
             )
         )
     for c in ("value", "lower", "upper"):
-        out[c] = q[c].astype(float) * hs
+        # 65.18 (万人) * 10,000 is 651800.0000000001 in binary floating point: a product
+        # within 1e-9 (relative) of a whole number is that whole number
+        product = q[c].astype(float) * hs
+        whole = product.round()
+        snap = hs.ne(1.0) & ((product - whole).abs() <= 1e-9 * product.abs().clip(lower=1.0))
+        out[c] = product.where(~snap, whole)
     out["scale"] = cs * hs
     out["bound"] = q["bound"]
     out["unit"] = hu.where(hu.ne(""), cu)
@@ -1451,8 +1565,10 @@ def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
     """One indicator, one unit: flag cells whose unit differs from the indicator's usual one."""
     problems: list[Problem] = []
     ok = kept["indicator"].notna()
+    all_units = kept["unit"].fillna("")
+    canon = {u: _canonical_unit(u) for u in all_units.unique()}
     for ind, group in kept[ok].groupby("indicator", sort=False):
-        units = group["unit"].fillna("").map(_canonical_unit)
+        units = all_units[group.index].map(canon)
         stated = units[units.ne("")]
         if stated.nunique() > 1:
             counts = stated.value_counts(sort=False)
@@ -1514,6 +1630,15 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
         return []
     # Duplicates and unknown names are reported above; check only the rest here.
     clean = clean.drop_duplicates(["place_id", "indicator", "year"])
+    # The column checks are on columns with few distinct values (numbers are only typed):
+    # the first row of each distinct value finds every failing value, named at that row.
+    # The one row-wise check (lower <= value <= upper) is computed here for every row.
+    rows = set()
+    for cols in (["place_id"], ["indicator"], ["year", "year_start", "year_end"], ["bound"], ["unit"]):
+        rows.update(clean.drop_duplicates(cols).index)
+    lo, v, hi = clean["lower"], clean["value"], clean["upper"]
+    rows.update(clean.index[~((lo.isna() | (lo <= v + 1e-9)) & (hi.isna() | (v <= hi + 1e-9)))])
+    clean = clean.loc[sorted(rows)]
     try:
         TidyObservations.validate(clean, lazy=True)
     except pa.errors.SchemaErrors as exc:
@@ -1526,37 +1651,52 @@ def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule]) -> pd.S
     """Reason per cell outside its indicator's codebook bounds (index = cells to reject)."""
     reasons: dict = {}
     ok = kept["value"].notna() & kept["indicator"].isin(list(rules))
-    for i, ind, value, lower, upper, bound in zip(
-        kept.index[ok], kept.loc[ok, "indicator"], kept.loc[ok, "value"], kept.loc[ok, "lower"],
-        kept.loc[ok, "upper"], kept.loc[ok, "bound"], strict=True,
-    ):
-        rule = rules[ind]
-        lo = lower if not math.isnan(lower) else value
-        hi = upper if not (math.isnan(upper) or math.isinf(upper)) else value
+    k = kept.loc[ok, ["indicator", "value", "lower", "upper", "bound"]]
+    if k.empty:
+        return pd.Series(reasons, dtype=object)
+    value = k["value"].to_numpy(dtype=float)
+    lower, upper = k["lower"].to_numpy(dtype=float), k["upper"].to_numpy(dtype=float)
+    lo = np.where(np.isnan(lower), value, lower)
+    hi = np.where(np.isnan(upper) | np.isinf(upper), value, upper)
+    inds = k["indicator"].to_numpy()
+    minimum = np.array([rules[i].minimum for i in inds], dtype=float) if len(rules) else np.array([])
+    maximum = np.array([rules[i].maximum for i in inds], dtype=float)
+    whole = np.array([rules[i].whole for i in inds], dtype=bool)
+    below = ~np.isnan(minimum) & (lo < minimum)
+    above = ~below & ~np.isnan(maximum) & (hi > maximum)
+    fraction = ~below & ~above & whole & (k["bound"].to_numpy() == "exact") & (value != np.round(value))
+    for j in np.flatnonzero(below | above | fraction):
+        rule, v, ind = rules[inds[j]], value[j], inds[j]
         kind = f" ({rule.unit_kind})" if rule.unit_kind else ""
-        if not math.isnan(rule.minimum) and lo < rule.minimum:
+        if below[j]:
             what = "negative" if rule.minimum == 0 else f"below {rule.minimum:g}"
-            reasons[i] = f"implausible: {value:g} is {what}; the codebook bounds {ind}{kind} below by {rule.minimum:g}"
-        elif not math.isnan(rule.maximum) and hi > rule.maximum:
-            reasons[i] = f"implausible: {value:g} is above the codebook maximum {rule.maximum:g} of {ind}{kind}"
-        elif rule.whole and bound == "exact" and not float(value).is_integer():
-            reasons[i] = f"implausible: {value:g} is not a whole number, but {ind}{kind} counts whole units"
+            why = f"implausible: {v:g} is {what}; the codebook bounds {ind}{kind} below by {rule.minimum:g}"
+        elif above[j]:
+            why = f"implausible: {v:g} is above the codebook maximum {rule.maximum:g} of {ind}{kind}"
+        else:
+            why = f"implausible: {v:g} is not a whole number, but {ind}{kind} counts whole units"
+        reasons[k.index[j]] = why
     return pd.Series(reasons, dtype=object)
 
 
 def _jump_warnings(kept: pd.DataFrame, factor: float = 10.0) -> list[str]:
     """Year-on-year changes by a factor of ``factor`` or more (kept, but flagged)."""
-    out: list[str] = []
     single = kept[(kept["year_start"] == kept["year_end"]) & kept["value"].gt(0)]
-    for (place, ind), g in single.groupby(["place_id", "indicator"], sort=True):
-        g = g.sort_values("year_start")
-        years, values, refs = g["year_start"].tolist(), g["value"].tolist(), g["source_ref"].tolist()
-        for k in range(1, len(g)):
-            if years[k] == years[k - 1] + 1:
-                ratio = values[k] / values[k - 1]
-                if ratio >= factor or ratio <= 1 / factor:
-                    out.append(
-                        f"{place} {ind}: {values[k - 1]:g} in {years[k - 1]} -> {values[k]:g} in {years[k]} "
-                        f"(x{ratio:.3g}; {refs[k]}); check the unit (人 vs 万人?)"
-                    )
+    if single.empty:
+        return []
+    g = single.sort_values(["place_id", "indicator", "year_start"], kind="mergesort")
+    same = (g["place_id"].to_numpy() == np.roll(g["place_id"].to_numpy(), 1)) & (
+        g["indicator"].to_numpy() == np.roll(g["indicator"].to_numpy(), 1))
+    years = g["year_start"].to_numpy(dtype="int64")
+    values = g["value"].to_numpy(dtype=float)
+    ratio = values / np.roll(values, 1)
+    jump = same & (years == np.roll(years, 1) + 1) & ((ratio >= factor) | (ratio <= 1 / factor))
+    jump[0] = False
+    out: list[str] = []
+    place, ind, refs = g["place_id"].to_numpy(), g["indicator"].to_numpy(), g["source_ref"].to_numpy()
+    for k in np.flatnonzero(jump):
+        out.append(
+            f"{place[k]} {ind[k]}: {values[k - 1]:g} in {years[k - 1]} -> {values[k]:g} in {years[k]} "
+            f"(x{ratio[k]:.3g}; {refs[k]}); check the unit (人 vs 万人?)"
+        )
     return out

@@ -683,7 +683,24 @@ def parse_quantities(
     error = np.full(n, None, dtype=object)
     reason = np.full(n, None, dtype=object)
     hint = np.full(n, "", dtype=object)
+    # fast path: plain decimal numbers (most cells of a yearbook), read as parse_quantity
+    # reads them (exact, no unit, scale 1) without the grammar
+    plain = np.zeros(n, dtype=bool)
+    if len(uniques):
+        texts = pd.Series(np.asarray(uniques, dtype=object))
+        is_text = texts.map(type).eq(str).to_numpy()
+        simple = np.zeros(len(texts), dtype=bool)
+        simple[is_text] = texts[is_text].str.fullmatch(r"-?[0-9]+(?:\.[0-9]+)?").to_numpy(dtype=bool)
+        if simple.any():
+            nums = texts[simple].astype(float).to_numpy()
+            idx = np.flatnonzero(simple)
+            numbers[idx, 0] = numbers[idx, 1] = numbers[idx, 2] = nums
+            numbers[idx, 3] = 1.0
+            bound[idx], unit[idx] = "exact", ""
+            plain[idx] = True
     for k, cell in enumerate(uniques):
+        if plain[k]:
+            continue
         try:
             text = _cell_text(cell)
             if text is None:

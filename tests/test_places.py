@@ -521,3 +521,36 @@ def test_users_add_places_in_their_own_file_on_top_of_the_packaged_registry(tmp_
     assert "changsha_econ_zone" in children("长沙市", registry_file=path)
     with pytest.raises(UnknownPlaceError):
         resolve("长沙经开区")  # data/raw is untouched
+
+
+# English names from the place reading of each character ---------------------------
+# Reference: the standard Hanyu Pinyin romanisations of these divisions (the spelling of
+# place names under GB/T 17693 / the MCA's division lists, as used on the places' own
+# English-language government sites): polyphonic characters read as in the place name,
+# apostrophe before a syllable starting with a, o or e. The codes are GB/T 2260's.
+POLYPHONES = [
+    ("430100", "Changsha"), ("220100", "Changchun"), ("140400", "Changzhi"), ("310105", "Changning District"),
+    ("140428", "Zhangzi County"), ("341181", "Tianchang City"), ("500000", "Chongqing"), ("350200", "Xiamen"),
+    ("340300", "Bengbu"), ("341500", "Lu'an"), ("610100", "Xi'an"), ("370900", "Tai'an"), ("610600", "Yan'an"),
+    ("511800", "Ya'an"), ("360800", "Ji'an"), ("320116", "Luhe District"), ("520200", "Liupanshui"),
+    ("110105", "Chaoyang District"), ("211300", "Chaoyang"), ("510812", "Chaotian District"),
+    ("510100", "Chengdu"), ("510117", "Pidu District"), ("522701", "Duyun City"), ("500230", "Fengdu County"),
+    ("141024", "Hongtong County"), ("371722", "Shanxian County"), ("341621", "Guoyang County"),
+    ("511527", "Junlian County"), ("140924", "Fanshi County"), ("222404", "Hunchun City"),
+    ("410122", "Zhongmou County"), ("370612", "Muping District"), ("511822", "Yingjing County"),
+    ("410182", "Xingyang City"), ("130225", "Laoting County"), ("330382", "Yueqing City"), ("511100", "Leshan"),
+    ("440113", "Panyu District"), ("361124", "Yanshan County"), ("371524", "Dong'e County"),
+    ("141100", "Lüliang"), ("610727", "Lüeyang County"), ("331000", "Taizhou"), ("210100", "Shenyang"),
+    ("420116", "Huangpi District"), ("371522", "Shenxian County"), ("130726", "Yuxian County"),
+]
+
+
+@pytest.mark.parametrize(("code", "english"), POLYPHONES, ids=[e for _, e in POLYPHONES])
+def test_english_names_use_the_place_reading_of_polyphonic_characters(code, english):
+    row = places.registry().query(f"gb2260 == '{code}'")
+    assert row["name_en"].tolist() == [english]
+    # the English name and its keyboard spelling resolve (within the parent: 朝阳区 is
+    # Chaoyang District in Beijing and in Changchun, 潮阳区 in Shantou)
+    pid = places.resolve(code)
+    for written in (english, english.replace("ü", "v").replace("'", "")):
+        assert places.resolve(written, within=places.parent(pid)) == pid

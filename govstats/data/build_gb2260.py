@@ -3,6 +3,7 @@
 Usage (from the repository root)::
 
     python -m govstats.data.build_gb2260 /path/to/cn+GB2260/repo [--commit SHA]
+    python -m govstats.data.build_gb2260 --refresh-names   # romanised names only
 
 The snapshot is a git directory of https://github.com/cn/GB2260 (the files are read
 with ``git show COMMIT:mca/YYYYMM.tsv``, so no work tree is needed). Every Ministry of
@@ -32,7 +33,9 @@ pinyin, name_en, name_trad``
   newest code).
 * ``short``: the name without its administrative suffix and ethnic-group names
   (海西蒙古族藏族自治州 -> 海西, 城步苗族自治县 -> 城步); ``pinyin`` with tone marks
-  (pypinyin), ``name_en`` written from the toneless pinyin (prefectures and provinces
+  (pypinyin, with the place readings of :data:`PLACE_READINGS` and
+  :data:`CHAR_READINGS`: 长治 Chángzhì, not pypinyin's Zhǎngzhì), ``name_en`` written from the toneless
+  pinyin with ü kept and an apostrophe before a syllable starting a/o/e (Lu'an, Xi'an) (prefectures and provinces
   bare, county-level units with County/District/City), ``name_trad`` in traditional
   characters (OpenCC ``s2t``), empty when equal to ``name``; ``pinyin_alt`` the other
   toneless readings of a short name with polyphonic characters (朝阳: chaoyang besides
@@ -127,7 +130,6 @@ def read_vintages(repo: Path, commit: str) -> dict[str, dict[str, str]]:
 
 def build(repo: Path, commit: str) -> list[dict[str, str]]:
     from opencc import OpenCC
-    from pypinyin import Style, lazy_pinyin
 
     vintages = read_vintages(repo, commit)
     order = list(vintages)
@@ -225,15 +227,6 @@ def build(repo: Path, commit: str) -> list[dict[str, str]]:
     for (code, name), rec in sorted(periods.items(), key=lambda kv: (kv[0][0], kv[1]["first"])):
         lvl = level_of(code, name)
         short = short_name(name)
-        syll = lazy_pinyin(name, style=Style.TONE)
-        pinyin = "".join(syll)
-        plain_short = "".join(lazy_pinyin(short)).capitalize()
-        kind = {"district": " District", "county_city": " City", "county": " County"}.get(lvl, "")
-        if lvl == "prefecture_city" and re.search("(自治州|地区|盟)$", name):
-            kind = {"自治州": " Autonomous Prefecture", "地区": " Prefecture", "盟": " League"}[
-                re.search("(自治州|地区|盟)$", name)[1]]
-        if name.endswith("旗"):
-            kind = " Banner"
         trad = cc.convert(name)
         key = (code, name)
         change = link[key][1] if key in link else ""
@@ -247,12 +240,115 @@ def build(repo: Path, commit: str) -> list[dict[str, str]]:
             "place_code": continuing(key),
             "change": change,
             "short": short if short != name else "",
-            "pinyin": pinyin[:1].upper() + pinyin[1:],
-            "name_en": plain_short + kind,
+            **names(name, short, lvl),
             "name_trad": trad if trad != name else "",
-            "pinyin_alt": "|".join(alternate_readings(short, plain_short.lower())),
         })
-    return rows
+    return [{k: r[k] for k in COLUMNS} for r in rows]
+
+
+COLUMNS = ["code", "name", "level", "parent_code", "valid_from", "valid_to", "place_code", "change", "short",
+           "pinyin", "name_en", "name_trad", "pinyin_alt"]
+
+
+def names(name: str, short: str, lvl: str) -> dict[str, str]:
+    """``pinyin`` (tone marks), ``name_en`` and ``pinyin_alt`` of one name."""
+    pinyin = "".join(readings(name, tones=True))
+    plain_short = english(short)
+    kind = {"district": " District", "county_city": " City", "county": " County"}.get(lvl, "")
+    if lvl == "prefecture_city" and re.search("(自治州|地区|盟)$", name):
+        kind = {"自治州": " Autonomous Prefecture", "地区": " Prefecture", "盟": " League"}[
+            re.search("(自治州|地区|盟)$", name)[1]]
+    if name.endswith("旗"):
+        kind = " Banner"
+    return {
+        "pinyin": pinyin[:1].upper() + pinyin[1:],
+        "name_en": plain_short + kind,
+        "pinyin_alt": "|".join(alternate_readings(short, normalise_ascii(plain_short))),
+    }
+
+
+def refresh_names(rows: list[dict[str, str]]) -> list[dict[str, str]]:
+    """Recompute the romanised names of built rows (after a change to the readings)."""
+    return [{**r, **names(r["name"], r["short"] or r["name"], r["level"])} for r in rows]
+
+
+#: Place-name readings that pypinyin's everyday readings get wrong, with their standard
+#: Hanyu Pinyin (the romanisation of place names under GB/T 17693 and the MCA's lists),
+#: keyed by the name without its suffix (or the whole name when it is one character
+#: plus 县). Checked against the places' standard romanisations in tests/test_places.py.
+PLACE_READINGS = {
+    "繁峙": "fán shì", "荥经": "yíng jīng", "荥阳": "xíng yáng", "珲春": "hún chūn",
+    "中牟": "zhōng móu", "牟平": "mù píng", "六合": "lù hé", "六安": "lù ān", "单县": "shàn xiàn",
+    "洪洞": "hóng tóng", "浚县": "xùn xiàn", "涡阳": "guō yáng", "筠连": "jūn lián",
+    "蚌山": "bèng shān", "蚌埠": "bèng bù", "称多": "chèn duō", "长子": "zhǎng zǐ",
+    "厦门": "xià mén", "重庆": "chóng qìng", "番禺": "pān yú", "铅山": "yán shān",
+    "乐亭": "lào tíng", "乐清": "yuè qīng", "莘县": "shēn xiàn", "蔚县": "yù xiàn",
+    "尉犁": "yù lí", "黄陂": "huáng pí", "枞阳": "zōng yáng", "柞水": "zhà shuǐ",
+    "大埔": "dà bù", "莎车": "shā chē", "犍为": "qián wéi", "歙县": "shè xiàn",
+    "临朐": "lín qú", "泌阳": "bì yáng", "盱眙": "xū yí", "东阿": "dōng ē", "阿城": "ā chéng",
+    "沈阳": "shěn yáng", "沈丘": "shěn qiū", "台州": "tāi zhōu", "天台": "tiān tāi",
+}
+#: Characters whose place-name reading is the same wherever they occur in a name
+#: (长 cháng: 长沙, 长治, 长宁, 天长; 都 dū: 成都, 郫都, 都匀; 朝 cháo: 朝阳, 朝天);
+#: exceptions are in PLACE_READINGS (长子 Zhǎngzǐ).
+CHAR_READINGS = {"长": "cháng", "都": "dū", "朝": "cháo"}
+
+
+def readings(name: str, *, tones: bool = False) -> list[str]:
+    """Syllables of a place name, place readings first (长治 -> chang, zhi).
+
+    pypinyin reads each name as a phrase; a known place reading (:data:`PLACE_READINGS`,
+    matched on the longest name inside ``name``) and the fixed characters of
+    :data:`CHAR_READINGS` override it. Without tones, ü stays ü (吕梁 -> lü, liang).
+    """
+    from pypinyin import Style, lazy_pinyin
+
+    syll = lazy_pinyin(name, style=Style.TONE)
+    if len(syll) != len(name):  # a character pypinyin passes through whole: keep its phrase reading
+        out = syll
+    else:
+        out = list(syll)
+        for i, ch in enumerate(name):
+            if ch in CHAR_READINGS and name[i : i + 2] not in PLACE_READINGS:
+                out[i] = CHAR_READINGS[ch]
+        for key in sorted(PLACE_READINGS, key=len, reverse=True):
+            start = name.find(key)
+            if start >= 0:
+                out[start : start + len(key)] = PLACE_READINGS[key].split()
+                break
+    return out if tones else [toneless(x) for x in out]
+
+
+def toneless(syllable: str) -> str:
+    """``'lǚ'`` -> ``'lü'``, ``'cháng'`` -> ``'chang'`` (tone marks off, ü kept)."""
+    import unicodedata
+
+    out = []
+    for ch in unicodedata.normalize("NFD", syllable):
+        if unicodedata.combining(ch) and ch != "\u0308":
+            continue
+        out.append(ch)
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def english(short: str) -> str:
+    """The English form of a short name: toneless pinyin run together, capitalised, with an
+    apostrophe before a syllable that starts with a, o or e (六安 -> Lu'an, 西安 -> Xi'an)."""
+    syll = readings(short)
+    if not syll:
+        return ""
+    text = syll[0]
+    for x in syll[1:]:
+        text += ("'" if x[:1] in "aoeāáǎàōóǒòēéěè" else "") + x
+    return text[:1].upper() + text[1:]
+
+
+def normalise_ascii(text: str) -> str:
+    """``"Lu'an"`` -> ``'luan'``, ``'Lüliang'`` -> ``'luliang'`` (as ``normalise_name``)."""
+    import unicodedata
+
+    t = unicodedata.normalize("NFD", text.casefold())
+    return "".join(ch for ch in t if ch.isascii() and ch.isalpha())
 
 
 def alternate_readings(short: str, first: str, limit: int = 8) -> list[str]:
@@ -262,10 +358,14 @@ def alternate_readings(short: str, first: str, limit: int = 8) -> list[str]:
     from pypinyin import Style, pinyin
 
     options = pinyin(short, style=Style.NORMAL, heteronym=True)
-    if math.prod(len(o) for o in options) > limit:
-        return []
-    out = ["".join(c) for c in itertools.product(*options)]
-    return [x for x in out if x != first]
+    out = []
+    if math.prod(len(o) for o in options) <= limit:
+        out = ["".join(c) for c in itertools.product(*options)]
+    # pypinyin's everyday reading when the place reading differs (长治: zhangzhi), and the
+    # keyboard spelling of ü (吕梁: lvliang)
+    out.append("".join(x.replace("ü", "v") for x in readings(short)))
+    out = [x.replace("ü", "v") for x in out]
+    return [x for x in dict.fromkeys(out) if x != first and x.isascii()]
 
 
 def lookup_keys(rows: list[dict[str, str]]) -> list[dict[str, str]]:
@@ -346,11 +446,19 @@ def write_gz(path: Path, rows: list[dict[str, str]]) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("repo", type=Path, help="git directory of a cn/GB2260 snapshot")
+    ap.add_argument("repo", type=Path, nargs="?", help="git directory of a cn/GB2260 snapshot")
     ap.add_argument("--commit", default=DEFAULT_COMMIT)
     ap.add_argument("--out", type=Path, default=OUT)
+    ap.add_argument("--refresh-names", action="store_true",
+                    help="recompute pinyin/English names of the existing --out file (no snapshot needed)")
     args = ap.parse_args(argv)
-    rows = build(args.repo, args.commit)
+    if args.refresh_names:
+        with gzip.open(args.out, "rt", encoding="utf-8") as fh:
+            rows = refresh_names(list(csv.DictReader(fh)))
+    elif args.repo is None:
+        ap.error("a cn/GB2260 snapshot is needed (or --refresh-names)")
+    else:
+        rows = build(args.repo, args.commit)
     write_gz(args.out, rows)
     keys = lookup_keys(rows)
     write_gz(args.out.with_name(KEYS_OUT.name), keys)

@@ -501,6 +501,8 @@ def _rules() -> dict[str, dict[str, Rule]]:
         "panel_regression": {
             "source": Rule(("simulated", *_literal("DatasetName")),
                            other="a path to a CSV/XLSX extract", accepts=_is_extract_path),
+            "extract": Rule(("",), other="a path to a CSV/XLSX extract", accepts=_is_extract_path),
+            "bootstrap": Rule(_literal("BootstrapMode")),
             "estimator": Rule(_literal("EstimatorKind")),
             "ssc": Rule(_literal("SmallSampleRule")),
             "vcov": Rule(("iid", "hetero", "DK"), type_name="str | dict",
