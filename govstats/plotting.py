@@ -227,7 +227,19 @@ def legend_outside(ax, handles=None, labels=None, *, where: str = "right", **kwa
     if where == "right":
         kw = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0}
     elif where == "below":
-        kw = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.15), "ncol": 3}
+        # under the tick labels and the (possibly multi-line) x-axis label, whatever the axes'
+        # height: an offset in points from the axes' bottom edge, not a fraction of the axes
+        from matplotlib.font_manager import FontProperties
+        from matplotlib.transforms import ScaledTranslation
+
+        tick = ax.xaxis.get_major_ticks()[0] if ax.xaxis.get_major_ticks() else None
+        size = FontProperties(size=plt.rcParams["xtick.labelsize"]).get_size_in_points()
+        label = ax.xaxis.label
+        lines = label.get_text().count("\n") + 1 if label.get_text() else 0
+        points = ((tick.get_pad() + tick._size if tick is not None else 7.0) + 1.3 * size
+                  + (ax.xaxis.labelpad + 1.3 * label.get_fontsize() * lines if lines else 0) + 4)
+        kw = {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "ncol": 3, "borderaxespad": 0.0,
+              "bbox_transform": ax.transAxes + ScaledTranslation(0, -points / 72, ax.figure.dpi_scale_trans)}
     else:
         raise ValueError(f"where={where!r}: use 'right' or 'below'")
     kw.update(kwargs)
@@ -330,5 +342,13 @@ def mark_truth(ax, value: float, *, orientation: str = "horizontal",
         line = ax.axvline(value, color="black", lw=1.4, ls="-.", zorder=6, label=label)
     else:
         raise ValueError(f"orientation={orientation!r}: use 'horizontal' or 'vertical'")
-    legend_outside(ax, fontsize="small")
+    handles, labels = [], []
+    if ax.get_legend() is not None:  # keep a legend built from explicit handles (spec curves)
+        handles = list(ax.get_legend().legend_handles)
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+        if lab not in labels:
+            handles.append(h)
+            labels.append(lab)
+    legend_outside(ax, handles, labels, fontsize="small")
     return line
