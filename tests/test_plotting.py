@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+import pytest
 
 from govstats import plotting
 
@@ -134,3 +135,34 @@ def test_network_figures_under_language_en_carry_no_chinese():
         chinese = [t for t in texts if re.search(r"[\u4e00-\u9fff]", t)]
         assert not chinese, chinese
         plt.close(fig)
+
+
+def test_the_common_character_font_covers_gb2312_and_pdfs_fall_back_for_rare_characters(tmp_path):
+    import re
+
+    from govstats._fonts import common_cjk_font
+
+    common = common_cjk_font()
+    if common is None:
+        pytest.skip("no CJK font")
+    path, family, codepoints = common
+    # GB 2312: 6,763 hanzi in rows 16-87 (the standard's own count)
+    hanzi = {bytes([hi, lo]).decode("gb2312", errors="ignore") for hi in range(0xB0, 0xF8)
+             for lo in range(0xA1, 0xFF)} - {""}
+    assert len(hanzi) == 6763
+    assert {ord(c) for c in hanzi} <= codepoints
+    assert {ord(c) for c in "，。（）《》、：≥−×ABCxyz0123456789"} <= codepoints
+    plotting.use_cjk_font()
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("每万常住人口 per 10k residents")
+    common_pdf = plotting.save_figure(fig, "common", directory=tmp_path, show=False).paths["pdf"]
+    ax.set_xlabel("龘")  # not in GB 2312: the full font is embedded
+    full_pdf = plotting.save_figure(fig, "full", directory=tmp_path, show=False).paths["pdf"]
+    plt.close(fig)
+
+    def fonts(pdf):
+        return {m.split(b"+")[-1] for m in re.findall(rb"/BaseFont\s*/([^\s/]+)", pdf.read_bytes())}
+
+    assert fonts(common_pdf) == {family.replace(" ", "").encode()}
+    assert all(b"govstats" not in f for f in fonts(full_pdf))
