@@ -166,3 +166,43 @@ def test_the_common_character_font_covers_gb2312_and_pdfs_fall_back_for_rare_cha
 
     assert fonts(common_pdf) == {family.replace(" ", "").encode()}
     assert all(b"govstats" not in f for f in fonts(full_pdf))
+
+
+def _overlaps(a, b) -> bool:
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > 0 and min(a.y1, b.y1) - max(a.y0, b.y0) > 0
+
+
+def test_report_figures_keep_legends_off_the_axes_and_the_axis_label_and_use_codebook_labels():
+    import pandas as pd
+
+    from govstats import paths, synth, synth_plots
+    from govstats.mediation import MediationSpec, mediation_analysis
+    from govstats.mediation_plots import plot_mediation, plot_sensitivity
+    from govstats.simulate import simulate_panel
+
+    res = synth.fit(synth.SynthSpec(outcome="packs_per_capita", treated="California",
+                                    first_treated=1989), synth.load_prop99(), estimator="sc")
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.5))
+    synth_plots.plot_paths(res, ax=axes[0])
+    synth_plots.plot_placebo(res, ax=axes[2])
+    fig.tight_layout()
+    sim = simulate_panel(units_per_place=4, seed=0)
+    med = mediation_analysis(MediationSpec("mediators_per_10k", "mediation_success_pct",
+                                           "satisfaction_index", reps=19), sim.data)
+    figures = [fig, plot_mediation(med, truth={"ACME (average)": 0.0}), plot_sensitivity(med)]
+    for f in figures:
+        f.canvas.draw()
+        renderer = f.canvas.get_renderer()
+        for ax in f.axes:
+            if ax.get_legend() is None:
+                continue
+            box = ax.get_legend().get_window_extent(renderer)
+            assert not _overlaps(box, ax.get_window_extent(renderer)), ax.get_title()
+            assert not _overlaps(box, ax.xaxis.label.get_window_extent(renderer)), ax.get_title()
+    # the words are the codebook's (data/raw/panel_codebook.csv), not the column names
+    book = pd.read_csv(paths.raw_dir() / "panel_codebook.csv", dtype=str).set_index("indicator")
+    ticks = [t.get_text() for t in figures[1].axes[0].get_yticklabels()]
+    assert f"indirect, through {book.loc['mediation_success_pct', 'label_en']} (ACME)" in ticks
+    assert book.loc["mediators_per_10k", "label_en"] in figures[1].axes[0].get_xlabel()
+    assert "mediators_per_10k" not in figures[1].axes[0].get_xlabel()
+    plt.close("all")
