@@ -187,8 +187,10 @@ def test_report_figures_keep_legends_off_the_axes_and_the_axis_label_and_use_cod
     synth_plots.plot_placebo(res, ax=axes[2])
     fig.tight_layout()
     sim = simulate_panel(units_per_place=4, seed=0)
-    med = mediation_analysis(MediationSpec("mediators_per_10k", "mediation_success_pct",
-                                           "satisfaction_index", reps=19), sim.data)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # few clusters: beside the point here
+        med = mediation_analysis(MediationSpec("mediators_per_10k", "mediation_success_pct",
+                                               "satisfaction_index", reps=19), sim.data)
     figures = [fig, plot_mediation(med, truth={"ACME (average)": 0.0}), plot_sensitivity(med)]
     for f in figures:
         f.canvas.draw()
