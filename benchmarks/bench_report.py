@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -36,6 +37,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+_CPU: list[float] = []  # CPU seconds of each timed command, in order
 
 
 def _fixture_project(root: Path, runs: int, seconds: float) -> Path:
@@ -55,12 +57,18 @@ def _fixture_project(root: Path, runs: int, seconds: float) -> Path:
 def _timed(config: Path, env: dict[str, str], *extra: str) -> float:
     cmd = [sys.executable, "-m", "govstats", "report", "--config", str(config), "--no-build",
            "--no-progress", *extra]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
     done = subprocess.run(cmd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - t0
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
         sys.exit(f"{' '.join(cmd)} failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
-    print(f"    {done.stdout.strip()}")
+    # CPU seconds of the command and every process it waited for (workers, kernels): less
+    # sensitive than wall time to other work on a shared machine
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    _CPU.append(cpu)
+    print(f"    {done.stdout.strip()} [{elapsed:.1f} s wall, {cpu:.1f} CPU s]")
     return elapsed
 
 
@@ -94,17 +102,21 @@ def compare(rev: str, only: list[str], repeat: int, jobs: int | None) -> None:
         if built.returncode != 0:
             sys.exit(f"build-data failed in {tree}:\n{built.stdout}\n{built.stderr}")
     times: dict[str, list[float]] = {"before": [], "after": []}
+    cpus: dict[str, list[float]] = {"before": [], "after": []}
     try:
         for i in range(repeat):
             for label in (("before", "after") if i % 2 == 0 else ("after", "before")):
                 print(f"{label} ({rev if label == 'before' else 'working tree'}), cold --force:")
                 times[label].append(_timed(trees[label] / "reports.yml", envs[label], "--force",
                                            *extra))
+                cpus[label].append(_CPU[-1])
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print()
     print(f"load average at the end {os.getloadavg()[0]:.2f}; runs: "
           + "; ".join(f"{k} {', '.join(f'{t:.1f}' for t in v)} s" for k, v in times.items()))
+    print("CPU seconds (all processes): "
+          + "; ".join(f"{k} {', '.join(f'{t:.1f}' for t in v)}" for k, v in cpus.items()))
     best = {k: min(v) for k, v in times.items()}
     print(f"cold, before ({rev})  {best['before']:7.2f} s")
     print(f"cold, after (tree)   {best['after']:7.2f} s   target <= 30 s: "

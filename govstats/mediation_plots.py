@@ -17,7 +17,14 @@ from govstats.mediation import MediationResults, MediationSpec, mediation_analys
 __all__ = ["plot_mediation", "plot_sensitivity"]
 
 
-def plot_mediation(results: MediationResults, truth: dict | None = None, *, title: str | None = None):
+def _labels(labels) -> dict:
+    from govstats.tables import variable_labels
+
+    return {**variable_labels("en"), **(labels or {})}
+
+
+def plot_mediation(results: MediationResults, truth: dict | None = None, *, title: str | None = None,
+                   labels: dict | None = None):
     """Total effect split into its direct and indirect parts, with bootstrap intervals.
 
     Parameters
@@ -27,6 +34,10 @@ def plot_mediation(results: MediationResults, truth: dict | None = None, *, titl
         True values by effect name (e.g. ``{"ACME (average)": 0.0, "ADE (average)": 0.03,
         "Total effect": 0.03}``), drawn as black diamonds.
     title : str, optional
+    labels : dict, optional
+        ``{variable: label}`` for the treatment, mediator and outcome; default the
+        codebook labels (:func:`govstats.tables.variable_labels`), the name where
+        there is none.
 
     Returns
     -------
@@ -39,15 +50,20 @@ def plot_mediation(results: MediationResults, truth: dict | None = None, *, titl
     >>> res = mediation_analysis(MediationSpec("mediators_per_10k", "mediation_success_pct",
     ...                          "satisfaction_index", reps=49), sim.data)
     >>> fig = plot_mediation(res)
+    >>> fig.axes[0].get_yticklabels()[0].get_text()
+    'indirect, through mediation success (%) (ACME)'
     """
     import matplotlib.pyplot as plt
 
-    from govstats.plotting import mark_simulated, set_theme
+    from govstats.plotting import legend_outside, mark_simulated, set_theme
 
     set_theme(style="whitegrid")
+    names = _labels(labels)
+    spec = results.spec
+    treatment, mediator, outcome = (names.get(v, v) for v in (spec.treatment, spec.mediator, spec.outcome))
     rows = ["Total effect", "ADE (average)", "ACME (average)"]
     labels = {"Total effect": "total effect", "ADE (average)": "direct (ADE)",
-              "ACME (average)": f"indirect, through {results.spec.mediator} (ACME)"}
+              "ACME (average)": f"indirect, through {mediator} (ACME)"}
     colors = {"Total effect": "#444444", "ADE (average)": "#0072b2", "ACME (average)": "#d55e00"}
     t = results.tidy().loc[rows]
     fig, ax = plt.subplots(figsize=(8.5, 3.4))
@@ -58,17 +74,17 @@ def plot_mediation(results: MediationResults, truth: dict | None = None, *, titl
         ax.plot(r["estimate"], i, "o", color=colors[name], markersize=7)
         if truth and name in truth:
             ax.plot(truth[name], i, "D", color="black", markersize=7, label="true value" if i == 0 else None)
+    ax.axvline(0, color="grey", linewidth=0.8)
+    ax.set_yticks(range(len(rows)), [labels[n] for n in rows[::-1]])
+    t0, t1 = results.contrast
+    ax.set_xlabel(f"change in {outcome} when {treatment} goes from {t0:.3g} to {t1:.3g}\n"
+                  f"(bars: {1 - spec.alpha:.0%} cluster-bootstrap CI)", fontsize=9)
     if truth:
         handles, lbls = ax.get_legend_handles_labels()
         if not handles:
             ax.plot([], [], "D", color="black", label="true value")
-        ax.legend(loc="lower right", fontsize=8)
-    ax.axvline(0, color="grey", linewidth=0.8)
-    ax.set_yticks(range(len(rows)), [labels[n] for n in rows[::-1]])
-    t0, t1 = results.contrast
-    ax.set_xlabel(f"change in {results.spec.outcome} when {results.spec.treatment} goes from {t0:.3g} to {t1:.3g} "
-                  f"(bars: {1 - results.spec.alpha:.0%} cluster-bootstrap CI)", fontsize=9)
-    fig.suptitle(title or f"How much of the effect runs through {results.spec.mediator}?")
+        legend_outside(ax, where="below", fontsize=8)  # after the x label: it goes under it
+    fig.suptitle(title or f"How much of the effect runs through {mediator}?")
     mark_simulated(fig, simulated=results.simulated)
     fig.tight_layout()
     return fig
@@ -91,7 +107,7 @@ def plot_sensitivity(results: MediationResults, *, rho_max: float = 0.9, title: 
     """
     import matplotlib.pyplot as plt
 
-    from govstats.plotting import mark_simulated, set_theme
+    from govstats.plotting import legend_outside, mark_simulated, set_theme
 
     set_theme(style="whitegrid")
     s = results.sensitivity(np.linspace(-rho_max, rho_max, 181))
@@ -107,7 +123,7 @@ def plot_sensitivity(results: MediationResults, *, rho_max: float = 0.9, title: 
                 va="top", fontsize=8)
     ax.set_xlabel("rho: correlation of the mediator-model and outcome-model errors")
     ax.set_ylabel("indirect effect (ACME)")
-    ax.legend(loc="lower left", fontsize=8)
+    legend_outside(ax, where="below", fontsize=8)
     fig.suptitle(title or "How strong would an unobserved mediator-outcome confounder have to be?")
     mark_simulated(fig, simulated=results.simulated)
     fig.tight_layout()

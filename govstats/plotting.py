@@ -23,6 +23,8 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib import font_manager
 
+from govstats._fonts import cjk_font_path, common_cjk_font
+
 __all__ = [
     "SIMULATED_MARK",
     "FigureLinks",
@@ -38,27 +40,17 @@ __all__ = [
 ]
 
 SIMULATED_MARK = "SIMULATED"
-_CJK_FILES = ("NotoSansCJKsc-Regular.otf", "SourceHanSansSC-Regular.otf", "SimHei.ttf")
-_SYSTEM_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype")
 
 
-def cjk_font_path() -> Path | None:
-    """Path of a font file with simplified-Chinese glyphs, or None.
+@functools.cache
+def _register(path: str) -> None:
+    font_manager.fontManager.addfont(path)
 
-    Looks in the ``mplfonts`` package first (installed with govstats), then in the
-    usual Debian locations (``fonts-noto-cjk``).
-    """
-    candidates: list[Path] = []
-    try:
-        import mplfonts
 
-        candidates += [Path(mplfonts.__file__).parent / "fonts" / f for f in _CJK_FILES]
-    except ImportError:  # pragma: no cover - mplfonts is a declared dependency
-        pass
-    for d in _SYSTEM_DIRS:
-        if Path(d).is_dir():
-            candidates += sorted(Path(d).rglob("NotoSansCJK*-Regular.ttc"))
-    return next((p for p in candidates if p.is_file()), None)
+def _figure_text(fig) -> str:
+    from matplotlib.text import Text
+
+    return "".join(t.get_text() for t in fig.findobj(Text))
 
 
 @functools.cache
@@ -227,7 +219,19 @@ def legend_outside(ax, handles=None, labels=None, *, where: str = "right", **kwa
     if where == "right":
         kw = {"loc": "upper left", "bbox_to_anchor": (1.01, 1.0), "borderaxespad": 0.0}
     elif where == "below":
-        kw = {"loc": "upper center", "bbox_to_anchor": (0.5, -0.15), "ncol": 3}
+        # under the tick labels and the (possibly multi-line) x-axis label, whatever the axes'
+        # height: an offset in points from the axes' bottom edge, not a fraction of the axes
+        from matplotlib.font_manager import FontProperties
+        from matplotlib.transforms import ScaledTranslation
+
+        tick = ax.xaxis.get_major_ticks()[0] if ax.xaxis.get_major_ticks() else None
+        size = FontProperties(size=plt.rcParams["xtick.labelsize"]).get_size_in_points()
+        label = ax.xaxis.label
+        lines = label.get_text().count("\n") + 1 if label.get_text() else 0
+        points = ((tick.get_pad() + tick._size if tick is not None else 7.0) + 1.3 * size
+                  + (ax.xaxis.labelpad + 1.3 * label.get_fontsize() * lines if lines else 0) + 4)
+        kw = {"loc": "upper center", "bbox_to_anchor": (0.5, 0.0), "ncol": 3, "borderaxespad": 0.0,
+              "bbox_transform": ax.transAxes + ScaledTranslation(0, -points / 72, ax.figure.dpi_scale_trans)}
     else:
         raise ValueError(f"where={where!r}: use 'right' or 'below'")
     kw.update(kwargs)
@@ -285,12 +289,13 @@ def save_figure(fig, name: str, *, directory: str | Path | None = None,
     metadata = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None},
                 "svg": {"Date": None}}
     paths: dict[str, Path] = {}
-    with plt.rc_context({"svg.hashsalt": stem, "pdf.fonttype": 42}):
-        for fmt in formats:
-            path = out_dir / f"{stem}.{fmt}"
+    bbox = _tight_bbox(fig)  # once, not once per format (each costs a full draw)
+    for fmt in formats:
+        path = out_dir / f"{stem}.{fmt}"
+        with plt.rc_context({"svg.hashsalt": stem, "pdf.fonttype": 42, **_pdf_font_rc(fig, fmt)}):
             fig.savefig(path, format=fmt, dpi=dpi if fmt == "png" else "figure",
-                        bbox_inches="tight", metadata=metadata[fmt])
-            paths[fmt] = path
+                        bbox_inches=bbox, metadata=metadata[fmt])
+        paths[fmt] = path
     if show:
         try:
             from IPython import get_ipython
@@ -305,6 +310,37 @@ def save_figure(fig, name: str, *, directory: str | Path | None = None,
         f"[{names[fmt]}](figures/{p.name})" for fmt, p in paths.items()))
     links.paths = paths
     return links
+
+
+def _tight_bbox(fig):
+    """The padded tight bounding box (inches) ``bbox_inches="tight"`` would compute, or "tight"."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    if not isinstance(fig.canvas, FigureCanvasAgg):
+        return "tight"
+    renderer = fig.canvas.get_renderer()
+    fig.draw_without_rendering()
+    return fig.get_tightbbox(renderer).padded(plt.rcParams["savefig.pad_inches"])
+
+
+def _pdf_font_rc(fig, fmt: str) -> dict:
+    """rcParams that embed the common-character CJK font in a PDF when it has every character.
+
+    Subsetting it for the Type 42 embedding takes a fraction of the time the full font
+    takes (:func:`common_cjk_font`); the outlines are the same.
+    """
+    if fmt != "pdf":
+        return {}
+    family = use_cjk_font()
+    common = common_cjk_font() if family is not None else None
+    if common is None or family not in plt.rcParams["font.sans-serif"]:
+        return {}
+    path, common_family, codepoints = common
+    if not {ord(c) for c in _figure_text(fig)} <= codepoints:
+        return {}
+    _register(str(path))
+    return {"font.sans-serif": [common_family if f == family else f
+                                for f in plt.rcParams["font.sans-serif"]]}
 
 
 def mark_truth(ax, value: float, *, orientation: str = "horizontal",
@@ -330,5 +366,13 @@ def mark_truth(ax, value: float, *, orientation: str = "horizontal",
         line = ax.axvline(value, color="black", lw=1.4, ls="-.", zorder=6, label=label)
     else:
         raise ValueError(f"orientation={orientation!r}: use 'horizontal' or 'vertical'")
-    legend_outside(ax, fontsize="small")
+    handles, labels = [], []
+    if ax.get_legend() is not None:  # keep a legend built from explicit handles (spec curves)
+        handles = list(ax.get_legend().legend_handles)
+        labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    for h, lab in zip(*ax.get_legend_handles_labels(), strict=True):
+        if lab not in labels:
+            handles.append(h)
+            labels.append(lab)
+    legend_outside(ax, handles, labels, fontsize="small")
     return line

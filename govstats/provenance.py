@@ -37,8 +37,10 @@ __all__ = [
     "PROVENANCE_MIME",
     "ProvenanceSummary",
     "cite",
+    "cite_text",
     "declare",
     "documents",
+    "project_relative",
     "read_declarations",
 ]
 
@@ -367,3 +369,64 @@ def cite(table, column: str = "source_file", *, docs=None, keep_file: bool = Fal
         out = out.drop(columns=[column])
     out.insert(position, "source", cited)
     return out
+
+
+_STORED_FILE = re.compile(r"\b\d{3}_[0-9a-f]{16}\.txt\b")
+
+
+def cite_text(table, columns: Sequence[str] | None = None, *, docs=None):
+    """Replace stored file names written *inside* text cells by the documents' short citations.
+
+    :func:`cite` replaces a column that holds only a file name; tables built by other
+    modules often quote a fact as ``"1600多名 (002_d06d82ba0e6f6f18.txt: 1600多名)"``.
+    Here every stored file name (``NNN_<16 hex>.txt``) in the text ``columns`` (default:
+    every text column) becomes its short citation. A file name not in the documents
+    table is an error, as in :func:`cite`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> table = pd.DataFrame({"expected": ["4 (四级 (002_d06d82ba0e6f6f18.txt: 四级))"]})
+    >>> cite_text(table).loc[0, "expected"]
+    '4 (四级 (《平安之光耀衢城》 column (2011): 四级))'
+    """
+    docs = documents() if docs is None else docs
+    citations = docs["citation"].to_dict()
+    out = table.copy()
+    columns = list(columns) if columns is not None else [
+        c for c in out.columns if out[c].dtype == object or str(out[c].dtype).startswith("str")]
+    unknown: set[str] = set()
+
+    def replace(match: re.Match) -> str:
+        name = match.group(0)
+        if name not in citations:
+            unknown.add(name)
+            return name
+        return citations[name]
+
+    for c in columns:
+        out[c] = out[c].map(lambda v: _STORED_FILE.sub(replace, v) if isinstance(v, str) else v)
+    if unknown:
+        raise KeyError(f"{sorted(unknown)} not in the documents table (data/raw/documents.csv)")
+    return out
+
+
+def project_relative(text: str, *, root: str | Path | None = None) -> str:
+    """``text`` with the project root's absolute path removed from every path in it.
+
+    Summaries such as a facts table's row accounting name the file they read by its
+    absolute path (``/home/me/govstats/data/raw/facts.csv: 146 rows in = ...``); a
+    report shows it relative to the repository (``data/raw/facts.csv: ...``), the same
+    on every machine.
+
+    Examples
+    --------
+    >>> project_relative("/srv/gs/data/raw/facts.csv: 146 rows in", root="/srv/gs")
+    'data/raw/facts.csv: 146 rows in'
+    """
+    from govstats import paths
+
+    base = Path(root) if root is not None else paths.project_root()
+    for prefix in dict.fromkeys((str(base), str(base.resolve()))):
+        text = text.replace(prefix.rstrip(os.sep) + os.sep, "")
+    return text

@@ -10,7 +10,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
-from govstats.plotting import mark_simulated
+from govstats.plotting import legend_outside, mark_simulated
 from govstats.synth import SynthResults
 
 __all__ = ["plot_paths", "plot_placebo", "plot_unit_weights"]
@@ -23,6 +23,11 @@ def _figure(ax):
         fig, ax = plt.subplots(figsize=(8, 4.5))
         return fig, ax
     return ax.figure, ax
+
+
+def _legend_below(ax):
+    """The legend under the axis label, never over the paths or the histogram (issue 14)."""
+    return legend_outside(ax, where="below", fontsize=8, frameon=False)
 
 
 def plot_paths(res: SynthResults, *, ax=None, title: str | None = None, simulated: bool = False):
@@ -46,7 +51,7 @@ def plot_paths(res: SynthResults, *, ax=None, title: str | None = None, simulate
     ax.set_xlabel(str(p.index.name or "period"))
     ax.set_ylabel(res.spec.outcome)
     ax.set_title(title or f"{res.spec.treated} and its {_NAMES[res.estimator]}: ATT = {res.att:.2f}")
-    ax.legend(loc="best", fontsize=8)
+    _legend_below(ax)
     return mark_simulated(fig, simulated=simulated)
 
 
@@ -80,6 +85,6 @@ def plot_placebo(res: SynthResults, *, ax=None, title: str | None = None, simula
     ax.set_ylabel("donors")
     ax.set_title(title or f"In-space placebo, {_NAMES[res.estimator]}: permutation p = {pv:.3f}, "
                  f"placebo SE = {res.se()['ATT']:.2f}")
-    ax.legend(fontsize=8)
+    _legend_below(ax)
     ax.set_xlim(min(np.min(p), res.att) * 1.1 - 1e-9, max(np.max(p), abs(res.att)) * 1.1 + 1e-9)
     return mark_simulated(fig, simulated=simulated)

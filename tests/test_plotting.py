@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
+import pytest
 
 from govstats import plotting
 
@@ -134,3 +135,76 @@ def test_network_figures_under_language_en_carry_no_chinese():
         chinese = [t for t in texts if re.search(r"[\u4e00-\u9fff]", t)]
         assert not chinese, chinese
         plt.close(fig)
+
+
+def test_the_common_character_font_covers_gb2312_and_pdfs_fall_back_for_rare_characters(tmp_path):
+    import re
+
+    from govstats._fonts import common_cjk_font
+
+    common = common_cjk_font()
+    if common is None:
+        pytest.skip("no CJK font")
+    path, family, codepoints = common
+    # GB 2312: 6,763 hanzi in rows 16-87 (the standard's own count)
+    hanzi = {bytes([hi, lo]).decode("gb2312", errors="ignore") for hi in range(0xB0, 0xF8)
+             for lo in range(0xA1, 0xFF)} - {""}
+    assert len(hanzi) == 6763
+    assert {ord(c) for c in hanzi} <= codepoints
+    assert {ord(c) for c in "，。（）《》、：≥−×ABCxyz0123456789"} <= codepoints
+    plotting.use_cjk_font()
+    fig, ax = plt.subplots()
+    ax.plot([0, 1], [0, 1])
+    ax.set_title("每万常住人口 per 10k residents")
+    common_pdf = plotting.save_figure(fig, "common", directory=tmp_path, show=False).paths["pdf"]
+    ax.set_xlabel("龘")  # not in GB 2312: the full font is embedded
+    full_pdf = plotting.save_figure(fig, "full", directory=tmp_path, show=False).paths["pdf"]
+    plt.close(fig)
+
+    def fonts(pdf):
+        return {m.split(b"+")[-1] for m in re.findall(rb"/BaseFont\s*/([^\s/]+)", pdf.read_bytes())}
+
+    assert fonts(common_pdf) == {family.replace(" ", "").encode()}
+    assert all(b"govstats" not in f for f in fonts(full_pdf))
+
+
+def _overlaps(a, b) -> bool:
+    return min(a.x1, b.x1) - max(a.x0, b.x0) > 0 and min(a.y1, b.y1) - max(a.y0, b.y0) > 0
+
+
+def test_report_figures_keep_legends_off_the_axes_and_the_axis_label_and_use_codebook_labels():
+    import pandas as pd
+
+    from govstats import paths, synth, synth_plots
+    from govstats.mediation import MediationSpec, mediation_analysis
+    from govstats.mediation_plots import plot_mediation, plot_sensitivity
+    from govstats.simulate import simulate_panel
+
+    res = synth.fit(synth.SynthSpec(outcome="packs_per_capita", treated="California",
+                                    first_treated=1989), synth.load_prop99(), estimator="sc")
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.5))
+    synth_plots.plot_paths(res, ax=axes[0])
+    synth_plots.plot_placebo(res, ax=axes[2])
+    fig.tight_layout()
+    sim = simulate_panel(units_per_place=4, seed=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # few clusters: beside the point here
+        med = mediation_analysis(MediationSpec("mediators_per_10k", "mediation_success_pct",
+                                               "satisfaction_index", reps=19), sim.data)
+    figures = [fig, plot_mediation(med, truth={"ACME (average)": 0.0}), plot_sensitivity(med)]
+    for f in figures:
+        f.canvas.draw()
+        renderer = f.canvas.get_renderer()
+        for ax in f.axes:
+            if ax.get_legend() is None:
+                continue
+            box = ax.get_legend().get_window_extent(renderer)
+            assert not _overlaps(box, ax.get_window_extent(renderer)), ax.get_title()
+            assert not _overlaps(box, ax.xaxis.label.get_window_extent(renderer)), ax.get_title()
+    # the words are the codebook's (data/raw/panel_codebook.csv), not the column names
+    book = pd.read_csv(paths.raw_dir() / "panel_codebook.csv", dtype=str).set_index("indicator")
+    ticks = [t.get_text() for t in figures[1].axes[0].get_yticklabels()]
+    assert f"indirect, through {book.loc['mediation_success_pct', 'label_en']} (ACME)" in ticks
+    assert book.loc["mediators_per_10k", "label_en"] in figures[1].axes[0].get_xlabel()
+    assert "mediators_per_10k" not in figures[1].axes[0].get_xlabel()
+    plt.close("all")

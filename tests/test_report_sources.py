@@ -117,3 +117,25 @@ def test_formatted_tables_show_every_row_with_separators_and_years_plain():
     assert ">0.123<" in page
     assert "<summary>Every number (89 rows)</summary>" in page and "<details" in page
     assert tables.format_number(2122661) == "2,122,661"
+
+
+def test_file_names_inside_text_cells_become_citations_and_unknown_ones_are_errors():
+    from govstats import network
+
+    facts = facts_mod.load_facts()
+    graph = network.build_networks(["quzhou"], facts=facts)["quzhou"]
+    raw = pd.concat([network.checks(graph, facts), network.trace(graph)], ignore_index=True)
+    assert raw.astype(str).apply(lambda c: c.str.contains(r"\d{3}_[0-9a-f]{16}\.txt")).any().any()
+    cited = provenance.cite_text(raw)
+    assert cited.shape == raw.shape  # every row and column kept
+    assert not cited.astype(str).apply(lambda c: c.str.contains(r"\d{3}_[0-9a-f]{16}\.txt")).any().any()
+    quzhou = provenance.documents().loc["002_d06d82ba0e6f6f18.txt", "citation"]
+    assert cited.astype(str).apply(lambda c: c.str.contains(quzhou, regex=False)).any().any()
+    with pytest.raises(KeyError, match="999_0000000000000000.txt"):
+        provenance.cite_text(pd.DataFrame({"x": ["4 (999_0000000000000000.txt: 四级)"]}))
+
+
+def test_the_facts_accounting_line_names_the_file_relative_to_the_repository():
+    line = facts_mod.load_facts().attrs["accounting"]
+    assert str(paths.project_root()) in line  # what the facts module writes
+    assert provenance.project_relative(line).startswith("data/raw/facts.csv: ")

@@ -140,7 +140,9 @@ def plot_specification_curve(
         handles.append(Line2D([], [], marker="o", linestyle="", markerfacecolor="none", markeredgecolor="black",
                               label=f"wild bootstrap p < {alpha:g} ({boot_sig.sum()} of {booted.sum()} bootstrapped)"))
     handles.append(Line2D([], [], color="#444444", linestyle="--", label=f"median {med:.3g}"))
-    ax1.legend(handles=handles, loc="upper left", fontsize=8, frameon=True)
+    # above the curve, never over the estimates (issue 14)
+    ax1.legend(handles=handles, loc="lower left", bbox_to_anchor=(0.0, 1.01), borderaxespad=0.0,
+               ncol=3, fontsize=8, frameon=False)
     if rows:
         M = np.array([f for _, f in rows])
         if n <= 400:
@@ -173,6 +175,6 @@ def plot_specification_curve(
         fig.text(0.01, 0.01, "note: no CJK font found; Chinese labels may not render", fontsize=8)
     mark_simulated(fig, simulated=results.simulated)
     height = fig.get_size_inches()[1]
-    fig.subplots_adjust(left=0.25, right=0.98, top=1 - 0.6 / height, bottom=0.62 / height)
+    fig.subplots_adjust(left=0.25, right=0.98, top=1 - 1.15 / height, bottom=0.62 / height)
     return fig
 

@@ -608,6 +608,14 @@ def _batch_lock(cache: Path):
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+def _expected_seconds(plan: PlannedRun) -> float:
+    prior = plan.prior or {}
+    for record in (prior.get("latest"), prior.get("ok")):
+        if isinstance(record, dict) and isinstance(record.get("duration_s"), int | float):
+            return float(record["duration_s"])
+    return float("inf")
+
+
 def _execute_plans(config: ReportConfig, plans: list[PlannedRun],
                    kernels: dict[str, KernelIdentity], versions: dict[str, str],
                    jobs: int | None, scheduler: Any, progress: bool, warnings: list[str],
@@ -629,7 +637,9 @@ def _execute_plans(config: ReportConfig, plans: list[PlannedRun],
                     (reports / f"{p.run.name}{suffix}").unlink(missing_ok=True)
                 store.save(p.run.name, {**p.prior, "latest": p.prior["ok"]})
 
-    to_run = [p for p in plans if p.reasons]
+    # Longest first (by the last recorded run time; never-run ones first, in configuration
+    # order): the batch then ends with short runs on every core, not one long run on one.
+    to_run = sorted((p for p in plans if p.reasons), key=_expected_seconds, reverse=True)
     by_name = {p.run.name: p for p in to_run}
     pythonpath = _package_parent()
     tasks = [
