@@ -88,10 +88,19 @@ def plot_event_study(results: EventStudyResults, truth: pd.DataFrame | None = No
         ax.set_xticklabels([f"≤{k}" if k == -results.spec.leads else f"≥{k}" if k == results.spec.lags else str(k)
                             for k in results.spec.window], fontsize=8)
     axes[0][0].set_ylabel(f"effect on {results.spec.outcome}")
-    axes[0][0].legend(loc="upper left", fontsize=8, frameon=True)
+    # one legend for all panels, in neutral colours, below the axes: never over the data
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+
+    handles = [Patch(color="grey", alpha=0.3, label=f"{1 - results.spec.alpha:.0%} CI"),
+               Line2D([], [], color="dimgrey", marker="o", markersize=5, label="estimate (colour by estimator)")]
+    if truth is not None:
+        handles.append(Line2D([], [], color="black", linestyle="--", linewidth=1.4, label="true effect"))
+    fig.legend(handles=handles, loc="lower center", ncol=len(handles), fontsize=8, frameon=False,
+               bbox_to_anchor=(0.5, 0.0))
     fig.suptitle(title or f"Event study: {results.spec.cohort} on {results.spec.outcome}")
     mark_simulated(fig, simulated=results.simulated)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig
 
 
@@ -169,7 +178,9 @@ def plot_sensitivity(sensitivity: pd.DataFrame, original: tuple[float, float], *
     ax.set_xlabel({"M": "M (change in the slope of the trend violation)",
                    "Mbar": "Mbar (post violation relative to the largest pre violation)"}.get(parameter, parameter))
     ax.set_ylabel("effect")
-    ax.legend(frameon=False)
+    from govstats.plotting import legend_outside
+
+    legend_outside(ax, where="below", frameon=False)
     t = title or "Sensitivity to violations of parallel trends"
     ax.set_title(("SIMULATED: " if simulated else "") + t)
     fig.tight_layout()

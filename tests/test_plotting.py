@@ -208,3 +208,30 @@ def test_report_figures_keep_legends_off_the_axes_and_the_axis_label_and_use_cod
     assert book.loc["mediators_per_10k", "label_en"] in figures[1].axes[0].get_xlabel()
     assert "mediators_per_10k" not in figures[1].axes[0].get_xlabel()
     plt.close("all")
+
+
+def test_event_study_and_sensitivity_legends_sit_outside_every_panel():
+    from govstats.did import EventStudySpec, event_study
+    from govstats.did_plots import plot_event_study, plot_sensitivity, true_effects
+    from govstats.simulate import simulate_panel
+
+    sim = simulate_panel(units_per_place=4, seed=2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # few clusters: beside the point here
+        res = event_study(EventStudySpec("satisfaction_index", cohort="grid_year", leads=2, lags=2,
+                                         estimators=("twfe", "did2s"), controls=("aux_village_reform",)),
+                          sim.data)
+    fig = plot_event_study(res, true_effects(sim, "grid", res)[0])
+    sens = pd.DataFrame({"M": [0.0, 0.5], "lb": [-1.0, -2.0], "ub": [1.0, 2.0]})
+    fig2 = plot_sensitivity(sens, (-0.5, 0.5))
+    for f in (fig, fig2):
+        f.canvas.draw()
+        renderer = f.canvas.get_renderer()
+        legends = [*f.legends, *(ax.get_legend() for ax in f.axes if ax.get_legend() is not None)]
+        assert legends
+        for legend in legends:
+            box = legend.get_window_extent(renderer)
+            for ax in f.axes:
+                assert not _overlaps(box, ax.get_window_extent(renderer)), ax.get_title()
+                assert not _overlaps(box, ax.xaxis.label.get_window_extent(renderer)), ax.get_title()
+    plt.close("all")
