@@ -5,15 +5,32 @@ No matplotlib import here: the report workers (HTML pages) use this module too.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import io
+import logging
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
 from govstats._io import atomic_write_bytes
 
-__all__ = ["cjk_font_path", "common_cjk_font"]
+__all__ = ["cjk_font_path", "common_cjk_font", "quiet_fonttools"]
+
+
+@contextlib.contextmanager
+def quiet_fonttools() -> Iterator[None]:
+    """fontTools' subsetter logs every table and glyph list at INFO; when a library in the
+    kernel (diff-diff, dask) has set the root logger to INFO, those lines flood the report's
+    notes box. Inside this block fontTools logs warnings and errors only."""
+    logger = logging.getLogger("fontTools")
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
 
 _CJK_FILES = ("NotoSansCJKsc-Regular.otf", "SourceHanSansSC-Regular.otf", "SimHei.ttf")
 _SYSTEM_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype")
@@ -93,10 +110,11 @@ def common_cjk_font() -> tuple[Path, str, frozenset[int]] | None:
             options.name_languages = ["*"]
             options.notdef_outline = True
             options.glyph_names = True
-            font = subset.load_font(str(source), options)
-            subsetter = subset.Subsetter(options)
-            subsetter.populate(unicodes=_common_codepoints(font.getBestCmap()))
-            subsetter.subset(font)
+            with quiet_fonttools():
+                font = subset.load_font(str(source), options)
+                subsetter = subset.Subsetter(options)
+                subsetter.populate(unicodes=_common_codepoints(font.getBestCmap()))
+                subsetter.subset(font)
             ps_name = family.replace(" ", "")
             for record in font["name"].names:
                 if record.nameID in (1, 16):

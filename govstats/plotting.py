@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib import font_manager
 
-from govstats._fonts import cjk_font_path, common_cjk_font
+from govstats._fonts import cjk_font_path, common_cjk_font, quiet_fonttools
 
 __all__ = [
     "SIMULATED_MARK",
@@ -292,7 +292,8 @@ def save_figure(fig, name: str, *, directory: str | Path | None = None,
     bbox = _tight_bbox(fig)  # once, not once per format (each costs a full draw)
     for fmt in formats:
         path = out_dir / f"{stem}.{fmt}"
-        with plt.rc_context({"svg.hashsalt": stem, "pdf.fonttype": 42, **_pdf_font_rc(fig, fmt)}):
+        with plt.rc_context({"svg.hashsalt": stem, "pdf.fonttype": 42, **_pdf_font_rc(fig, fmt)}), \
+                quiet_fonttools():
             fig.savefig(path, format=fmt, dpi=dpi if fmt == "png" else "figure",
                         bbox_inches=bbox, metadata=metadata[fmt])
         paths[fmt] = path

@@ -235,3 +235,17 @@ def test_event_study_and_sensitivity_legends_sit_outside_every_panel():
                 assert not _overlaps(box, ax.get_window_extent(renderer)), ax.get_title()
                 assert not _overlaps(box, ax.xaxis.label.get_window_extent(renderer)), ax.get_title()
     plt.close("all")
+
+
+def test_save_figure_keeps_fonttools_quiet_when_the_root_logger_is_at_info(tmp_path, caplog):
+    # diff-diff / dask set the root logger to INFO in a kernel; fontTools' subsetter then
+    # logged hundreds of lines into the report's notes box (castle, event-study pages)
+    import logging
+
+    fig, ax = plt.subplots()
+    ax.set_title("衡阳 邵阳 衢州")
+    with caplog.at_level(logging.INFO):
+        plotting.save_figure(fig, "quiet", directory=tmp_path, show=False)
+    assert not [r for r in caplog.records if r.name.startswith("fontTools")]
+    assert logging.getLogger("fontTools").level == logging.NOTSET
+    plt.close(fig)

@@ -272,12 +272,15 @@ def cjk_font_face(text: str, *, cache_dir: str | Path | None = None) -> str:
         options.hinting = False
         options.desubroutinize = True
         options.notdef_outline = True
-        font = subset.load_font(str(source), options)
-        subsetter = subset.Subsetter(options)
-        subsetter.populate(text=chars)
-        subsetter.subset(font)
-        buffer = io.BytesIO()
-        subset.save_font(font, buffer, options)
+        from govstats._fonts import quiet_fonttools
+
+        with quiet_fonttools():
+            font = subset.load_font(str(source), options)
+            subsetter = subset.Subsetter(options)
+            subsetter.populate(text=chars)
+            subsetter.subset(font)
+            buffer = io.BytesIO()
+            subset.save_font(font, buffer, options)
         data = buffer.getvalue()
         if cached is not None:
             from govstats._io import atomic_write_bytes
