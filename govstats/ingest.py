@@ -801,38 +801,38 @@ def _header_unit(unit_text: str) -> tuple[str, float]:
 # --------------------------------------------------------------------------- tables
 
 
+_CELL_FIELDS = (
+    "table",
+    "place_as_written",
+    "indicator",
+    "header_unit",
+    "header_scale",
+    "year",
+    "year_start",
+    "year_end",
+    "quantity",
+    "source_file",
+    "source_ref",
+    "source_row",
+    "source_column",
+    "file_label",
+)
+
+
 @dataclass
 class _Cells:
-    """Value cells gathered from every sheet, one list per field."""
+    """Value cells gathered from every sheet: one block of whole columns per table."""
 
-    cols: dict[str, list] = field(
-        default_factory=lambda: {
-            k: []
-            for k in (
-                "table",
-                "place_as_written",
-                "indicator",
-                "header_unit",
-                "header_scale",
-                "year",
-                "year_start",
-                "year_end",
-                "quantity",
-                "source_file",
-                "source_ref",
-                "source_row",
-                "source_column",
-                "file_label",
-            )
-        }
-    )
+    blocks: list[dict[str, np.ndarray]] = field(default_factory=list)
 
-    def add(self, **kw) -> None:
-        for k, v in kw.items():
-            self.cols[k].append(v)
+    def add_block(self, **columns: np.ndarray) -> None:
+        self.blocks.append(columns)
 
     def frame(self) -> pd.DataFrame:
-        df = pd.DataFrame(self.cols)
+        if not self.blocks:
+            df = pd.DataFrame({k: [] for k in _CELL_FIELDS})
+        else:
+            df = pd.DataFrame({k: np.concatenate([b[k] for b in self.blocks]) for k in _CELL_FIELDS})
         return df.astype({"year_start": "Int64", "year_end": "Int64", "source_row": "Int64", "header_scale": float})
 
 
@@ -910,7 +910,8 @@ def _read_table(
         header_len -= 1
     width = max(len(r) for r in grid[h:end])
     header = grid[h] + [""] * (width - len(grid[h]))
-    body = [(h + 1 + i + 1, r + [""] * (width - len(r))) for i, r in enumerate(grid[h + 1 : end])]
+    body = [(h + 1 + i + 1, r if len(r) == width else r + [""] * (width - len(r)))
+            for i, r in enumerate(grid[h + 1 : end])]
     long_rows: set[int] = set()  # rows with more cells than headers: reported once, as malformed
     if not sh.ref_prefix:  # CSV: a row with too few or too many cells is malformed
         for i, r in enumerate(grid[h + 1 : end]):
@@ -1118,56 +1119,61 @@ def _read_table(
         for j, _ in value_cols:
             col_ind[j] = ind
 
-    (a_table, a_written, a_ind, a_unit, a_scale, a_year, a_start, a_end, a_quantity, a_file, a_ref, a_row,
-     a_column, a_label) = [cells.cols[k].append for k in (
-        "table", "place_as_written", "indicator", "header_unit", "header_scale", "year", "year_start", "year_end",
-        "quantity", "source_file", "source_ref", "source_row", "source_column", "file_label")]
     quoted = {j: repr(colname(j)) for j, _ in value_cols}
+    # per row: the checks, the place, the row's year and indicator (a few per row) ...
+    rows_r: list[int] = []
+    rows_written: list[str] = []
+    rows_year: list[tuple] = []
+    rows_ind: list[tuple] = []
+    year_cache: dict[str, tuple | None] = {}
+    per_row_ind = (ind_j is not None and found == "wide") or fully_long
     for r, row in body:
-        place_text = row[place_j] if place_j is not None else ""
-        if place_j is not None:
-            if not place_text:
-                problems.append(
-                    Problem(
-                        "the place is blank in a row that holds data",
-                        file=file,
-                        row=r,
-                        column=header[place_j],
-                        hint="write the place in every row",
-                    )
-                )
-            else:
-                place_rows.append({
-                    "table": t, "row": r, "place": place_text, "file": file, "column": header[place_j],
-                    "within": tuple((header[j], row[j]) for j in qual_js if row[j]) if code_j is None else (),
-                    "name": row[name_j] if (code_j is not None and name_j is not None) else "",
-                    "name_column": header[name_j] if name_j is not None else "",
-                })
         if place_j is None:
-            continue
-        row_year = None
+            break  # no place column: reported above; no cells
+        place_text = row[place_j]
+        if not place_text:
+            problems.append(
+                Problem(
+                    "the place is blank in a row that holds data",
+                    file=file,
+                    row=r,
+                    column=header[place_j],
+                    hint="write the place in every row",
+                )
+            )
+        else:
+            place_rows.append({
+                "table": t, "row": r, "place": place_text, "file": file, "column": header[place_j],
+                "within": tuple((header[j], row[j]) for j in qual_js if row[j]) if code_j is None else (),
+                "name": row[name_j] if (code_j is not None and name_j is not None) else "",
+                "name_column": header[name_j] if name_j is not None else "",
+            })
+        row_year = (None, None, None)
         if year_j is not None:
-            row_year = _parse_year(row[year_j])
-            if row_year is None:
+            text_y = row[year_j]
+            if text_y not in year_cache:
+                year_cache[text_y] = _parse_year(text_y)
+            parsed_y = year_cache[text_y]
+            if parsed_y is None:
                 problems.append(
                     Problem(
-                        "not a year" if row[year_j] else "the year is blank in a row that holds data",
+                        "not a year" if text_y else "the year is blank in a row that holds data",
                         file=file,
                         row=r,
                         column=header[year_j],
-                        value=row[year_j] or None,
+                        value=text_y or None,
                         hint="write a year such as 2016 or 2016年 (a period: 2006-2010)",
                     )
                 )
-                row_year = (None, None, None)  # the row's cells are still checked
-        row_ind = None
-        if (ind_j is not None and found == "wide") or fully_long:
+            else:
+                row_year = parsed_y  # a row with a bad year: its cells are still checked
+        row_ind = (None, "", 1.0)
+        if per_row_ind:
             ind_text = row[ind_j]
             if not ind_text:
                 problems.append(
                     Problem("the indicator is blank in a row that holds data", file=file, row=r, column=header[ind_j])
                 )
-                row_ind = (None, "", 1.0)
             else:
                 row_ind = indicator_of(ind_text, r, header[ind_j], unknown)
             if unit_j is not None and row[unit_j] and row_ind[0] is not None:
@@ -1185,24 +1191,52 @@ def _read_table(
                         )
                     )
                 row_ind = (row_ind[0], u, sc)
-        written = (row[name_j] or place_text) if name_j is not None else place_text
-        for j, year in value_cols:
-            ind, unit, scale = row_ind if row_ind is not None else col_ind[j]
-            y = year if year is not None else row_year
-            a_table(t)
-            a_written(written)
-            a_ind(ind)
-            a_unit(unit)
-            a_scale(scale)
-            a_year(y[0])
-            a_start(y[1])
-            a_end(y[2])
-            a_quantity(row[j])
-            a_file(source_file)
-            a_ref(f"{sh.ref_prefix}row {r}, column {quoted[j]}")
-            a_row(r)
-            a_column(shown[j])
-            a_label(file)
+        rows_r.append(r)
+        rows_written.append((row[name_j] or place_text) if name_j is not None else place_text)
+        rows_year.append(row_year)
+        rows_ind.append(row_ind)
+    # ... and the value cells as whole columns: cell (row i, value column k) is item
+    # i * m + k, the order a reader goes through the table
+    n, m = len(rows_r), len(value_cols)
+    if n and m:
+        js = [j for j, _ in value_cols]
+        grid_ = np.empty((n, width), dtype=object)  # n == len(body): every row has cells
+        grid_[:] = [c for _, c in body]
+        quantity = grid_[:, js]
+        ind_, unit_, scale_ = np.empty((n, m), dtype=object), np.empty((n, m), dtype=object), np.empty((n, m))
+        year_, start_, end_ = np.empty((n, m), dtype=object), np.empty((n, m)), np.empty((n, m))
+        for k, (j, year) in enumerate(value_cols):
+            if per_row_ind:
+                ind_[:, k] = [x[0] for x in rows_ind]
+                unit_[:, k] = [x[1] for x in rows_ind]
+                scale_[:, k] = [x[2] for x in rows_ind]
+            else:
+                ind_[:, k], unit_[:, k], scale_[:, k] = col_ind[j]
+            if year is not None:
+                year_[:, k], start_[:, k], end_[:, k] = year
+            else:
+                year_[:, k] = [y[0] for y in rows_year]
+                start_[:, k] = [np.nan if y[1] is None else y[1] for y in rows_year]
+                end_[:, k] = [np.nan if y[2] is None else y[2] for y in rows_year]
+        cols_q = [quoted[j] for j in js]
+        prefix = sh.ref_prefix
+        cells.add_block(
+            table=np.full(n * m, t),
+            place_as_written=np.repeat(np.array(rows_written, dtype=object), m),
+            indicator=ind_.ravel(),
+            header_unit=unit_.ravel(),
+            header_scale=scale_.ravel(),
+            year=year_.ravel(),
+            year_start=start_.ravel(),
+            year_end=end_.ravel(),
+            quantity=quantity.ravel(),
+            source_file=np.full(n * m, source_file, dtype=object),
+            source_ref=np.add.outer(np.array([f"{prefix}row {r}, column " for r in rows_r], dtype=object),
+                                    np.array(cols_q, dtype=object)).ravel(),
+            source_row=np.repeat(np.array(rows_r, dtype=np.int64), m),
+            source_column=np.tile(np.array([shown[j] for j in js], dtype=object), n),
+            file_label=np.full(n * m, file, dtype=object),
+        )
     for (column, text), rows in unknown.items():
         problems.append(
             Problem(
@@ -1290,23 +1324,27 @@ def _resolve_places(
     # a code column decides; a name beside it must not name another place
     checked: dict[tuple[str, str], str | None] = {}
     reg = places.registry(registry_file=registry_file) if pr["name"].astype(bool).any() else None
-    for rec in pr[pr["name"].astype(bool)].to_dict("records"):
-        pid = ids.get((rec["table"], rec["row"]))
-        if pid is None:
-            continue
-        key = (rec["name"], pid)
-        if key not in checked and pid in reg.index and places.normalise_name(rec["name"]) in {
+    named = pr[pr["name"].astype(bool)]
+    named = named.assign(pid=[ids.get(k) for k in zip(named["table"].tolist(), named["row"].tolist(), strict=True)])
+    named = named[named["pid"].notna()]
+    # each distinct (name, code's place) is checked once; the rows where they disagree named
+    for name, pid in named[["name", "pid"]].drop_duplicates().itertuples(index=False):
+        key = (name, pid)
+        if pid in reg.index and places.normalise_name(name) in {
                 places.normalise_name(reg.at[pid, c]) for c in ("name_zh", "short_zh") if isinstance(reg.at[pid, c], str)}:
             checked[key] = None  # the name is the coded place's own (full or short) name
-        if key not in checked:
-            by_name = one(rec["name"], None)
-            try:
-                inside = places.resolve(rec["name"], within=places.parent(pid, registry_file=registry_file),
-                                        registry_file=registry_file)
-            except (UnknownPlaceError, TypeError):
-                inside = None
-            checked[key] = None if pid in (by_name, inside) or (by_name is None and inside is None) else (inside or by_name)
-        other = checked[key]
+            continue
+        by_name = one(name, None)
+        try:
+            inside = places.resolve(name, within=places.parent(pid, registry_file=registry_file),
+                                    registry_file=registry_file)
+        except (UnknownPlaceError, TypeError):
+            inside = None
+        checked[key] = None if pid in (by_name, inside) or (by_name is None and inside is None) else (inside or by_name)
+    wrong = [checked[k] is not None for k in zip(named["name"].tolist(), named["pid"].tolist(), strict=True)]
+    for rec in named[np.array(wrong, dtype=bool)].to_dict("records"):
+        other = checked[(rec["name"], rec["pid"])]
+        pid = rec["pid"]
         if other is not None:
             problems.append(
                 Problem(
@@ -1431,10 +1469,13 @@ def read_extract(
     df = cells.frame()
     place_ids, place_problems = _resolve_places(place_rows, place_within, registry_file)
     problems += place_problems
-    df["place_id"] = [place_ids.get(key) for key in zip(df["table"].tolist(), df["source_row"].tolist(), strict=True)]
+    # each cell's place: (table, row) looked up for the whole column at once
+    keys = pd.Index([(t << 32) + r for t, r in place_ids], dtype=np.int64)
+    at = keys.get_indexer((df["table"].to_numpy(dtype=np.int64) << 32) + df["source_row"].to_numpy(dtype=np.int64))
+    df["place_id"] = np.append(np.array(list(place_ids.values()), dtype=object), None)[at]
 
-    distinct = df["quantity"].unique()
-    missing = df["quantity"].map(dict(zip(distinct, map(_is_missing, distinct), strict=True))).astype(bool)
+    codes, distinct = pd.factorize(df["quantity"].to_numpy(dtype=object))  # each distinct text once
+    missing = pd.Series(np.array([_is_missing(q) for q in distinct], dtype=bool)[codes], index=df.index)
     present = df[~missing]
     parsed = _parse_cells(present, problems, tuple(units))
     tidy = _assemble(df, parsed)
@@ -1567,7 +1608,24 @@ def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
     ok = kept["indicator"].notna()
     all_units = kept["unit"].fillna("")
     canon = {u: _canonical_unit(u) for u in all_units.unique()}
-    for ind, group in kept[ok].groupby("indicator", sort=False):
+    # whole columns first: only an indicator with two stated units, or with a scaled
+    # header and a cell without any unit, can have a problem; only those are gone through
+    codes, distinct = pd.factorize(all_units.to_numpy(dtype=object))
+    canon_codes, _ = pd.factorize(np.array([canon[u] for u in distinct] + [""], dtype=object))
+    unit_code = canon_codes[codes]
+    blank_code = canon_codes[-1]
+    stated_code = np.where(unit_code == blank_code, -1, unit_code)
+    check = pd.DataFrame({
+        "indicator": kept["indicator"].to_numpy(dtype=object),
+        "unit": pd.array(stated_code, dtype="Int64").astype("Int64"),
+        "scaled": df.loc[kept.index, "header_scale"].ne(1.0).to_numpy(),
+        "unstated": (unit_code == blank_code) & df.loc[kept.index, "header_unit"].fillna("").eq("").to_numpy(),
+    })
+    check["unit"] = check["unit"].mask(check["unit"].eq(-1))
+    per = check[ok.to_numpy()].groupby("indicator", sort=False).agg(
+        units=("unit", "nunique"), scaled=("scaled", "any"), unstated=("unstated", "any"))
+    suspect = per.index[(per["units"] > 1) | (per["scaled"] & per["unstated"])]
+    for ind, group in kept[ok & kept["indicator"].isin(list(suspect))].groupby("indicator", sort=False):
         units = all_units[group.index].map(canon)
         stated = units[units.ne("")]
         if stated.nunique() > 1:
@@ -1659,9 +1717,10 @@ def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule]) -> pd.S
     lo = np.where(np.isnan(lower), value, lower)
     hi = np.where(np.isnan(upper) | np.isinf(upper), value, upper)
     inds = k["indicator"].to_numpy()
-    minimum = np.array([rules[i].minimum for i in inds], dtype=float) if len(rules) else np.array([])
-    maximum = np.array([rules[i].maximum for i in inds], dtype=float)
-    whole = np.array([rules[i].whole for i in inds], dtype=bool)
+    codes, distinct = pd.factorize(inds)  # each indicator's rule looked up once
+    minimum = np.array([rules[i].minimum for i in distinct], dtype=float)[codes]
+    maximum = np.array([rules[i].maximum for i in distinct], dtype=float)[codes]
+    whole = np.array([rules[i].whole for i in distinct], dtype=bool)[codes]
     below = ~np.isnan(minimum) & (lo < minimum)
     above = ~below & ~np.isnan(maximum) & (hi > maximum)
     fraction = ~below & ~above & whole & (k["bound"].to_numpy() == "exact") & (value != np.round(value))
