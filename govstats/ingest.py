@@ -836,6 +836,13 @@ class _Cells:
         return df.astype({"year_start": "Int64", "year_end": "Int64", "source_row": "Int64", "header_scale": float})
 
 
+def _same(n: int, text: str) -> np.ndarray:
+    """``n`` references to one string (``np.full`` would copy it ``n`` times)."""
+    out = np.empty(n, dtype=object)
+    out.fill(text)
+    return out
+
+
 def _read_table(
     t: int,
     sh: _Sheet,
@@ -1205,19 +1212,20 @@ def _read_table(
         quantity = grid_[:, js]
         ind_, unit_, scale_ = np.empty((n, m), dtype=object), np.empty((n, m), dtype=object), np.empty((n, m))
         year_, start_, end_ = np.empty((n, m), dtype=object), np.empty((n, m)), np.empty((n, m))
+        if per_row_ind:
+            row_ind_cols = [[x[c] for x in rows_ind] for c in range(3)]
+        if any(year is None for _, year in value_cols):
+            row_year_cols = ([y[0] for y in rows_year], [np.nan if y[1] is None else y[1] for y in rows_year],
+                             [np.nan if y[2] is None else y[2] for y in rows_year])
         for k, (j, year) in enumerate(value_cols):
             if per_row_ind:
-                ind_[:, k] = [x[0] for x in rows_ind]
-                unit_[:, k] = [x[1] for x in rows_ind]
-                scale_[:, k] = [x[2] for x in rows_ind]
+                ind_[:, k], unit_[:, k], scale_[:, k] = row_ind_cols
             else:
                 ind_[:, k], unit_[:, k], scale_[:, k] = col_ind[j]
             if year is not None:
                 year_[:, k], start_[:, k], end_[:, k] = year
             else:
-                year_[:, k] = [y[0] for y in rows_year]
-                start_[:, k] = [np.nan if y[1] is None else y[1] for y in rows_year]
-                end_[:, k] = [np.nan if y[2] is None else y[2] for y in rows_year]
+                year_[:, k], start_[:, k], end_[:, k] = row_year_cols
         cols_q = [quoted[j] for j in js]
         prefix = sh.ref_prefix
         cells.add_block(
@@ -1230,12 +1238,12 @@ def _read_table(
             year_start=start_.ravel(),
             year_end=end_.ravel(),
             quantity=quantity.ravel(),
-            source_file=np.full(n * m, source_file, dtype=object),
+            source_file=_same(n * m, source_file),
             source_ref=np.add.outer(np.array([f"{prefix}row {r}, column " for r in rows_r], dtype=object),
                                     np.array(cols_q, dtype=object)).ravel(),
             source_row=np.repeat(np.array(rows_r, dtype=np.int64), m),
             source_column=np.tile(np.array([shown[j] for j in js], dtype=object), n),
-            file_label=np.full(n * m, file, dtype=object),
+            file_label=_same(n * m, file),
         )
     for (column, text), rows in unknown.items():
         problems.append(
@@ -1328,10 +1336,16 @@ def _resolve_places(
     named = named.assign(pid=[ids.get(k) for k in zip(named["table"].tolist(), named["row"].tolist(), strict=True)])
     named = named[named["pid"].notna()]
     # each distinct (name, code's place) is checked once; the rows where they disagree named
-    for name, pid in named[["name", "pid"]].drop_duplicates().itertuples(index=False):
+    pairs = named[["name", "pid"]].drop_duplicates()
+    coded = pd.unique(pairs["pid"].to_numpy(dtype=object))
+    own_names: dict[str, set[str]] = {}
+    if reg is not None:
+        coded = reg.loc[[p for p in coded if p in reg.index], ["name_zh", "short_zh"]]
+        own_names = {pid: {places.normalise_name(x) for x in names if isinstance(x, str)}
+                     for pid, names in zip(coded.index, coded.to_numpy(dtype=object).tolist(), strict=True)}
+    for name, pid in pairs.itertuples(index=False):
         key = (name, pid)
-        if pid in reg.index and places.normalise_name(name) in {
-                places.normalise_name(reg.at[pid, c]) for c in ("name_zh", "short_zh") if isinstance(reg.at[pid, c], str)}:
+        if pid in own_names and places.normalise_name(name) in own_names[pid]:
             checked[key] = None  # the name is the coded place's own (full or short) name
             continue
         by_name = one(name, None)
@@ -1481,9 +1495,10 @@ def read_extract(
     tidy = _assemble(df, parsed)
 
     kept = tidy[~missing].copy()
+    codes = _key_codes(kept)
     problems += _unit_problems(kept, df)
-    problems += _duplicate_problems(kept, df)
-    problems += _schema_problems(kept, df)
+    problems += _duplicate_problems(kept, df, codes)
+    problems += _schema_problems(kept, df, codes)
     problems.sort(key=lambda p: (p.file or "", p.row or 0))
     DataValidationError.raise_if_any(problems, what=what)
 
@@ -1498,8 +1513,12 @@ def read_extract(
         for i, why in implausible.items():
             notes.append(f"rejected {df.at[i, 'file_label']}, {df.at[i, 'source_ref']}: "
                          f"{df.at[i, 'quantity']!r} {why}")
-    kept = kept.sort_values(["place_id", "indicator", "year_start", "year_end"], kind="mergesort")
-    kept = kept[TIDY_COLUMNS].reset_index(drop=True)
+    # sorted by place, indicator, year (a stable sort on the integer codes: the order of
+    # the strings, missing last)
+    c = codes.loc[kept.index]
+    order = np.lexsort([kept[y].to_numpy(dtype=float, na_value=np.inf) for y in ("year_end", "year_start")]
+                       + [c["indicator"].to_numpy(), c["place_id"].to_numpy()])
+    kept = kept[TIDY_COLUMNS].iloc[order].reset_index(drop=True)
     warnings = _jump_warnings(kept)
     accounting = RowAccounting(source, len(df), kept, rejected.reset_index(drop=True))
     found_layouts = sorted(set(layouts))
@@ -1533,12 +1552,19 @@ def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[st
             )
         )
     hs = present["header_scale"].astype(float)
-    hu = present["header_unit"].fillna("").astype(str)
-    cu = q["unit"].fillna("").astype(str)
+    # units as plain arrays ('' for none): compared element-wise, canonical forms only
+    # where both the header and the cell state one
+    hu_ = present["header_unit"].to_numpy(dtype=object)
+    hu_ = np.where(pd.isna(hu_), "", hu_).astype(object)
+    cu_ = q["unit"].to_numpy(dtype=object)
+    cu_ = np.where(pd.isna(cu_), "", cu_).astype(object)
+    hu, cu = pd.Series(hu_, index=present.index), pd.Series(cu_, index=present.index)
     cs = q["scale"].astype(float)
     ok = q["error"].isna()
-    canon = {u: _canonical_unit(u) for u in set(hu.unique()) | set(cu.unique())}
-    for i in present.index[ok & hu.ne("") & cu.ne("") & (hu.map(canon) != cu.map(canon))]:
+    both = np.flatnonzero(ok.to_numpy() & (hu_ != "") & (cu_ != ""))
+    canon = {u: _canonical_unit(u) for u in set(hu_[both]) | set(cu_[both])}
+    differ = [i for i, a, b in zip(present.index[both], hu_[both], cu_[both], strict=True) if canon[a] != canon[b]]
+    for i in differ:
         problems.append(
             Problem(
                 f"mixed units: the cell is in {cu[i]!r} but its header says {hu[i]!r}",
@@ -1569,7 +1595,7 @@ def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[st
         out[c] = product.where(~snap, whole)
     out["scale"] = cs * hs
     out["bound"] = q["bound"]
-    out["unit"] = hu.where(hu.ne(""), cu)
+    out["unit"] = np.where(hu_ != "", hu_, cu_)
     return out
 
 
@@ -1658,11 +1684,27 @@ def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
     return problems
 
 
-def _duplicate_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
+def _key_codes(kept: pd.DataFrame) -> pd.DataFrame:
+    """Integer codes of the key text columns, in the strings' order (missing last).
+
+    Duplicates, distinct values and sorting are found on these: hashing a million
+    integers is cheap, a million strings is not.
+    """
+    out = pd.DataFrame(index=kept.index)
+    for c in ("place_id", "indicator", "year", "bound", "unit"):
+        codes, uniques = pd.factorize(kept[c], sort=True)
+        out[c] = np.where(codes < 0, len(uniques), codes)
+    return out
+
+
+def _duplicate_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) -> list[Problem]:
     problems: list[Problem] = []
     key = ["place_id", "indicator", "year_start", "year_end"]
     usable = kept.dropna(subset=["place_id", "indicator", "year_start"])
-    dup = usable.duplicated(key, keep=False)
+    dup = pd.DataFrame({
+        "place_id": codes.loc[usable.index, "place_id"], "indicator": codes.loc[usable.index, "indicator"],
+        "year_start": usable["year_start"], "year_end": usable["year_end"],
+    }).duplicated(keep=False)
     for _, group in usable[dup].groupby(key, sort=False):
         first = group.index[0]
         for i in group.index[1:]:
@@ -1678,7 +1720,7 @@ def _duplicate_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
     return problems
 
 
-def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
+def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) -> list[Problem]:
     """Validate the cells that passed every other check against TidyObservations."""
     from govstats.schemas import TidyObservations, problems_from_schema
 
@@ -1687,13 +1729,15 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
     if clean.empty:
         return []
     # Duplicates and unknown names are reported above; check only the rest here.
-    clean = clean.drop_duplicates(["place_id", "indicator", "year"])
+    c = codes.loc[clean.index].assign(year_start=clean["year_start"], year_end=clean["year_end"])
+    c = c[~c.duplicated(["place_id", "indicator", "year"])]
+    clean = clean.loc[c.index]
     # The column checks are on columns with few distinct values (numbers are only typed):
     # the first row of each distinct value finds every failing value, named at that row.
     # The one row-wise check (lower <= value <= upper) is computed here for every row.
     rows = set()
     for cols in (["place_id"], ["indicator"], ["year", "year_start", "year_end"], ["bound"], ["unit"]):
-        rows.update(clean.drop_duplicates(cols).index)
+        rows.update(c.drop_duplicates(cols).index)
     lo, v, hi = clean["lower"], clean["value"], clean["upper"]
     rows.update(clean.index[~((lo.isna() | (lo <= v + 1e-9)) & (hi.isna() | (v <= hi + 1e-9)))])
     clean = clean.loc[sorted(rows)]
@@ -1743,7 +1787,7 @@ def _jump_warnings(kept: pd.DataFrame, factor: float = 10.0) -> list[str]:
     single = kept[(kept["year_start"] == kept["year_end"]) & kept["value"].gt(0)]
     if single.empty:
         return []
-    g = single.sort_values(["place_id", "indicator", "year_start"], kind="mergesort")
+    g = single  # kept is sorted by place, indicator and year
     same = (g["place_id"].to_numpy() == np.roll(g["place_id"].to_numpy(), 1)) & (
         g["indicator"].to_numpy() == np.roll(g["indicator"].to_numpy(), 1))
     years = g["year_start"].to_numpy(dtype="int64")
