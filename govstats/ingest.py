@@ -1509,7 +1509,7 @@ def read_extract(
     if len(implausible):
         bad = kept.loc[implausible.index, TIDY_COLUMNS].assign(reason=implausible)
         rejected = pd.concat([rejected, bad])
-        kept = kept.drop(index=implausible.index)
+        kept = kept[~kept.index.isin(implausible.index)]
         for i, why in implausible.items():
             notes.append(f"rejected {df.at[i, 'file_label']}, {df.at[i, 'source_ref']}: "
                          f"{df.at[i, 'quantity']!r} {why}")
@@ -1724,22 +1724,25 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) 
     """Validate the cells that passed every other check against TidyObservations."""
     from govstats.schemas import TidyObservations, problems_from_schema
 
-    clean = kept.dropna(subset=["place_id", "indicator", "year_start"])
-    clean = clean[clean["value"].notna()]
-    if clean.empty:
+    usable = (kept["place_id"].notna() & kept["indicator"].notna() & kept["year_start"].notna()
+              & kept["value"].notna()).to_numpy()
+    if not usable.any():
         return []
     # Duplicates and unknown names are reported above; check only the rest here.
-    c = codes.loc[clean.index].assign(year_start=clean["year_start"], year_end=clean["year_end"])
-    c = c[~c.duplicated(["place_id", "indicator", "year"])]
-    clean = clean.loc[c.index]
+    c = codes[usable].assign(year_start=kept["year_start"].to_numpy(dtype=float, na_value=np.nan)[usable],
+                             year_end=kept["year_end"].to_numpy(dtype=float, na_value=np.nan)[usable],
+                             lower=kept["lower"].to_numpy()[usable], value=kept["value"].to_numpy()[usable],
+                             upper=kept["upper"].to_numpy()[usable])
+    c = c[~c.duplicated(["place_id", "indicator", "year"]).to_numpy()]
     # The column checks are on columns with few distinct values (numbers are only typed):
     # the first row of each distinct value finds every failing value, named at that row.
     # The one row-wise check (lower <= value <= upper) is computed here for every row.
     rows = set()
     for cols in (["place_id"], ["indicator"], ["year", "year_start", "year_end"], ["bound"], ["unit"]):
         rows.update(c.drop_duplicates(cols).index)
-    lo, v, hi = clean["lower"], clean["value"], clean["upper"]
-    rows.update(clean.index[~((lo.isna() | (lo <= v + 1e-9)) & (hi.isna() | (v <= hi + 1e-9)))])
+    lo, v, hi = c["lower"], c["value"], c["upper"]
+    rows.update(c.index[~((lo.isna() | (lo <= v + 1e-9)) & (hi.isna() | (v <= hi + 1e-9)))])
+    clean = kept.loc[sorted(rows)]
     clean = clean.loc[sorted(rows)]
     try:
         TidyObservations.validate(clean, lazy=True)
