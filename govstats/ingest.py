@@ -1496,7 +1496,7 @@ def read_extract(
 
     kept = tidy[~missing].copy()
     codes = _key_codes(kept)
-    problems += _unit_problems(kept, df)
+    problems += _unit_problems(kept, df, codes)
     problems += _duplicate_problems(kept, df, codes)
     problems += _schema_problems(kept, df, codes)
     problems.sort(key=lambda p: (p.file or "", p.row or 0))
@@ -1628,29 +1628,32 @@ def _where(df: pd.DataFrame, i) -> dict:
     }
 
 
-def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
+def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) -> list[Problem]:
     """One indicator, one unit: flag cells whose unit differs from the indicator's usual one."""
     problems: list[Problem] = []
     ok = kept["indicator"].notna()
-    all_units = kept["unit"].fillna("")
-    canon = {u: _canonical_unit(u) for u in all_units.unique()}
     # whole columns first: only an indicator with two stated units, or with a scaled
     # header and a cell without any unit, can have a problem; only those are gone through
-    codes, distinct = pd.factorize(all_units.to_numpy(dtype=object))
-    canon_codes, _ = pd.factorize(np.array([canon[u] for u in distinct] + [""], dtype=object))
-    unit_code = canon_codes[codes]
-    blank_code = canon_codes[-1]
-    stated_code = np.where(unit_code == blank_code, -1, unit_code)
-    check = pd.DataFrame({
-        "indicator": kept["indicator"].to_numpy(dtype=object),
-        "unit": pd.array(stated_code, dtype="Int64").astype("Int64"),
-        "scaled": df.loc[kept.index, "header_scale"].ne(1.0).to_numpy(),
-        "unstated": (unit_code == blank_code) & df.loc[kept.index, "header_unit"].fillna("").eq("").to_numpy(),
-    })
-    check["unit"] = check["unit"].mask(check["unit"].eq(-1))
-    per = check[ok.to_numpy()].groupby("indicator", sort=False).agg(
-        units=("unit", "nunique"), scaled=("scaled", "any"), unstated=("unstated", "any"))
-    suspect = per.index[(per["units"] > 1) | (per["scaled"] & per["unstated"])]
+    units_seen = codes.attrs["uniques"]["unit"]
+    canon_codes, _ = pd.factorize(np.array([_canonical_unit(u) for u in units_seen] + [""], dtype=object))
+    unit_code = canon_codes[codes["unit"].to_numpy()]  # a missing unit has the last code: ''
+    unstated = unit_code == canon_codes[-1]
+    at = kept.index.to_numpy()  # df has a RangeIndex: labels are positions
+    scaled = df["header_scale"].to_numpy(dtype=float)[at] != 1.0
+    unstated_header = unstated & (pd.Series(df["header_unit"].to_numpy(dtype=object)[at]).fillna("") == "").to_numpy()
+    ind_code = codes["indicator"].to_numpy()
+    n_ind = len(codes.attrs["uniques"]["indicator"])
+    has = ok.to_numpy() & (ind_code < n_ind)
+    pairs = np.unique(ind_code[has & ~unstated] * (len(canon_codes) + 1) + unit_code[has & ~unstated])
+    n_units = np.bincount(pairs // (len(canon_codes) + 1), minlength=n_ind)
+    any_scaled = np.bincount(ind_code[has & scaled], minlength=n_ind) > 0
+    any_unstated = np.bincount(ind_code[has & unstated_header], minlength=n_ind) > 0
+    suspect = np.asarray(codes.attrs["uniques"]["indicator"], dtype=object)[
+        (n_units[:n_ind] > 1) | (any_scaled[:n_ind] & any_unstated[:n_ind])]
+    if not len(suspect):
+        return problems
+    all_units = kept["unit"].fillna("")
+    canon = {u: _canonical_unit(u) for u in all_units.unique()}
     for ind, group in kept[ok & kept["indicator"].isin(list(suspect))].groupby("indicator", sort=False):
         units = all_units[group.index].map(canon)
         stated = units[units.ne("")]
@@ -1691,9 +1694,11 @@ def _key_codes(kept: pd.DataFrame) -> pd.DataFrame:
     integers is cheap, a million strings is not.
     """
     out = pd.DataFrame(index=kept.index)
+    out.attrs["uniques"] = {}
     for c in ("place_id", "indicator", "year", "bound", "unit"):
         codes, uniques = pd.factorize(kept[c], sort=True)
         out[c] = np.where(codes < 0, len(uniques), codes)
+        out.attrs["uniques"][c] = list(uniques)
     return out
 
 
