@@ -1702,14 +1702,25 @@ def _key_codes(kept: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def _combined_key(frame: pd.DataFrame) -> pd.Index:
+    """One int64 per row, equal exactly when the rows' (whole number) columns all are."""
+    key = np.zeros(len(frame), dtype=np.int64)
+    for c in frame.columns:
+        col = frame[c].to_numpy(dtype=np.int64)
+        if len(col):
+            lo = col.min()
+            key = key * (int(col.max() - lo) + 1) + (col - lo)
+    return pd.Index(key)
+
+
 def _duplicate_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) -> list[Problem]:
     problems: list[Problem] = []
     key = ["place_id", "indicator", "year_start", "year_end"]
     usable = kept.dropna(subset=["place_id", "indicator", "year_start"])
-    dup = pd.DataFrame({
+    dup = _combined_key(pd.DataFrame({
         "place_id": codes.loc[usable.index, "place_id"], "indicator": codes.loc[usable.index, "indicator"],
-        "year_start": usable["year_start"], "year_end": usable["year_end"],
-    }).duplicated(keep=False)
+        "year_start": usable["year_start"].fillna(0), "year_end": usable["year_end"].fillna(0),
+    })).duplicated(keep=False)
     for _, group in usable[dup].groupby(key, sort=False):
         first = group.index[0]
         for i in group.index[1:]:
@@ -1738,13 +1749,13 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) 
                              year_end=kept["year_end"].to_numpy(dtype=float, na_value=np.nan)[usable],
                              lower=kept["lower"].to_numpy()[usable], value=kept["value"].to_numpy()[usable],
                              upper=kept["upper"].to_numpy()[usable])
-    c = c[~c.duplicated(["place_id", "indicator", "year"]).to_numpy()]
+    c = c[~_combined_key(c[["place_id", "indicator", "year"]]).duplicated()]
     # The column checks are on columns with few distinct values (numbers are only typed):
     # the first row of each distinct value finds every failing value, named at that row.
     # The one row-wise check (lower <= value <= upper) is computed here for every row.
     rows = set()
     for cols in (["place_id"], ["indicator"], ["year", "year_start", "year_end"], ["bound"], ["unit"]):
-        rows.update(c.drop_duplicates(cols).index)
+        rows.update(c.index[~_combined_key(c[cols]).duplicated()])
     lo, v, hi = c["lower"], c["value"], c["upper"]
     rows.update(c.index[~((lo.isna() | (lo <= v + 1e-9)) & (hi.isna() | (v <= hi + 1e-9)))])
     clean = kept.loc[sorted(rows)]
