@@ -1494,7 +1494,7 @@ def read_extract(
     parsed = _parse_cells(present, problems, tuple(units))
     tidy = _assemble(df, parsed)
 
-    kept = tidy[~missing].copy()
+    kept = tidy[~missing]
     codes = _key_codes(kept)
     problems += _unit_problems(kept, df, codes)
     problems += _duplicate_problems(kept, df, codes)
@@ -1509,16 +1509,16 @@ def read_extract(
     if len(implausible):
         bad = kept.loc[implausible.index, TIDY_COLUMNS].assign(reason=implausible)
         rejected = pd.concat([rejected, bad])
-        kept = kept[~kept.index.isin(implausible.index)]
         for i, why in implausible.items():
             notes.append(f"rejected {df.at[i, 'file_label']}, {df.at[i, 'source_ref']}: "
                          f"{df.at[i, 'quantity']!r} {why}")
-    # sorted by place, indicator, year (a stable sort on the integer codes: the order of
-    # the strings, missing last)
-    c = codes.loc[kept.index]
-    order = np.lexsort([kept[y].to_numpy(dtype=float, na_value=np.inf) for y in ("year_end", "year_start")]
+    # the cells kept, sorted by place, indicator, year (a stable sort on the integer
+    # codes: the order of the strings, missing last), taken in one go
+    stay = np.flatnonzero(~kept.index.isin(implausible.index))
+    c = codes.iloc[stay]
+    order = np.lexsort([kept[y].to_numpy(dtype=float, na_value=np.inf)[stay] for y in ("year_end", "year_start")]
                        + [c["indicator"].to_numpy(), c["place_id"].to_numpy()])
-    kept = kept[TIDY_COLUMNS].iloc[order].reset_index(drop=True)
+    kept = kept[TIDY_COLUMNS].iloc[stay[order]].reset_index(drop=True)
     warnings = _jump_warnings(kept)
     accounting = RowAccounting(source, len(df), kept, rejected.reset_index(drop=True))
     found_layouts = sorted(set(layouts))
@@ -1696,7 +1696,7 @@ def _key_codes(kept: pd.DataFrame) -> pd.DataFrame:
     out = pd.DataFrame(index=kept.index)
     out.attrs["uniques"] = {}
     for c in ("place_id", "indicator", "year", "bound", "unit"):
-        codes, uniques = pd.factorize(kept[c], sort=True)
+        codes, uniques = pd.factorize(kept[c].to_numpy(dtype=object, na_value=None), sort=True)
         out[c] = np.where(codes < 0, len(uniques), codes)
         out.attrs["uniques"][c] = list(uniques)
     return out
