@@ -1213,10 +1213,13 @@ def _read_table(
         ind_, unit_, scale_ = np.empty((n, m), dtype=object), np.empty((n, m), dtype=object), np.empty((n, m))
         year_, start_, end_ = np.empty((n, m), dtype=object), np.empty((n, m)), np.empty((n, m))
         if per_row_ind:
-            row_ind_cols = [[x[c] for x in rows_ind] for c in range(3)]
+            row_ind_cols = (np.array([x[0] for x in rows_ind], dtype=object),
+                            np.array([x[1] for x in rows_ind], dtype=object),
+                            np.array([x[2] for x in rows_ind], dtype=float))
         if any(year is None for _, year in value_cols):
-            row_year_cols = ([y[0] for y in rows_year], [np.nan if y[1] is None else y[1] for y in rows_year],
-                             [np.nan if y[2] is None else y[2] for y in rows_year])
+            row_year_cols = (np.array([y[0] for y in rows_year], dtype=object),
+                             np.array([np.nan if y[1] is None else y[1] for y in rows_year], dtype=float),
+                             np.array([np.nan if y[2] is None else y[2] for y in rows_year], dtype=float))
         for k, (j, year) in enumerate(value_cols):
             if per_row_ind:
                 ind_[:, k], unit_[:, k], scale_[:, k] = row_ind_cols
@@ -1490,7 +1493,7 @@ def read_extract(
 
     codes, distinct = pd.factorize(df["quantity"].to_numpy(dtype=object))  # each distinct text once
     missing = pd.Series(np.array([_is_missing(q) for q in distinct], dtype=bool)[codes], index=df.index)
-    present = df[~missing]
+    present = df.loc[~missing, ["quantity", "source_row", "header_scale", "header_unit", "file_label", "source_column"]]
     parsed = _parse_cells(present, problems, tuple(units))
     tidy = _assemble(df, parsed)
 
