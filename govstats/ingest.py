@@ -1498,8 +1498,8 @@ def read_extract(
     tidy = _assemble(df, parsed)
 
     kept = tidy[~missing]
-    codes = _key_codes(kept)
-    problems += _unit_problems(kept, df, codes)
+    codes, distinct_keys = _key_codes(kept)
+    problems += _unit_problems(kept, df, codes, distinct_keys)
     problems += _duplicate_problems(kept, df, codes)
     problems += _schema_problems(kept, df, codes)
     problems.sort(key=lambda p: (p.file or "", p.row or 0))
@@ -1631,13 +1631,14 @@ def _where(df: pd.DataFrame, i) -> dict:
     }
 
 
-def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) -> list[Problem]:
+def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame,
+                   distinct: dict[str, list]) -> list[Problem]:
     """One indicator, one unit: flag cells whose unit differs from the indicator's usual one."""
     problems: list[Problem] = []
     ok = kept["indicator"].notna()
     # whole columns first: only an indicator with two stated units, or with a scaled
     # header and a cell without any unit, can have a problem; only those are gone through
-    units_seen = codes.attrs["uniques"]["unit"]
+    units_seen = distinct["unit"]
     canon_codes, _ = pd.factorize(np.array([_canonical_unit(u) for u in units_seen] + [""], dtype=object))
     unit_code = canon_codes[codes["unit"].to_numpy()]  # a missing unit has the last code: ''
     unstated = unit_code == canon_codes[-1]
@@ -1645,13 +1646,13 @@ def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) ->
     scaled = df["header_scale"].to_numpy(dtype=float)[at] != 1.0
     unstated_header = unstated & (pd.Series(df["header_unit"].to_numpy(dtype=object)[at]).fillna("") == "").to_numpy()
     ind_code = codes["indicator"].to_numpy()
-    n_ind = len(codes.attrs["uniques"]["indicator"])
+    n_ind = len(distinct["indicator"])
     has = ok.to_numpy() & (ind_code < n_ind)
     pairs = np.unique(ind_code[has & ~unstated] * (len(canon_codes) + 1) + unit_code[has & ~unstated])
     n_units = np.bincount(pairs // (len(canon_codes) + 1), minlength=n_ind)
     any_scaled = np.bincount(ind_code[has & scaled], minlength=n_ind) > 0
     any_unstated = np.bincount(ind_code[has & unstated_header], minlength=n_ind) > 0
-    suspect = np.asarray(codes.attrs["uniques"]["indicator"], dtype=object)[
+    suspect = np.asarray(distinct["indicator"], dtype=object)[
         (n_units[:n_ind] > 1) | (any_scaled[:n_ind] & any_unstated[:n_ind])]
     if not len(suspect):
         return problems
@@ -1690,19 +1691,19 @@ def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) ->
     return problems
 
 
-def _key_codes(kept: pd.DataFrame) -> pd.DataFrame:
+def _key_codes(kept: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list]]:
     """Integer codes of the key text columns, in the strings' order (missing last).
 
     Duplicates, distinct values and sorting are found on these: hashing a million
     integers is cheap, a million strings is not.
     """
     out = pd.DataFrame(index=kept.index)
-    out.attrs["uniques"] = {}
+    distinct: dict[str, list] = {}
     for c in ("place_id", "indicator", "year", "bound", "unit"):
         codes, uniques = pd.factorize(kept[c].to_numpy(dtype=object, na_value=None), sort=True)
         out[c] = np.where(codes < 0, len(uniques), codes)
-        out.attrs["uniques"][c] = list(uniques)
-    return out
+        distinct[c] = list(uniques)
+    return out, distinct
 
 
 def _combined_key(frame: pd.DataFrame) -> pd.Index:
