@@ -7,8 +7,8 @@ The file: every county-level division listed today (GB/T 2260 codes, the first
 as a GBK CSV with the yearbook columns ``行政区划代码, 地区, 年份`` and one column per
 indicator (``公安民警数（人）`` ...), about 1 million value cells. Printed: ingest wall
 and CPU time (target <= 5 s on 2 cores; the run is single-process) of a second file in
-the process and of the first call (which also pays pandera's one-time schema building), peak traced memory (tracemalloc, a second run: tracing
-slows the code), the ratio against a bare ``pandas.read_csv`` of the same file (the
+the process and of the first call (which also pays pandera's one-time schema building),
+peak traced memory (tracemalloc, a further run: tracing slows the code), the ratio against a bare ``pandas.read_csv`` of the same file (the
 floor: reading text without checking anything), and one million place names (the
 county names of the file, mostly repeats) through ``places.resolve_many`` (target
 <= 1 s). ``--profile`` prints the top of a cProfile of one ingest.

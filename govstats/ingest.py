@@ -832,7 +832,11 @@ class _Cells:
         if not self.blocks:
             df = pd.DataFrame({k: [] for k in _CELL_FIELDS})
         else:
-            df = pd.DataFrame({k: np.concatenate([b[k] for b in self.blocks]) for k in _CELL_FIELDS})
+            # text columns stay object arrays here (no per-string conversion to the str
+            # dtype); the tidy columns are converted once, in _assemble
+            cols = {k: np.concatenate([b[k] for b in self.blocks]) for k in _CELL_FIELDS}
+            df = pd.DataFrame({k: pd.Series(v, dtype=object if v.dtype == object else None, copy=False)
+                               for k, v in cols.items()})
         return df.astype({"year_start": "Int64", "year_end": "Int64", "source_row": "Int64", "header_scale": float})
 
 
