@@ -1159,7 +1159,7 @@ def _read_table(
                 "name": row[name_j] if (code_j is not None and name_j is not None) else "",
                 "name_column": header[name_j] if name_j is not None else "",
             })
-        row_year = (None, None, None)
+        row_year = (None, None, None)  # a row with a bad year: its cells are still checked
         if year_j is not None:
             text_y = row[year_j]
             if text_y not in year_cache:
@@ -1177,7 +1177,7 @@ def _read_table(
                     )
                 )
             else:
-                row_year = parsed_y  # a row with a bad year: its cells are still checked
+                row_year = parsed_y
         row_ind = (None, "", 1.0)
         if per_row_ind:
             ind_text = row[ind_j]
