@@ -801,39 +801,50 @@ def _header_unit(unit_text: str) -> tuple[str, float]:
 # --------------------------------------------------------------------------- tables
 
 
+_CELL_FIELDS = (
+    "table",
+    "place_as_written",
+    "indicator",
+    "header_unit",
+    "header_scale",
+    "year",
+    "year_start",
+    "year_end",
+    "quantity",
+    "source_file",
+    "source_ref",
+    "source_row",
+    "source_column",
+    "file_label",
+)
+
+
 @dataclass
 class _Cells:
-    """Value cells gathered from every sheet, one list per field."""
+    """Value cells gathered from every sheet: one block of whole columns per table."""
 
-    cols: dict[str, list] = field(
-        default_factory=lambda: {
-            k: []
-            for k in (
-                "table",
-                "place_as_written",
-                "indicator",
-                "header_unit",
-                "header_scale",
-                "year",
-                "year_start",
-                "year_end",
-                "quantity",
-                "source_file",
-                "source_ref",
-                "source_row",
-                "source_column",
-                "file_label",
-            )
-        }
-    )
+    blocks: list[dict[str, np.ndarray]] = field(default_factory=list)
 
-    def add(self, **kw) -> None:
-        for k, v in kw.items():
-            self.cols[k].append(v)
+    def add_block(self, **columns: np.ndarray) -> None:
+        self.blocks.append(columns)
 
     def frame(self) -> pd.DataFrame:
-        df = pd.DataFrame(self.cols)
+        if not self.blocks:
+            df = pd.DataFrame({k: [] for k in _CELL_FIELDS})
+        else:
+            # text columns stay object arrays here (no per-string conversion to the str
+            # dtype); the tidy columns are converted once, in _assemble
+            cols = {k: np.concatenate([b[k] for b in self.blocks]) for k in _CELL_FIELDS}
+            df = pd.DataFrame({k: pd.Series(v, dtype=object if v.dtype == object else None, copy=False)
+                               for k, v in cols.items()})
         return df.astype({"year_start": "Int64", "year_end": "Int64", "source_row": "Int64", "header_scale": float})
+
+
+def _same(n: int, text: str) -> np.ndarray:
+    """``n`` references to one string (``np.full`` would copy it ``n`` times)."""
+    out = np.empty(n, dtype=object)
+    out.fill(text)
+    return out
 
 
 def _read_table(
@@ -910,7 +921,8 @@ def _read_table(
         header_len -= 1
     width = max(len(r) for r in grid[h:end])
     header = grid[h] + [""] * (width - len(grid[h]))
-    body = [(h + 1 + i + 1, r + [""] * (width - len(r))) for i, r in enumerate(grid[h + 1 : end])]
+    body = [(h + 1 + i + 1, r if len(r) == width else r + [""] * (width - len(r)))
+            for i, r in enumerate(grid[h + 1 : end])]
     long_rows: set[int] = set()  # rows with more cells than headers: reported once, as malformed
     if not sh.ref_prefix:  # CSV: a row with too few or too many cells is malformed
         for i, r in enumerate(grid[h + 1 : end]):
@@ -1118,56 +1130,61 @@ def _read_table(
         for j, _ in value_cols:
             col_ind[j] = ind
 
-    (a_table, a_written, a_ind, a_unit, a_scale, a_year, a_start, a_end, a_quantity, a_file, a_ref, a_row,
-     a_column, a_label) = [cells.cols[k].append for k in (
-        "table", "place_as_written", "indicator", "header_unit", "header_scale", "year", "year_start", "year_end",
-        "quantity", "source_file", "source_ref", "source_row", "source_column", "file_label")]
     quoted = {j: repr(colname(j)) for j, _ in value_cols}
+    # per row: the checks, the place, the row's year and indicator (a few per row) ...
+    rows_r: list[int] = []
+    rows_written: list[str] = []
+    rows_year: list[tuple] = []
+    rows_ind: list[tuple] = []
+    year_cache: dict[str, tuple | None] = {}
+    per_row_ind = (ind_j is not None and found == "wide") or fully_long
     for r, row in body:
-        place_text = row[place_j] if place_j is not None else ""
-        if place_j is not None:
-            if not place_text:
-                problems.append(
-                    Problem(
-                        "the place is blank in a row that holds data",
-                        file=file,
-                        row=r,
-                        column=header[place_j],
-                        hint="write the place in every row",
-                    )
-                )
-            else:
-                place_rows.append({
-                    "table": t, "row": r, "place": place_text, "file": file, "column": header[place_j],
-                    "within": tuple((header[j], row[j]) for j in qual_js if row[j]) if code_j is None else (),
-                    "name": row[name_j] if (code_j is not None and name_j is not None) else "",
-                    "name_column": header[name_j] if name_j is not None else "",
-                })
         if place_j is None:
-            continue
-        row_year = None
+            break  # no place column: reported above; no cells
+        place_text = row[place_j]
+        if not place_text:
+            problems.append(
+                Problem(
+                    "the place is blank in a row that holds data",
+                    file=file,
+                    row=r,
+                    column=header[place_j],
+                    hint="write the place in every row",
+                )
+            )
+        else:
+            place_rows.append({
+                "table": t, "row": r, "place": place_text, "file": file, "column": header[place_j],
+                "within": tuple((header[j], row[j]) for j in qual_js if row[j]) if code_j is None else (),
+                "name": row[name_j] if (code_j is not None and name_j is not None) else "",
+                "name_column": header[name_j] if name_j is not None else "",
+            })
+        row_year = (None, None, None)  # a row with a bad year: its cells are still checked
         if year_j is not None:
-            row_year = _parse_year(row[year_j])
-            if row_year is None:
+            text_y = row[year_j]
+            if text_y not in year_cache:
+                year_cache[text_y] = _parse_year(text_y)
+            parsed_y = year_cache[text_y]
+            if parsed_y is None:
                 problems.append(
                     Problem(
-                        "not a year" if row[year_j] else "the year is blank in a row that holds data",
+                        "not a year" if text_y else "the year is blank in a row that holds data",
                         file=file,
                         row=r,
                         column=header[year_j],
-                        value=row[year_j] or None,
+                        value=text_y or None,
                         hint="write a year such as 2016 or 2016年 (a period: 2006-2010)",
                     )
                 )
-                row_year = (None, None, None)  # the row's cells are still checked
-        row_ind = None
-        if (ind_j is not None and found == "wide") or fully_long:
+            else:
+                row_year = parsed_y
+        row_ind = (None, "", 1.0)
+        if per_row_ind:
             ind_text = row[ind_j]
             if not ind_text:
                 problems.append(
                     Problem("the indicator is blank in a row that holds data", file=file, row=r, column=header[ind_j])
                 )
-                row_ind = (None, "", 1.0)
             else:
                 row_ind = indicator_of(ind_text, r, header[ind_j], unknown)
             if unit_j is not None and row[unit_j] and row_ind[0] is not None:
@@ -1185,24 +1202,56 @@ def _read_table(
                         )
                     )
                 row_ind = (row_ind[0], u, sc)
-        written = (row[name_j] or place_text) if name_j is not None else place_text
-        for j, year in value_cols:
-            ind, unit, scale = row_ind if row_ind is not None else col_ind[j]
-            y = year if year is not None else row_year
-            a_table(t)
-            a_written(written)
-            a_ind(ind)
-            a_unit(unit)
-            a_scale(scale)
-            a_year(y[0])
-            a_start(y[1])
-            a_end(y[2])
-            a_quantity(row[j])
-            a_file(source_file)
-            a_ref(f"{sh.ref_prefix}row {r}, column {quoted[j]}")
-            a_row(r)
-            a_column(shown[j])
-            a_label(file)
+        rows_r.append(r)
+        rows_written.append((row[name_j] or place_text) if name_j is not None else place_text)
+        rows_year.append(row_year)
+        rows_ind.append(row_ind)
+    # ... and the value cells as whole columns: cell (row i, value column k) is item
+    # i * m + k, the order a reader goes through the table
+    n, m = len(rows_r), len(value_cols)
+    if n and m:
+        js = [j for j, _ in value_cols]
+        grid_ = np.empty((n, width), dtype=object)  # n == len(body): every row has cells
+        grid_[:] = [c for _, c in body]
+        quantity = grid_[:, js]
+        ind_, unit_, scale_ = np.empty((n, m), dtype=object), np.empty((n, m), dtype=object), np.empty((n, m))
+        year_, start_, end_ = np.empty((n, m), dtype=object), np.empty((n, m)), np.empty((n, m))
+        if per_row_ind:
+            row_ind_cols = (np.array([x[0] for x in rows_ind], dtype=object),
+                            np.array([x[1] for x in rows_ind], dtype=object),
+                            np.array([x[2] for x in rows_ind], dtype=float))
+        if any(year is None for _, year in value_cols):
+            row_year_cols = (np.array([y[0] for y in rows_year], dtype=object),
+                             np.array([np.nan if y[1] is None else y[1] for y in rows_year], dtype=float),
+                             np.array([np.nan if y[2] is None else y[2] for y in rows_year], dtype=float))
+        for k, (j, year) in enumerate(value_cols):
+            if per_row_ind:
+                ind_[:, k], unit_[:, k], scale_[:, k] = row_ind_cols
+            else:
+                ind_[:, k], unit_[:, k], scale_[:, k] = col_ind[j]
+            if year is not None:
+                year_[:, k], start_[:, k], end_[:, k] = year
+            else:
+                year_[:, k], start_[:, k], end_[:, k] = row_year_cols
+        cols_q = [quoted[j] for j in js]
+        prefix = sh.ref_prefix
+        cells.add_block(
+            table=np.full(n * m, t),
+            place_as_written=np.repeat(np.array(rows_written, dtype=object), m),
+            indicator=ind_.ravel(),
+            header_unit=unit_.ravel(),
+            header_scale=scale_.ravel(),
+            year=year_.ravel(),
+            year_start=start_.ravel(),
+            year_end=end_.ravel(),
+            quantity=quantity.ravel(),
+            source_file=_same(n * m, source_file),
+            source_ref=np.add.outer(np.array([f"{prefix}row {r}, column " for r in rows_r], dtype=object),
+                                    np.array(cols_q, dtype=object)).ravel(),
+            source_row=np.repeat(np.array(rows_r, dtype=np.int64), m),
+            source_column=np.tile(np.array([shown[j] for j in js], dtype=object), n),
+            file_label=_same(n * m, file),
+        )
     for (column, text), rows in unknown.items():
         problems.append(
             Problem(
@@ -1290,23 +1339,33 @@ def _resolve_places(
     # a code column decides; a name beside it must not name another place
     checked: dict[tuple[str, str], str | None] = {}
     reg = places.registry(registry_file=registry_file) if pr["name"].astype(bool).any() else None
-    for rec in pr[pr["name"].astype(bool)].to_dict("records"):
-        pid = ids.get((rec["table"], rec["row"]))
-        if pid is None:
-            continue
-        key = (rec["name"], pid)
-        if key not in checked and pid in reg.index and places.normalise_name(rec["name"]) in {
-                places.normalise_name(reg.at[pid, c]) for c in ("name_zh", "short_zh") if isinstance(reg.at[pid, c], str)}:
+    named = pr[pr["name"].astype(bool)]
+    named = named.assign(pid=[ids.get(k) for k in zip(named["table"].tolist(), named["row"].tolist(), strict=True)])
+    named = named[named["pid"].notna()]
+    # each distinct (name, code's place) is checked once; the rows where they disagree named
+    pairs = named[["name", "pid"]].drop_duplicates()
+    coded = pd.unique(pairs["pid"].to_numpy(dtype=object))
+    own_names: dict[str, set[str]] = {}
+    if reg is not None:
+        coded = reg.loc[[p for p in coded if p in reg.index], ["name_zh", "short_zh"]]
+        own_names = {pid: {places.normalise_name(x) for x in names if isinstance(x, str)}
+                     for pid, names in zip(coded.index, coded.to_numpy(dtype=object).tolist(), strict=True)}
+    for name, pid in pairs.itertuples(index=False):
+        key = (name, pid)
+        if pid in own_names and places.normalise_name(name) in own_names[pid]:
             checked[key] = None  # the name is the coded place's own (full or short) name
-        if key not in checked:
-            by_name = one(rec["name"], None)
-            try:
-                inside = places.resolve(rec["name"], within=places.parent(pid, registry_file=registry_file),
-                                        registry_file=registry_file)
-            except (UnknownPlaceError, TypeError):
-                inside = None
-            checked[key] = None if pid in (by_name, inside) or (by_name is None and inside is None) else (inside or by_name)
-        other = checked[key]
+            continue
+        by_name = one(name, None)
+        try:
+            inside = places.resolve(name, within=places.parent(pid, registry_file=registry_file),
+                                    registry_file=registry_file)
+        except (UnknownPlaceError, TypeError):
+            inside = None
+        checked[key] = None if pid in (by_name, inside) or (by_name is None and inside is None) else (inside or by_name)
+    wrong = [checked[k] is not None for k in zip(named["name"].tolist(), named["pid"].tolist(), strict=True)]
+    for rec in named[np.array(wrong, dtype=bool)].to_dict("records"):
+        other = checked[(rec["name"], rec["pid"])]
+        pid = rec["pid"]
         if other is not None:
             problems.append(
                 Problem(
@@ -1431,18 +1490,22 @@ def read_extract(
     df = cells.frame()
     place_ids, place_problems = _resolve_places(place_rows, place_within, registry_file)
     problems += place_problems
-    df["place_id"] = [place_ids.get(key) for key in zip(df["table"].tolist(), df["source_row"].tolist(), strict=True)]
+    # each cell's place: (table, row) looked up for the whole column at once
+    keys = pd.Index([(t << 32) + r for t, r in place_ids], dtype=np.int64)
+    at = keys.get_indexer((df["table"].to_numpy(dtype=np.int64) << 32) + df["source_row"].to_numpy(dtype=np.int64))
+    df["place_id"] = np.append(np.array(list(place_ids.values()), dtype=object), None)[at]
 
-    distinct = df["quantity"].unique()
-    missing = df["quantity"].map(dict(zip(distinct, map(_is_missing, distinct), strict=True))).astype(bool)
-    present = df[~missing]
+    codes, distinct = pd.factorize(df["quantity"].to_numpy(dtype=object))  # each distinct text once
+    missing = pd.Series(np.array([_is_missing(q) for q in distinct], dtype=bool)[codes], index=df.index)
+    present = df.loc[~missing, ["quantity", "source_row", "header_scale", "header_unit", "file_label", "source_column"]]
     parsed = _parse_cells(present, problems, tuple(units))
     tidy = _assemble(df, parsed)
 
-    kept = tidy[~missing].copy()
-    problems += _unit_problems(kept, df)
-    problems += _duplicate_problems(kept, df)
-    problems += _schema_problems(kept, df)
+    kept = tidy[~missing]
+    codes, distinct_keys = _key_codes(kept)
+    problems += _unit_problems(kept, df, codes, distinct_keys)
+    problems += _duplicate_problems(kept, df, codes)
+    problems += _schema_problems(kept, df, codes)
     problems.sort(key=lambda p: (p.file or "", p.row or 0))
     DataValidationError.raise_if_any(problems, what=what)
 
@@ -1453,12 +1516,16 @@ def read_extract(
     if len(implausible):
         bad = kept.loc[implausible.index, TIDY_COLUMNS].assign(reason=implausible)
         rejected = pd.concat([rejected, bad])
-        kept = kept.drop(index=implausible.index)
         for i, why in implausible.items():
             notes.append(f"rejected {df.at[i, 'file_label']}, {df.at[i, 'source_ref']}: "
                          f"{df.at[i, 'quantity']!r} {why}")
-    kept = kept.sort_values(["place_id", "indicator", "year_start", "year_end"], kind="mergesort")
-    kept = kept[TIDY_COLUMNS].reset_index(drop=True)
+    # the cells kept, sorted by place, indicator, year (a stable sort on the integer
+    # codes: the order of the strings, missing last), taken in one go
+    stay = np.flatnonzero(~kept.index.isin(implausible.index))
+    c = codes.iloc[stay]
+    order = np.lexsort([kept[y].to_numpy(dtype=float, na_value=np.inf)[stay] for y in ("year_end", "year_start")]
+                       + [c["indicator"].to_numpy(), c["place_id"].to_numpy()])
+    kept = kept[TIDY_COLUMNS].iloc[stay[order]].reset_index(drop=True)
     warnings = _jump_warnings(kept)
     accounting = RowAccounting(source, len(df), kept, rejected.reset_index(drop=True))
     found_layouts = sorted(set(layouts))
@@ -1492,12 +1559,19 @@ def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[st
             )
         )
     hs = present["header_scale"].astype(float)
-    hu = present["header_unit"].fillna("").astype(str)
-    cu = q["unit"].fillna("").astype(str)
+    # units as plain arrays ('' for none): compared element-wise, canonical forms only
+    # where both the header and the cell state one
+    hu_ = present["header_unit"].to_numpy(dtype=object)
+    hu_ = np.where(pd.isna(hu_), "", hu_).astype(object)
+    cu_ = q["unit"].to_numpy(dtype=object)
+    cu_ = np.where(pd.isna(cu_), "", cu_).astype(object)
+    hu, cu = pd.Series(hu_, index=present.index), pd.Series(cu_, index=present.index)
     cs = q["scale"].astype(float)
     ok = q["error"].isna()
-    canon = {u: _canonical_unit(u) for u in set(hu.unique()) | set(cu.unique())}
-    for i in present.index[ok & hu.ne("") & cu.ne("") & (hu.map(canon) != cu.map(canon))]:
+    both = np.flatnonzero(ok.to_numpy() & (hu_ != "") & (cu_ != ""))
+    canon = {u: _canonical_unit(u) for u in set(hu_[both]) | set(cu_[both])}
+    differ = [i for i, a, b in zip(present.index[both], hu_[both], cu_[both], strict=True) if canon[a] != canon[b]]
+    for i in differ:
         problems.append(
             Problem(
                 f"mixed units: the cell is in {cu[i]!r} but its header says {hu[i]!r}",
@@ -1528,7 +1602,7 @@ def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[st
         out[c] = product.where(~snap, whole)
     out["scale"] = cs * hs
     out["bound"] = q["bound"]
-    out["unit"] = hu.where(hu.ne(""), cu)
+    out["unit"] = np.where(hu_ != "", hu_, cu_)
     return out
 
 
@@ -1561,13 +1635,34 @@ def _where(df: pd.DataFrame, i) -> dict:
     }
 
 
-def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
+def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame,
+                   distinct: dict[str, list]) -> list[Problem]:
     """One indicator, one unit: flag cells whose unit differs from the indicator's usual one."""
     problems: list[Problem] = []
     ok = kept["indicator"].notna()
+    # whole columns first: only an indicator with two stated units, or with a scaled
+    # header and a cell without any unit, can have a problem; only those are gone through
+    units_seen = distinct["unit"]
+    canon_codes, _ = pd.factorize(np.array([_canonical_unit(u) for u in units_seen] + [""], dtype=object))
+    unit_code = canon_codes[codes["unit"].to_numpy()]  # a missing unit has the last code: ''
+    unstated = unit_code == canon_codes[-1]
+    at = kept.index.to_numpy()  # df has a RangeIndex: labels are positions
+    scaled = df["header_scale"].to_numpy(dtype=float)[at] != 1.0
+    unstated_header = unstated & (pd.Series(df["header_unit"].to_numpy(dtype=object)[at]).fillna("") == "").to_numpy()
+    ind_code = codes["indicator"].to_numpy()
+    n_ind = len(distinct["indicator"])
+    has = ok.to_numpy() & (ind_code < n_ind)
+    pairs = np.unique(ind_code[has & ~unstated] * (len(canon_codes) + 1) + unit_code[has & ~unstated])
+    n_units = np.bincount(pairs // (len(canon_codes) + 1), minlength=n_ind)
+    any_scaled = np.bincount(ind_code[has & scaled], minlength=n_ind) > 0
+    any_unstated = np.bincount(ind_code[has & unstated_header], minlength=n_ind) > 0
+    suspect = np.asarray(distinct["indicator"], dtype=object)[
+        (n_units[:n_ind] > 1) | (any_scaled[:n_ind] & any_unstated[:n_ind])]
+    if not len(suspect):
+        return problems
     all_units = kept["unit"].fillna("")
     canon = {u: _canonical_unit(u) for u in all_units.unique()}
-    for ind, group in kept[ok].groupby("indicator", sort=False):
+    for ind, group in kept[ok & kept["indicator"].isin(list(suspect))].groupby("indicator", sort=False):
         units = all_units[group.index].map(canon)
         stated = units[units.ne("")]
         if stated.nunique() > 1:
@@ -1600,11 +1695,40 @@ def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
     return problems
 
 
-def _duplicate_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
+def _key_codes(kept: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list]]:
+    """Integer codes of the key text columns, in the strings' order (missing last).
+
+    Duplicates, distinct values and sorting are found on these: hashing a million
+    integers is cheap, a million strings is not.
+    """
+    out = pd.DataFrame(index=kept.index)
+    distinct: dict[str, list] = {}
+    for c in ("place_id", "indicator", "year", "bound", "unit"):
+        codes, uniques = pd.factorize(kept[c].to_numpy(dtype=object, na_value=None), sort=True)
+        out[c] = np.where(codes < 0, len(uniques), codes)
+        distinct[c] = list(uniques)
+    return out, distinct
+
+
+def _combined_key(frame: pd.DataFrame) -> pd.Index:
+    """One int64 per row, equal exactly when the rows' (whole number) columns all are."""
+    key = np.zeros(len(frame), dtype=np.int64)
+    for c in frame.columns:
+        col = frame[c].to_numpy(dtype=np.int64)
+        if len(col):
+            lo = col.min()
+            key = key * (int(col.max() - lo) + 1) + (col - lo)
+    return pd.Index(key)
+
+
+def _duplicate_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) -> list[Problem]:
     problems: list[Problem] = []
     key = ["place_id", "indicator", "year_start", "year_end"]
     usable = kept.dropna(subset=["place_id", "indicator", "year_start"])
-    dup = usable.duplicated(key, keep=False)
+    dup = _combined_key(pd.DataFrame({
+        "place_id": codes.loc[usable.index, "place_id"], "indicator": codes.loc[usable.index, "indicator"],
+        "year_start": usable["year_start"].fillna(0), "year_end": usable["year_end"].fillna(0),
+    })).duplicated(keep=False)
     for _, group in usable[dup].groupby(key, sort=False):
         first = group.index[0]
         for i in group.index[1:]:
@@ -1620,24 +1744,29 @@ def _duplicate_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
     return problems
 
 
-def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame) -> list[Problem]:
+def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) -> list[Problem]:
     """Validate the cells that passed every other check against TidyObservations."""
     from govstats.schemas import TidyObservations, problems_from_schema
 
-    clean = kept.dropna(subset=["place_id", "indicator", "year_start"])
-    clean = clean[clean["value"].notna()]
-    if clean.empty:
+    usable = (kept["place_id"].notna() & kept["indicator"].notna() & kept["year_start"].notna()
+              & kept["value"].notna()).to_numpy()
+    if not usable.any():
         return []
     # Duplicates and unknown names are reported above; check only the rest here.
-    clean = clean.drop_duplicates(["place_id", "indicator", "year"])
+    c = codes[usable].assign(year_start=kept["year_start"].to_numpy(dtype=float, na_value=np.nan)[usable],
+                             year_end=kept["year_end"].to_numpy(dtype=float, na_value=np.nan)[usable],
+                             lower=kept["lower"].to_numpy()[usable], value=kept["value"].to_numpy()[usable],
+                             upper=kept["upper"].to_numpy()[usable])
+    c = c[~_combined_key(c[["place_id", "indicator", "year"]]).duplicated()]
     # The column checks are on columns with few distinct values (numbers are only typed):
     # the first row of each distinct value finds every failing value, named at that row.
     # The one row-wise check (lower <= value <= upper) is computed here for every row.
     rows = set()
     for cols in (["place_id"], ["indicator"], ["year", "year_start", "year_end"], ["bound"], ["unit"]):
-        rows.update(clean.drop_duplicates(cols).index)
-    lo, v, hi = clean["lower"], clean["value"], clean["upper"]
-    rows.update(clean.index[~((lo.isna() | (lo <= v + 1e-9)) & (hi.isna() | (v <= hi + 1e-9)))])
+        rows.update(c.index[~_combined_key(c[cols]).duplicated()])
+    lo, v, hi = c["lower"], c["value"], c["upper"]
+    rows.update(c.index[~((lo.isna() | (lo <= v + 1e-9)) & (hi.isna() | (v <= hi + 1e-9)))])
+    clean = kept.loc[sorted(rows)]
     clean = clean.loc[sorted(rows)]
     try:
         TidyObservations.validate(clean, lazy=True)
@@ -1659,9 +1788,10 @@ def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule]) -> pd.S
     lo = np.where(np.isnan(lower), value, lower)
     hi = np.where(np.isnan(upper) | np.isinf(upper), value, upper)
     inds = k["indicator"].to_numpy()
-    minimum = np.array([rules[i].minimum for i in inds], dtype=float) if len(rules) else np.array([])
-    maximum = np.array([rules[i].maximum for i in inds], dtype=float)
-    whole = np.array([rules[i].whole for i in inds], dtype=bool)
+    codes, distinct = pd.factorize(inds)  # each indicator's rule looked up once
+    minimum = np.array([rules[i].minimum for i in distinct], dtype=float)[codes]
+    maximum = np.array([rules[i].maximum for i in distinct], dtype=float)[codes]
+    whole = np.array([rules[i].whole for i in distinct], dtype=bool)[codes]
     below = ~np.isnan(minimum) & (lo < minimum)
     above = ~below & ~np.isnan(maximum) & (hi > maximum)
     fraction = ~below & ~above & whole & (k["bound"].to_numpy() == "exact") & (value != np.round(value))
@@ -1684,7 +1814,7 @@ def _jump_warnings(kept: pd.DataFrame, factor: float = 10.0) -> list[str]:
     single = kept[(kept["year_start"] == kept["year_end"]) & kept["value"].gt(0)]
     if single.empty:
         return []
-    g = single.sort_values(["place_id", "indicator", "year_start"], kind="mergesort")
+    g = single  # kept is sorted by place, indicator and year
     same = (g["place_id"].to_numpy() == np.roll(g["place_id"].to_numpy(), 1)) & (
         g["indicator"].to_numpy() == np.roll(g["indicator"].to_numpy(), 1))
     years = g["year_start"].to_numpy(dtype="int64")

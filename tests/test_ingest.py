@@ -580,3 +580,54 @@ def test_large_gbk_file_is_not_mistaken_for_damaged_utf8(tmp_path):
     assert sum(ord(c) > 127 and c != "\ufffd" for c in decoded) > 4 * 50  # the case that failed
     res = read_extract(path)
     assert res.encoding == "gb18030" and len(res.data) == len(rows) - 1
+
+
+def _national_extract(tmp_path, corrupt: dict[tuple[int, str], str]):
+    """A county-level extract in the national yearbook shape (code, name, year, one column
+    per indicator; GBK), 40 counties x 3 years, values invented; ``corrupt`` replaces the
+    cells at (spreadsheet row, header). Returns the path and the truth per cell."""
+    from govstats import places
+
+    reg = places.registry()
+    reg = reg[reg["gb2260"].notna() & ~reg["gb2260"].fillna("").str.endswith("00")].head(40)
+    heads = ["公安民警数（人）", "辅警人数（人）", "群众安全感满意率（%）", "常住人口（万人）"]
+    lines, truth, row = [["# 示例数据 EXAMPLE: invented numbers"], ["行政区划代码", "地区", "年份", *heads]], {}, 2
+    for k, (pid, code, name) in enumerate(zip(reg.index, reg["gb2260"], reg["name_zh"], strict=True)):
+        for y in YEARS:
+            row += 1
+            cells = [str(100 + k + y - 2016), str(50 + k), f"{80 + k / 10:.1f}", f"{30 + k}.5"]
+            cells = [corrupt.get((row, h), c) for h, c in zip(heads, cells, strict=True)]
+            truth.update({(row, h): (pid, c) for h, c in zip(heads, cells, strict=True)})
+            lines.append([code, name, str(y), *cells])
+    path = tmp_path / "national_EXAMPLE.csv"
+    path.write_text("\n".join(",".join(r) for r in lines) + "\n", encoding="gbk")
+    return path, truth
+
+
+def test_national_code_and_name_extract_accounts_for_every_cell(tmp_path):
+    corrupt = {(3, "公安民警数（人）"): "", (10, "辅警人数（人）"): "-", (11, "辅警人数（人）"): "-5",
+               (50, "群众安全感满意率（%）"): "100.5", (122, "常住人口（万人）"): "…"}
+    path, truth = _national_extract(tmp_path, corrupt)
+    res = read_extract(path)
+    acc = res.accounting
+    assert acc.rows_in == len(truth) == 40 * 3 * 4 and acc.rows_in == acc.rows_kept + acc.rows_rejected
+    rej = acc.rejected
+    assert sorted(zip(rej["source_row"].astype(int), rej["source_column"], rej["quantity"], strict=True)) == sorted(
+        (r, h, q) for (r, h), q in corrupt.items())
+    assert set(rej["source_ref"]) == {f"row {r}, column {h!r}" for r, h in corrupt}
+    d = res.data
+    for rec in d.itertuples():
+        pid, text = truth[(rec.source_row, rec.source_column)]
+        scale = 1e4 if "万人" in rec.source_column else 1.0
+        assert rec.place_id == pid and rec.quantity == text and rec.value == pytest.approx(float(text) * scale)
+    key = d[["place_id", "indicator", "year_start"]]
+    assert key.equals(key.sort_values(["place_id", "indicator", "year_start"], kind="mergesort"))
+
+
+def test_national_code_and_name_extract_names_each_bad_cell(tmp_path):
+    corrupt = {(7, "公安民警数（人）"): "abc", (90, "常住人口（万人）"): "3.2万"}
+    path, _ = _national_extract(tmp_path, corrupt)
+    with pytest.raises(DataValidationError) as exc:
+        read_extract(path)
+    got = sorted((p.file, p.row, p.column, p.value) for p in exc.value.problems)
+    assert got == sorted((str(path), r, h, q) for (r, h), q in corrupt.items())
