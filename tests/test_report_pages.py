@@ -77,6 +77,11 @@ def test_pages_load_no_external_script():
     math = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
         r"The estimator $\hat\beta = (X'X)^{-1}X'y$.")])
     assert pages.needs_math(math) and "mathjax" in render_html(math, show_code=False, title="m")
+    # dollar signs in code are Stata macros, not math (the castle page quotes `xtreg ... $region $xvar`)
+    code = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(
+        "The book runs `xtreg l_homicide i.year $region $xvar post, fe` and\n```\nglobal x $a $b\n```")])
+    assert not pages.needs_math(code)
+    assert "<script" not in render_html(code, show_code=False, title="c")
 
 
 def _font_of(page: str):

@@ -127,6 +127,11 @@ def normalise_notebook(nb: Any, *, name: str, input_path: str | None = None) -> 
 # ---------------------------------------------------------------- HTML export
 
 _MATH = re.compile(r"(?<![\\$])\$[^$\n]+\$|\$\$.+?\$\$|\\\(|\\\[|\\begin\{", re.S)
+_CODE = re.compile(r"```.*?```|`[^`\n]*`", re.S)  # code is never math ($region in a Stata line)
+
+
+def _has_math(markdown: str) -> bool:
+    return bool(_MATH.search(_CODE.sub(" ", markdown)))
 
 PAGE_CSS = """
 /* "govstats CJK" (embedded, limited to CJK code points by its unicode-range) comes first:
@@ -173,11 +178,11 @@ _TEMPLATE = """{%- extends 'index.html.j2' -%}
 def needs_math(nb: Any) -> bool:
     """Whether any markdown cell or markdown/LaTeX output holds TeX math."""
     for cell in nb.cells:
-        if cell.cell_type == "markdown" and _MATH.search(_text(cell.source)):
+        if cell.cell_type == "markdown" and _has_math(_text(cell.source)):
             return True
         for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
             data = output.get("data") or {}
-            if "text/latex" in data or _MATH.search(_text(data.get("text/markdown", ""))):
+            if "text/latex" in data or _has_math(_text(data.get("text/markdown", ""))):
                 return True
     return False
 
