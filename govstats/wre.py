@@ -70,20 +70,6 @@ class WREResult:
         return text + "".join(f"\nWARNING: {w}" for w in self.warnings)
 
 
-def _iid_draws(kind: str, G: int, reps: int, seed: int | None) -> np.ndarray:
-    """``G x reps`` independent weights, drawn as :func:`govstats.inference.draw_weights` does."""
-    from govstats.inference import _MAMMEN_PROBS, _MAMMEN_VALUES, _WEBB_VALUES
-
-    rng = np.random.default_rng(seed)
-    if kind == "rademacher":
-        return rng.integers(0, 2, size=(G, reps)).astype(float) * 2.0 - 1.0
-    if kind == "webb":
-        return _WEBB_VALUES[rng.integers(0, 6, size=(G, reps))]
-    if kind == "mammen":
-        return rng.choice(_MAMMEN_VALUES, size=(G, reps), p=_MAMMEN_PROBS)
-    return rng.standard_normal(size=(G, reps))
-
-
 def _ols(A: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.linalg.lstsq(A, b, rcond=None)[0]
 
@@ -158,10 +144,7 @@ def wre_bootstrap(y: np.ndarray, X1: np.ndarray, y2: np.ndarray, W: np.ndarray, 
     fitted2 = W @ coef[:-1]
     v_r = y2 - fitted2
     kind = _resolve_weights(weights_type, G)
-    if G <= 1000:
-        V, enumerated = draw_weights(kind, G, reps, seed=seed)
-    else:  # never enumerable; inference.draw_weights computes 2.0**G, which overflows past G = 1023
-        V, enumerated = _iid_draws(kind, G, reps, seed), False
+    V, enumerated = draw_weights(kind, G, reps, seed=seed)
     t_boot = np.empty(V.shape[1])
     for start in range(0, V.shape[1], _CHUNK):
         w = V[codes, start:start + _CHUNK]  # n x C

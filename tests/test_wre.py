@@ -162,3 +162,19 @@ def test_wre_robust_t_and_p_match_boottest_nlsw88(nlsw88, boottest_ref):
     assert abs(res.t_stat - ref["t"]) <= 0.5e-4
     assert res.p_value <= 0.01
     assert ref["p_equaltail"] == 0.0
+
+
+def test_wre_with_more_than_1000_clusters_draws_without_overflow():
+    # 2.0**G overflows past G = 1023; such a design must still bootstrap (random draws)
+    import numpy as np
+
+    from govstats.wre import wre_bootstrap
+
+    rng = np.random.default_rng(0)
+    n = 2400
+    z = rng.normal(size=(n, 1))
+    y2 = z[:, 0] + rng.normal(size=n)
+    y = rng.normal(size=n)  # true coefficient 0
+    X1 = np.ones((n, 1))
+    r = wre_bootstrap(y, X1, y2, np.column_stack([X1, z]), np.repeat(np.arange(1200), 2), reps=99, seed=1)
+    assert len(r.t_boot) == 99 and 0.0 <= r.p_value <= 1.0
