@@ -173,7 +173,9 @@ def demean(M: np.ndarray, fes: Sequence[np.ndarray], *, tol: float = DEMEAN_TOL,
         for codes in fes:
             M -= group_mean(codes, M, weights=weights)[codes]
         return M
-    from pyfixest.estimation import demean as pf_demean
+    # pyfixest's compiled demeaner itself (pyfixest.estimation re-exports this same function,
+    # but importing pyfixest.estimation costs seconds: every estimator module and its deps)
+    from pyfixest.core import demean as pf_demean
 
     vec = M.ndim == 1
     M2 = M[:, None] if vec else M

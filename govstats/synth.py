@@ -53,6 +53,7 @@ Examples
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
@@ -149,32 +150,68 @@ def _sc_weight_fw(Y: np.ndarray, zeta: float, *, intercept: bool, start: np.ndar
     g_diag = np.diag(G).copy()
     Gx = G @ x
     hg = Gx - c + eta * x
-    xx, cx, xGx = float(x @ x), float(c @ x), float(x @ Gx)
-    prev = prev2 = np.inf
+    loop = _fw_loop_compiled() or _fw_loop
+    loop(np.ascontiguousarray(M.T), g_diag, c, hg, x, float(x @ x), float(c @ x), float(x @ Gx),
+         float(eta), float(zeta), bb, float(n), float(threshold), int(max_iter))
+    return x
+
+
+def _fw_loop(MT, g_diag, c, hg, x, xx, cx, xGx, eta, zeta, bb, n, threshold, max_iter):
+    """The Frank-Wolfe iterations of :func:`_sc_weight_fw`, updating ``x`` (and ``hg``) in place.
+
+    ``MT[i]`` is column ``i`` of ``M``. Plain Python; :func:`_fw_loop_compiled` is the same
+    code compiled by numba (identical iterates: the same operations in the same order, no
+    fast-math), tested equal to this one.
+    """
+    prev = np.inf
+    prev2 = np.inf
     t = 0
+    t0 = x.shape[0]
     while t < max_iter and (t < 2 or prev2 - prev > threshold):
         t += 1
-        i = int(np.argmin(hg))
-        xi = float(x[i])
-        gxi = float(hg[i]) + float(c[i]) - eta * xi  # (Gx)_i
+        i = 0  # np.argmin: the first smallest value, or the first NaN
+        best = hg[0]
+        if not np.isnan(best):
+            for j in range(1, t0):
+                v = hg[j]
+                if np.isnan(v):
+                    i = j
+                    break
+                if v < best:
+                    best = v
+                    i = j
+        xi = x[i]
+        gxi = hg[i] + c[i] - eta * xi  # (Gx)_i
         dd = 1.0 - 2.0 * xi + xx  # ||e_i - x||^2
         if dd > 0.0:
-            hg_d = float(hg[i]) - (xGx - cx + eta * xx)  # hg.(e_i - x)
-            ad2 = float(g_diag[i]) - 2.0 * gxi + xGx  # ||A(e_i - x)||^2
+            hg_d = hg[i] - (xGx - cx + eta * xx)  # hg.(e_i - x)
+            ad2 = g_diag[i] - 2.0 * gxi + xGx  # ||A(e_i - x)||^2
             denom = ad2 + eta * dd
             step = min(1.0, max(0.0, -hg_d / denom)) if denom > 0 else 0.0
             if step > 0.0:
                 r = 1.0 - step
-                xGx = r * r * xGx + 2.0 * step * r * gxi + step * step * float(g_diag[i])
+                xGx = r * r * xGx + 2.0 * step * r * gxi + step * step * g_diag[i]
                 xx = r * r * xx + 2.0 * step * r * xi + step * step
-                cx = r * cx + step * float(c[i])
-                hg *= r
-                hg += step * M[:, i]
-                x *= r
+                cx = r * cx + step * c[i]
+                Mi = MT[i]
+                for j in range(t0):
+                    hg[j] = hg[j] * r + step * Mi[j]
+                    x[j] = x[j] * r
                 x[i] += step
         val = zeta**2 * xx + (xGx - 2.0 * cx + bb) / n
-        prev2, prev = prev, val
-    return x
+        prev2 = prev
+        prev = val
+    return t
+
+
+@functools.cache
+def _fw_loop_compiled():
+    """:func:`_fw_loop` compiled by numba (cached on disk), or None without numba."""
+    try:
+        import numba
+    except ImportError:  # pragma: no cover - numba comes with pyfixest
+        return None
+    return numba.njit(cache=True, nogil=True)(_fw_loop)
 
 
 def _sparsify(v: np.ndarray) -> np.ndarray:
