@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import os
 import re
 import shutil
 import subprocess
@@ -98,6 +99,9 @@ def test_cold_warm_and_one_changed_input(project):
     executed = nbformat.read(reports / "alpha.ipynb", as_version=4)
     outputs = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert "code type: str 430400" in outputs  # the quoted code arrived as text
+    # two runs at once share the cores: each kernel's BLAS and Rayon pools get half of them
+    share = str(max(1, runner_mod.default_jobs() // 2))
+    assert f"threads: {share} {share}" in outputs
 
     manifest = json.loads((reports / "manifest.json").read_text())
     alpha = next(r for r in manifest["runs"] if r["name"] == "alpha")
@@ -315,3 +319,19 @@ def test_python_dash_m_govstats_help():
     out = subprocess.run([sys.executable, "-m", "govstats", "report", "--help"], cwd=REPO,
                          capture_output=True, text=True, check=True)
     assert "--scheduler" in out.stdout and "--jobs" in out.stdout
+
+
+def test_worker_environment_divides_the_cores_and_keeps_the_users_choice(monkeypatch, tmp_path):
+    from govstats.report.worker import RunTask
+
+    task = RunTask(name="r", notebook=str(tmp_path / "x.ipynb"), parameters={}, kernel="python3",
+                   cwd=str(tmp_path), timeout=60, start_timeout=60, show_code=False,
+                   project_root=str(tmp_path), pythonpath="/pkg", threads=3)
+    monkeypatch.delenv("OPENBLAS_NUM_THREADS", raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "7")  # the user's own setting wins
+    env = runner_mod.worker_environment(task)
+    assert env["OPENBLAS_NUM_THREADS"] == env["RAYON_NUM_THREADS"] == "3"
+    assert env["OMP_NUM_THREADS"] == "7"
+    assert env["GOVSTATS_RUN"] == "r" and env["PYTHONPATH"].split(os.pathsep)[0] == "/pkg"
+    unset = runner_mod.worker_environment(RunTask.from_json(task.to_json().replace('"threads": 3', '"threads": null')))
+    assert "OPENBLAS_NUM_THREADS" not in unset

@@ -89,6 +89,7 @@ __all__ = [
     "plan_runs",
     "run_isolated",
     "run_reports",
+    "worker_environment",
 ]
 
 _INLINE_BACKEND = "module://matplotlib_inline.backend_inline"
@@ -98,6 +99,13 @@ _LIVE_LOCK = threading.Lock()
 
 def _stderr(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
+
+
+# The thread-count variables of the numeric libraries a kernel loads (OpenBLAS, MKL, OpenMP,
+# Apple Accelerate, numexpr, numba, and Rayon, which pyfixest's compiled demeaner uses).
+THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                    "VECLIB_MAXIMUM_THREADS", "NUMEXPR_NUM_THREADS", "NUMBA_NUM_THREADS",
+                    "RAYON_NUM_THREADS")
 
 
 def default_jobs() -> int:
@@ -132,6 +140,24 @@ def _kill_live_workers() -> None:
         _kill(proc)
 
 
+def worker_environment(task: RunTask) -> dict[str, str]:
+    """The environment of a run's worker and kernel: this process's, plus ``GOVSTATS_ROOT``,
+    ``GOVSTATS_RUN``, a ``PYTHONPATH`` that finds this ``govstats``, matplotlib's inline
+    backend, and, when ``task.threads`` is set, the numeric libraries' thread counts
+    (:data:`THREAD_VARIABLES`; values the user exported are kept)."""
+    env = dict(os.environ)
+    env["GOVSTATS_ROOT"] = task.project_root
+    env["GOVSTATS_RUN"] = task.name  # figure files are named after the run
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (task.pythonpath, env.get("PYTHONPATH"))
+                                        if p)
+    env["MPLBACKEND"] = _INLINE_BACKEND  # figures inline even if the caller set Agg
+    env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    if task.threads:
+        for var in THREAD_VARIABLES:
+            env.setdefault(var, str(task.threads))
+    return env
+
+
 def run_isolated(task: RunTask) -> RunOutcome:
     """Execute one run in a fresh ``python -m govstats.report.worker`` process.
 
@@ -154,13 +180,7 @@ def run_isolated(task: RunTask) -> RunOutcome:
         task_path, outcome_path, log_path = (Path(tmp) / n for n in
                                              ("task.json", "outcome.json", "worker.log"))
         task_path.write_text(task.to_json(), encoding="utf-8")
-        env = dict(os.environ)
-        env["GOVSTATS_ROOT"] = task.project_root
-        env["GOVSTATS_RUN"] = task.name  # figure files are named after the run
-        env["PYTHONPATH"] = os.pathsep.join(p for p in (task.pythonpath, env.get("PYTHONPATH"))
-                                            if p)
-        env["MPLBACKEND"] = _INLINE_BACKEND  # figures inline even if the caller set Agg
-        env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+        env = worker_environment(task)
         with log_path.open("wb") as log:
             proc = subprocess.Popen(
                 [sys.executable, "-m", "govstats.report.worker", str(task_path), str(outcome_path)],
@@ -642,6 +662,7 @@ def _execute_plans(config: ReportConfig, plans: list[PlannedRun],
     to_run = sorted((p for p in plans if p.reasons), key=_expected_seconds, reverse=True)
     by_name = {p.run.name: p for p in to_run}
     pythonpath = _package_parent()
+    n_jobs = min(jobs or default_jobs(), max(1, len(to_run)))
     tasks = [
         RunTask(
             name=p.run.name,
@@ -654,6 +675,8 @@ def _execute_plans(config: ReportConfig, plans: list[PlannedRun],
             show_code=p.components["rendering"]["show_code"],
             project_root=str(root),
             pythonpath=pythonpath,
+            # local runs share this machine's cores; on a Dask cluster each worker decides
+            threads=None if scheduler is not None else max(1, default_jobs() // max(1, n_jobs)),
         )
         for p in to_run
     ]

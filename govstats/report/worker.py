@@ -59,6 +59,11 @@ class RunTask:
         Exported to the kernel as ``GOVSTATS_ROOT``.
     pythonpath : str
         Directory holding the ``govstats`` package, prepended to ``PYTHONPATH``.
+    threads : int, optional
+        Threads each of the kernel's numeric libraries may use (BLAS, OpenMP, numba,
+        pyfixest's Rayon pool): the cores divided among the runs that execute at once, so
+        that parallel runs do not oversubscribe the machine. None: the libraries decide.
+        A variable the user set in the environment is left alone.
     """
 
     name: str
@@ -71,6 +76,7 @@ class RunTask:
     show_code: bool
     project_root: str
     pythonpath: str
+    threads: int | None = None
 
     @property
     def hard_timeout(self) -> float:
