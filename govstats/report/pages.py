@@ -222,11 +222,13 @@ def _cjk_font_path() -> Path | None:
 
 
 def _default_cjk_font_path() -> Path | None:
-    try:
-        import mplfonts
-    except ImportError:
+    # found without importing mplfonts: its import loads matplotlib (about a second per page)
+    import importlib.util
+
+    spec = importlib.util.find_spec("mplfonts")
+    if spec is None or not spec.submodule_search_locations:
         return None
-    path = Path(mplfonts.__file__).parent / "fonts" / "NotoSansCJKsc-Regular.otf"
+    path = Path(next(iter(spec.submodule_search_locations))) / "fonts" / "NotoSansCJKsc-Regular.otf"
     return path if path.is_file() else None
 
 
