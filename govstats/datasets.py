@@ -185,9 +185,16 @@ def load_grunfeld(textbook: bool = True) -> pd.DataFrame:
     >>> load_grunfeld().shape, load_grunfeld(textbook=False).shape
     ((200, 3), (220, 3))
     """
-    import statsmodels.api as sm
+    return _grunfeld(bool(textbook)).copy()  # a copy: callers may modify their frame
 
-    raw = sm.datasets.grunfeld.load_pandas().data
+
+@functools.cache
+def _grunfeld(textbook: bool) -> pd.DataFrame:
+    """The panel, read once per process (statsmodels.datasets alone: importing
+    statsmodels.api for it would load all of statsmodels, seconds in a fresh kernel)."""
+    from statsmodels.datasets import grunfeld
+
+    raw = grunfeld.load_pandas().data
     df = raw.copy()
     df["firm"] = df["firm"].astype(str)
     df["year"] = df["year"].astype("int64")
