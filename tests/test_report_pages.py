@@ -10,6 +10,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -32,7 +33,8 @@ def _styled_output_nb() -> nbformat.NotebookNode:
         "execution": {"iopub.execute_input": "2026-01-01T00:00:00Z"},
         "papermill": {"start_time": "a", "end_time": "b", "duration": 1.0, "status": "completed"}})
     cell.outputs = [nbformat.v4.new_output("display_data", data={
-        "text/html": df.style.highlight_max("n").to_html()})]
+        "text/html": df.style.highlight_max("n").to_html(),
+        "text/plain": f"<pandas.io.formats.style.Styler at 0x{os.urandom(6).hex()}>"})]  # per run
     injected = nbformat.v4.new_code_cell("# Parameters\nx = 1",
                                          metadata={"tags": ["injected-parameters"]})
     nb = nbformat.v4.new_notebook(cells=[*cells, injected, cell])
@@ -58,6 +60,29 @@ def test_two_renderings_of_the_same_results_are_byte_identical():
     assert "execution" not in nb.cells[2].metadata
     assert "start_time" not in nb.cells[2].metadata["papermill"]
     assert "T_c2o0" in texts[0][1] and not re.search(r"T_[0-9a-f]{5}\b", texts[0][1])
+
+
+def test_compiled_template_cache_gives_the_same_page(tmp_path):
+    """Each run's worker reuses the compiled page templates (Jinja's bytecode cache under the
+    project's cache directory); a page rendered from the cache, in a fresh process, is the page
+    rendered without it."""
+    nb = pages.normalise_notebook(_styled_output_nb(), name="r", input_path="notebooks/nb.ipynb")
+    path = tmp_path / "r.ipynb"
+    nbformat.write(nb, path)
+    code = ("import sys, nbformat\nfrom govstats.report.worker import render_html\n"
+            "nb = nbformat.read(sys.argv[1], as_version=4)\n"
+            "cache = sys.argv[2] if len(sys.argv) > 2 else None\n"
+            "sys.stdout.write(render_html(nb, show_code=False, title='r', font_cache=cache))")
+    fonts = tmp_path / "cache" / "fonts"
+
+    def render(*cache):
+        return subprocess.run([sys.executable, "-c", code, str(path), *cache], check=True,
+                              capture_output=True, text=True).stdout
+
+    plain = render()
+    assert render(str(fonts)) == plain  # fills the cache
+    assert len(list((tmp_path / "cache" / "templates").glob("__jinja2_*"))) >= 5
+    assert render(str(fonts)) == plain  # reads it
 
 
 def test_injected_parameters_cell_gets_a_fixed_id():

@@ -62,6 +62,9 @@ def _text(value: Any) -> str:
     return "".join(value) if isinstance(value, list) else str(value)
 
 
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+>")
+
+
 def normalise_notebook(nb: Any, *, name: str, input_path: str | None = None) -> Any:
     """Remove what differs between two runs of the same notebook on the same inputs.
 
@@ -120,7 +123,12 @@ def normalise_notebook(nb: Any, *, name: str, input_path: str | None = None) -> 
                     mapping.setdefault(uid, f"c{index}o{o_index}" + (
                         f"n{len(mapping)}" if mapping else ""))
                 if mapping:
-                    data[mime] = _STYLER_ID.sub(lambda m, mp=mapping: f"T_{mp[m.group(1)]}", text)
+                    text = _STYLER_ID.sub(lambda m, mp=mapping: f"T_{mp[m.group(1)]}", text)
+                    data[mime] = text
+                if mime == "text/plain" and _ADDRESS.search(text):
+                    # "<pandas.io.formats.style.Styler at 0x7f...>", the plain-text fallback of a
+                    # rich output: the memory address changes with every run
+                    data[mime] = _ADDRESS.sub(" at 0x0>", text)
     return nb
 
 
@@ -193,14 +201,24 @@ def _needs_mermaid(nb: Any) -> bool:
             if c.cell_type == "code" for o in c.get("outputs", [])))
 
 
-def html_exporter():
-    """nbconvert's ``lab`` HTML exporter with the govstats template (no CDN scripts)."""
+def html_exporter(template_cache: str | Path | None = None):
+    """nbconvert's ``lab`` HTML exporter with the govstats template (no CDN scripts).
+
+    ``template_cache``: a directory where Jinja keeps the compiled templates (its
+    ``FileSystemBytecodeCache``, keyed by each template's source checksum), so that each
+    run's worker does not compile the ten templates of the page again (about a second).
+    """
     from jinja2 import DictLoader
     from nbconvert import HTMLExporter
 
     exporter = HTMLExporter(template_name="lab",
                             extra_loaders=[DictLoader({"govstats.html.j2": _TEMPLATE})])
     exporter.template_file = "govstats.html.j2"
+    if template_cache is not None:
+        from jinja2 import FileSystemBytecodeCache
+
+        Path(template_cache).mkdir(parents=True, exist_ok=True)
+        exporter.environment.bytecode_cache = FileSystemBytecodeCache(str(template_cache))
     return exporter
 
 
@@ -254,7 +272,8 @@ def cjk_font_face(text: str, *, cache_dir: str | Path | None = None) -> str:
     >>> cjk_font_face("no Chinese here")
     ''
     """
-    chars = "".join(sorted({c for c in text if _wants_cjk_font(c)}))
+    # distinct characters first: a page carries megabytes of base64 images
+    chars = "".join(sorted(c for c in set(text) if _wants_cjk_font(c)))
     source = _cjk_font_path()
     if not chars or source is None:
         return ""

@@ -158,7 +158,8 @@ def render_html(notebook: Any, *, show_code: bool, title: str,
     title : str
         The page title.
     font_cache : path, optional
-        Where CJK font subsets are cached by character set.
+        Where CJK font subsets are cached by character set; the compiled page templates
+        are cached in its sibling ``templates``.
 
     Returns
     -------
@@ -180,7 +181,8 @@ def render_html(notebook: Any, *, show_code: bool, title: str,
             keep = show_code or failed or "injected-parameters" in tags
         if not keep:
             cell.metadata.setdefault("transient", {})["remove_source"] = True
-    body, _ = html_exporter().from_notebook_node(nb, resources=export_resources(nb, title))
+    templates = Path(font_cache).parent / "templates" if font_cache is not None else None
+    body, _ = html_exporter(templates).from_notebook_node(nb, resources=export_resources(nb, title))
     return add_font(body, cache_dir=font_cache)
 
 
