@@ -338,12 +338,14 @@ def _dual_vertices(X: np.ndarray, sd: np.ndarray, max_subsets: int = 50_000) -> 
     sd = np.asarray(sd, float)
     if not (np.all(sd > 0) and 1e-12 * float(sd.max()) * (k + 1) <= 1e-6):
         return _dual_vertices_all(X, sd, max_subsets)
-    R = _extreme_rays(X)
+    R, size = _extreme_rays(X)
     if not len(R):
         return np.zeros((0, M))
     den = R @ sd
     lam = R / den[:, None]
-    lam = lam[(den > 0) & (lam >= -1e-12).all(1)]
+    # the direct way's tests: |det B| = |sd'c| = den * size above its threshold, lam >= -1e-12
+    scale = max(1.0, float(np.abs(X).max()) if X.size else 1.0, float(sd.max())) ** (k + 1)
+    lam = lam[(den > 0) & (den * size > 1e-12 * scale) & (lam >= -1e-12).all(1)]
     if not len(lam):
         return np.zeros((0, M))
     return np.unique(np.round(np.clip(lam, 0, None), 12), axis=0)
@@ -430,33 +432,40 @@ def _vertex_candidates(X: np.ndarray) -> np.ndarray:
     return out
 
 
-_RAYS: dict[tuple, np.ndarray] = {}
+_RAYS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 
 
-def _extreme_rays(X: np.ndarray) -> np.ndarray:
+def _extreme_rays(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The extreme rays of ``{lam >= 0 : X'lam = 0}``, one per row, scaled to sum to 1
-    (from the basic solutions on :func:`_vertex_candidates` with ``sd = 1``); cached per ``X``."""
+    (from the basic solutions on :func:`_vertex_candidates` with ``sd = 1``), and for each the
+    largest ``1'c`` over the row subsets that give it (``c`` the cofactors of
+    :func:`_vertex_candidates`, so that ``det B = (sd'ray) 1'c`` for any ``sd``); cached per ``X``."""
     key = (X.shape, X.tobytes())
     hit = _RAYS.get(key)
     if hit is not None:
         return hit
     M, k = X.shape
     S = _vertex_candidates(X)
-    R = np.zeros((0, M))
+    R, size = np.zeros((0, M)), np.zeros(0)
     if len(S):
         B = np.transpose(np.vstack([np.ones(M), X.T])[:, S], (1, 0, 2))
+        det = np.abs(np.linalg.det(B))
         lam = np.linalg.solve(B, np.broadcast_to(np.eye(k + 1)[0], (len(S), k + 1))[..., None])[..., 0]
-        lam, S = lam[(lam >= -1e-9).all(1)], S[(lam >= -1e-9).all(1)]
+        keep = (lam >= -1e-9).all(1)
+        lam, S, det = lam[keep], S[keep], det[keep]
         full = np.zeros((len(S), M))
         np.put_along_axis(full, S, np.clip(lam, 0, None), axis=1)
         # one (unrounded) representative per ray: degenerate subsets repeat a ray
-        _, first = np.unique(np.round(full, 9), axis=0, return_index=True)
-        R = full[np.sort(first)]
+        _, first, which = np.unique(np.round(full, 9), axis=0, return_index=True, return_inverse=True)
+        size = np.zeros(len(first))
+        np.maximum.at(size, which.ravel(), det)
+        R = full[first]
     R.setflags(write=False)
+    size.setflags(write=False)
     if len(_RAYS) > 64:
         _RAYS.clear()
-    _RAYS[key] = R
-    return R
+    _RAYS[key] = (R, size)
+    return R, size
 
 
 _DRAWS: dict[tuple, tuple[np.ndarray, ...]] = {}

@@ -159,3 +159,20 @@ def test_smoothness_intervals_with_shared_solutions_equal_fresh_ones(monkeypatch
     slow = sensitivity_sd(b, V, Mvec=[0, sd0], num_pre=num_pre, num_post=num_post), breakdown_sd(b, V, **kw)
     assert fast[0].equals(slow[0])
     assert fast[1] == slow[1]
+
+
+def test_tiny_standard_errors_drop_the_vertices_as_the_direct_enumeration_does():
+    # |det B| = sd'c falls below the direct way's 1e-12 threshold when the sd are ~1e-13. With
+    # entries ~1e10 rounding to 12 decimals no longer merges the copies of a vertex that several
+    # row subsets give: compare the sets, to 1e-12 of the largest entry
+    b, V = _event_study_like(3, 3, seed=6)
+    dropped = 0
+    for X, sd in _rm_problems(b, V, 3, 3, np.eye(3)[0], [1.0]):
+        for f in (1e-13, 1e-12, 1e-11, 1e-9):
+            fast, slow = honestdid._dual_vertices(X, sd * f), honestdid._dual_vertices_all(X, sd * f)
+            dropped += len(slow) == 0
+            assert (len(fast) == 0) == (len(slow) == 0)
+            if len(slow):
+                d = np.abs(slow[:, None, :] - fast[None, :, :]).max(2) / np.abs(slow).max()
+                assert d.min(1).max() < 1e-12 and d.min(0).max() < 1e-12
+    assert dropped > 0
