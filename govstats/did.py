@@ -682,20 +682,19 @@ def _fit_twfe(frame: pd.DataFrame, regressors: list[str], spec: EventStudySpec):
 
 def _bootstrap(frame: pd.DataFrame, regressors: list[str], params: list[str], spec: EventStudySpec) -> dict:
     """Wild cluster restricted bootstrap p-value and CI for each coefficient in ``params``."""
-    from govstats.inference import wild_cluster_bootstrap
+    from govstats.inference import wild_cluster_bootstrap_params
 
     X = frame[regressors].astype(float)
     fe = frame[[spec.unit, spec.time]]
     y = frame["_y"].to_numpy(dtype=float)
     cluster = frame[spec.cluster_column].to_numpy()
-    out = {}
-    for name in params:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # a too-coarse bootstrap is reported once, by event_study
-            r = wild_cluster_bootstrap(y, X, cluster, param=name, fe=fe, reps=spec.reps,
-                                       weights_type=spec.weights_type, seed=spec.seed, alpha=spec.alpha)
-        out[name] = (r.p_value, r.ci_low, r.ci_high, r.p_min_warning)
-    return out
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # a too-coarse bootstrap is reported once, by event_study
+        # one design, factorization and weight matrix for every coefficient (the same results
+        # as one wild_cluster_bootstrap call per coefficient)
+        res = wild_cluster_bootstrap_params(y, X, cluster, params=params, fe=fe, reps=spec.reps,
+                                            weights_type=spec.weights_type, seed=spec.seed, alpha=spec.alpha)
+    return {name: (r.p_value, r.ci_low, r.ci_high, r.p_min_warning) for name, r in res.items()}
 
 
 # --------------------------------------------------------------------------- estimators

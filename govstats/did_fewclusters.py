@@ -277,8 +277,12 @@ def _unit_fe_fitter(unit: np.ndarray, X: np.ndarray, rows: np.ndarray | None = N
 
     def umean(A):  # unit means over the fitting rows, per unit
         A2 = A.reshape(A.shape[0], -1)
-        out = np.zeros((n_u, A2.shape[1]))
-        np.add.at(out, ur, A2)
+        # one bincount per column: the same additions in the same order as np.add.at(out, ur, A2)
+        # (so the same sums to the last bit), without ufunc.at's per-element overhead
+        At = np.ascontiguousarray(A2.T)
+        out = np.empty((n_u, A2.shape[1]))
+        for j in range(At.shape[0]):
+            out[:, j] = np.bincount(ur, weights=At[j], minlength=n_u)
         return out / cnt[:, None]
 
     Xr = X[rows]

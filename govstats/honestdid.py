@@ -53,7 +53,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from scipy import optimize, stats
+from scipy import optimize, special, stats
 
 __all__ = ["breakdown_rm", "breakdown_sd", "ci_rm", "cv_folded_normal", "flci_sd", "flci_sd_details", "original_ci",
            "sensitivity_rm", "sensitivity_sd"]
@@ -61,14 +61,15 @@ __all__ = ["breakdown_rm", "breakdown_sd", "ci_rm", "cv_folded_normal", "flci_sd
 
 def cv_folded_normal(b: float, alpha: float = 0.05) -> float:
     """The ``1 - alpha`` quantile of ``|N(b, 1)|`` (exact; R HonestDiD simulates it)."""
+    # special.ndtr / ndtri are what stats.norm.cdf / ppf evaluate, without their overhead
     b = abs(float(b))
     if b == 0:
-        return float(stats.norm.ppf(1 - alpha / 2))
+        return float(special.ndtri(1 - alpha / 2))
 
     def f(c):
-        return stats.norm.cdf(c - b) - stats.norm.cdf(-c - b) - (1 - alpha)
+        return special.ndtr(c - b) - special.ndtr(-c - b) - (1 - alpha)
 
-    hi = b + stats.norm.ppf(1 - alpha) + 10
+    hi = b + special.ndtri(1 - alpha) + 10
     return float(optimize.brentq(f, 0.0, hi, xtol=1e-14))
 
 
@@ -147,6 +148,25 @@ class _FLCIProblem:
         return self.bias(w), w
 
 
+_FLCI_CACHE: dict[tuple, tuple] = {}
+
+
+def _flci_problem(S: np.ndarray, num_pre: int, num_post: int, l_vec: np.ndarray) -> tuple:
+    """``(problem, w0, h0, wmin, h_min, solved)`` for this covariance and target, cached (a few
+    recent ones); ``solved`` maps ``h`` to ``min_bias_given_h(h, start(h))``."""
+    key = (S.tobytes(), S.shape, int(num_pre), int(num_post), l_vec.tobytes())
+    hit = _FLCI_CACHE.get(key)
+    if hit is None:
+        P = _FLCIProblem(S, num_pre, num_post, l_vec)
+        w0 = P.w_min_bias()
+        wmin = P.w_min_var()
+        hit = (P, w0, math.sqrt(P.var(w0)), wmin, math.sqrt(max(P.var(wmin), 0.0)), {})
+        if len(_FLCI_CACHE) > 16:
+            _FLCI_CACHE.clear()
+        _FLCI_CACHE[key] = hit
+    return hit
+
+
 def flci_sd(betahat, sigma, *, num_pre: int, num_post: int, M: float, l_vec=None,
             alpha: float = 0.05) -> tuple[float, float]:
     d = flci_sd_details(betahat, sigma, num_pre=num_pre, num_post=num_post, M=M, l_vec=l_vec, alpha=alpha)
@@ -178,19 +198,21 @@ def flci_sd_details(betahat, sigma, *, num_pre: int, num_post: int, M: float, l_
     b, S, l_vec = _check(betahat, sigma, num_pre, num_post, l_vec)
     if M < 0:
         raise ValueError(f"M={M!r} must be >= 0")
-    P = _FLCIProblem(S, num_pre, num_post, l_vec)
-    w0 = P.w_min_bias()
-    h0 = math.sqrt(P.var(w0))
-    wmin = P.w_min_var()
-    h_min = math.sqrt(max(P.var(wmin), 0.0))
-
+    P, w0, h0, wmin, h_min, solved = _flci_problem(S, num_pre, num_post, l_vec)
+    # min_bias_given_h(h) does not depend on M: its solutions are shared by every call with
+    # this (sigma, num_pre, num_post, l_vec) (sensitivity_sd's M grid, breakdown_sd's bisection)
     cache: dict[float, tuple[float, np.ndarray]] = {}
 
-    def half_length(h):
-        if h not in cache:
+    def solve(h):
+        if h in cache:
+            return cache[h]
+        if h not in solved:
             start = w0 if h >= h0 else wmin + (w0 - wmin) * ((h - h_min) / max(h0 - h_min, 1e-300))
-            cache[h] = P.min_bias_given_h(h, start)
-        bias = M * cache[h][0]
+            solved[h] = P.min_bias_given_h(h, start)
+        return solved[h]
+
+    def half_length(h):
+        bias = M * solve(h)[0]
         return cv_folded_normal(bias / h, alpha) * h
 
     if M == 0:  # every trend-neutral estimator is unbiased: take the most precise one
@@ -207,7 +229,7 @@ def flci_sd_details(betahat, sigma, *, num_pre: int, num_post: int, M: float, l_
                                        options={"xatol": 1e-10 * h0})
         h_star = opt.x if opt.fun <= vals[i] else grid[i]
     chi = half_length(h_star)
-    w = cache[h_star][1] if h_star in cache else w0
+    w = solve(h_star)[1]
     v = np.r_[P.D @ w, l_vec]
     center = float(v @ b)
     return {"lower": center - chi, "upper": center + chi, "center": center, "half_length": chi,
@@ -296,10 +318,14 @@ def _dual_vertices(X: np.ndarray, sd: np.ndarray, max_subsets: int = 50_000) -> 
 
     They are the dual of ARP's linear program ``eta(y) = min_{eta, xi} eta`` s.t.
     ``y - X xi <= eta sd``, so ``eta(y) = max_v lam_v'y`` (LP duality; the set is bounded
-    because ``sd > 0``). A vertex is a basic solution with at most ``k + 1`` non-zero
-    weights (``k`` nuisance parameters): every ``k + 1`` subset of rows is tried.
+    because ``sd > 0``). The set is the slice ``sd'lam = 1`` of the cone
+    ``{lam >= 0 : X'lam = 0}``, so its vertices are the cone's extreme rays ``r`` scaled to
+    ``r / sd'r``: the rays depend on ``X`` only and are found once
+    (:func:`_extreme_rays`, cached; in the relative-magnitudes sets ``X`` does not change
+    with ``Mbar``, the period or the sign), then every ``sd`` costs one division. The
+    vertices agree with :func:`_dual_vertices_all` (every basic solution for this ``sd``)
+    to rounding (both are rounded to 12 decimals).
     """
-    from itertools import combinations
     from math import comb
 
     M, k = X.shape
@@ -307,8 +333,30 @@ def _dual_vertices(X: np.ndarray, sd: np.ndarray, max_subsets: int = 50_000) -> 
         raise NotImplementedError(
             f"{M} moments and {k} nuisance parameters: too many dual vertices to enumerate; "
             "use fewer post-periods")
+    # the rays are a superset of the vertices' directions whenever the sign tolerance
+    # 1e-12 (k + 1) max(sd) stays below 1e-6 (see _vertex_candidates); else the direct way
+    sd = np.asarray(sd, float)
+    if not (np.all(sd > 0) and 1e-12 * float(sd.max()) * (k + 1) <= 1e-6):
+        return _dual_vertices_all(X, sd, max_subsets)
+    R, size = _extreme_rays(X)
+    if not len(R):
+        return np.zeros((0, M))
+    den = R @ sd
+    lam = R / den[:, None]
+    # the direct way's tests: |det B| = |sd'c| = den * size above its threshold, lam >= -1e-12
+    scale = max(1.0, float(np.abs(X).max()) if X.size else 1.0, float(sd.max())) ** (k + 1)
+    lam = lam[(den > 0) & (den * size > 1e-12 * scale) & (lam >= -1e-12).all(1)]
+    if not len(lam):
+        return np.zeros((0, M))
+    return np.unique(np.round(np.clip(lam, 0, None), 12), axis=0)
+
+
+def _vertices_on(X: np.ndarray, sd: np.ndarray, S: np.ndarray) -> np.ndarray:
+    """The basic feasible solutions on the row subsets ``S`` (subsets x (k + 1))."""
+    M, k = X.shape
     E = np.vstack([sd, X.T])  # (k + 1) x M
-    S = np.array(list(combinations(range(M), k + 1)), dtype=np.intp)  # subsets x (k + 1)
+    if not len(S):
+        return np.zeros((0, M))
     B = np.transpose(E[:, S], (1, 0, 2))  # subsets x (k + 1) x (k + 1)
     scale = max(1.0, float(np.abs(E).max())) ** (k + 1)
     ok = np.abs(np.linalg.det(B)) > 1e-12 * scale
@@ -325,8 +373,128 @@ def _dual_vertices(X: np.ndarray, sd: np.ndarray, max_subsets: int = 50_000) -> 
     return V
 
 
+def _dual_vertices_all(X: np.ndarray, sd: np.ndarray, max_subsets: int = 50_000) -> np.ndarray:
+    """:func:`_dual_vertices` trying every ``k + 1`` subset of rows (the reference the
+    candidate filter is tested against, and the fallback for extreme ``sd``)."""
+    from itertools import combinations
+    from math import comb
+
+    M, k = X.shape
+    if comb(M, k + 1) > max_subsets:
+        raise NotImplementedError(
+            f"{M} moments and {k} nuisance parameters: too many dual vertices to enumerate; "
+            "use fewer post-periods")
+    S = np.array(list(combinations(range(M), k + 1)), dtype=np.intp)  # subsets x (k + 1)
+    return _vertices_on(X, sd, S)
+
+
+_CANDIDATES: dict[tuple, np.ndarray] = {}
+
+
+def _vertex_candidates(X: np.ndarray) -> np.ndarray:
+    """The ``k + 1`` row subsets that can support a vertex of ``{lam >= 0 : sd'lam = 1, X'lam = 0}``
+    for some ``sd > 0``; cached per ``X`` (in the relative-magnitudes sets ``X`` depends on the
+    number of post-periods and ``l_vec`` only, not on ``Mbar``, the period or the sign).
+
+    On a subset ``S`` the basic solution is ``lam = c / (sd'c)``, ``c`` the cofactors of the
+    first row of ``B = [sd_S'; X_S']``: ``c`` spans the null space of ``X_S'`` and does not
+    depend on ``sd``, and ``det B = sd'c``. :func:`_vertices_on` keeps ``S`` when
+    ``|det B| > 1e-12 max(1, max|E|)^(k+1)``, which implies
+    ``max|c| > 1e-12 max(1, max|X|)^k / (k + 1)``, and when ``lam >= -1e-12``, which implies
+    ``c_i >= -1e-12 (k + 1) max(sd) max|c|`` (``c`` oriented so that ``sd'c > 0``). Here ``c``
+    is computed once with ``sd = 1`` and the subset kept with ten times looser bounds on the
+    first and the sign bound ``-1e-6 max|c|`` on the second: a superset whenever
+    ``1e-12 (k + 1) max(sd) <= 1e-6`` (checked by the caller).
+    """
+    from itertools import combinations
+
+    key = (X.shape, X.tobytes())
+    hit = _CANDIDATES.get(key)
+    if hit is not None:
+        return hit
+    M, k = X.shape
+    S = np.array(list(combinations(range(M), k + 1)), dtype=np.intp)
+    E = np.vstack([np.ones(M), X.T])
+    B = np.transpose(E[:, S], (1, 0, 2))
+    det = np.linalg.det(B)  # = 1'c
+    thr = 1e-13 * max(1.0, float(np.abs(X).max()) if X.size else 1.0) ** k / (k + 1)
+    ok = np.abs(det) > thr
+    keep = np.zeros(len(S), bool)
+    if ok.any():
+        lam = np.linalg.solve(B[ok], np.broadcast_to(np.eye(k + 1)[0], (int(ok.sum()), k + 1))[..., None])[..., 0]
+        # lam = c / 1'c: for c of one sign (up to 1e-6) lam >= -1e-6 max|lam|, whichever the sign
+        keep[ok] = (lam >= -1e-6 * np.abs(lam).max(1, keepdims=True)).all(1)
+    out = S[keep]
+    out.setflags(write=False)
+    if len(_CANDIDATES) > 64:
+        _CANDIDATES.clear()
+    _CANDIDATES[key] = out
+    return out
+
+
+_RAYS: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
+
+
+def _extreme_rays(X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The extreme rays of ``{lam >= 0 : X'lam = 0}``, one per row, scaled to sum to 1
+    (from the basic solutions on :func:`_vertex_candidates` with ``sd = 1``), and for each the
+    largest ``1'c`` over the row subsets that give it (``c`` the cofactors of
+    :func:`_vertex_candidates`, so that ``det B = (sd'ray) 1'c`` for any ``sd``); cached per ``X``."""
+    key = (X.shape, X.tobytes())
+    hit = _RAYS.get(key)
+    if hit is not None:
+        return hit
+    M, k = X.shape
+    S = _vertex_candidates(X)
+    R, size = np.zeros((0, M)), np.zeros(0)
+    if len(S):
+        B = np.transpose(np.vstack([np.ones(M), X.T])[:, S], (1, 0, 2))
+        det = np.abs(np.linalg.det(B))
+        lam = np.linalg.solve(B, np.broadcast_to(np.eye(k + 1)[0], (len(S), k + 1))[..., None])[..., 0]
+        keep = (lam >= -1e-9).all(1)
+        lam, S, det = lam[keep], S[keep], det[keep]
+        full = np.zeros((len(S), M))
+        np.put_along_axis(full, S, np.clip(lam, 0, None), axis=1)
+        # one (unrounded) representative per ray: degenerate subsets repeat a ray
+        _, first, which = np.unique(np.round(full, 9), axis=0, return_index=True, return_inverse=True)
+        size = np.zeros(len(first))
+        np.maximum.at(size, which.ravel(), det)
+        R = full[first]
+    R.setflags(write=False)
+    size.setflags(write=False)
+    if len(_RAYS) > 64:
+        _RAYS.clear()
+    _RAYS[key] = (R, size)
+    return R, size
+
+
+_DRAWS: dict[tuple, tuple[np.ndarray, ...]] = {}
+
+
+def _normal_draws(seed, sims: int, M: int) -> tuple[np.ndarray, ...]:
+    """``sims`` standard normal ``M``-vectors from ``default_rng(seed)``, in blocks of 5000 rows
+    drawn in order; cached per ``(seed, sims, M)`` when ``seed`` is an int (every call of
+    :func:`_arp_accept` with the same seed draws the same numbers)."""
+    def draw():
+        rng = np.random.default_rng(seed)
+        return tuple(rng.standard_normal((min(5000, sims - i), M)) for i in range(0, sims, 5000))
+
+    if not isinstance(seed, int | np.integer):
+        return draw()
+    key = (int(seed), int(sims), int(M))
+    hit = _DRAWS.get(key)
+    if hit is None:
+        hit = draw()
+        for z in hit:
+            z.setflags(write=False)
+        if len(_DRAWS) > 8:
+            _DRAWS.clear()
+        _DRAWS[key] = hit
+    return hit
+
+
 def _arp_accept(y: np.ndarray, a1: np.ndarray, X: np.ndarray, Sigma: np.ndarray, thetas: np.ndarray, *,
-                alpha: float, hybrid: bool, kappa: float, sims: int, rng: np.random.Generator) -> np.ndarray:
+                alpha: float, hybrid: bool, kappa: float, sims: int, seed) -> np.ndarray:
     """ARP (2023) conditional or conditional-least-favourable hybrid test of
     ``E[y - a1 theta - X xi] <= 0`` for some nuisance ``xi``, at every ``theta``: accept (bool).
 
@@ -342,8 +510,7 @@ def _arp_accept(y: np.ndarray, a1: np.ndarray, X: np.ndarray, Sigma: np.ndarray,
     mod_size = alpha
     if hybrid:
         L = np.linalg.cholesky(Sigma + 1e-14 * np.eye(len(sd)) * np.trace(Sigma))
-        etas = np.concatenate([(rng.standard_normal((min(5000, sims - i), len(sd))) @ L.T @ V.T).max(1)
-                               for i in range(0, sims, 5000)])
+        etas = np.concatenate([(z @ L.T @ V.T).max(1) for z in _normal_draws(seed, sims, len(sd))])
         lf_cv = float(np.quantile(etas, 1 - kappa))
         mod_size = (alpha - kappa) / (1 - kappa)
     Y = y[:, None] - a1[:, None] * thetas[None, :]  # M x G
@@ -396,10 +563,9 @@ def _rm_grid_accept(b, S, num_pre, num_post, l_vec, Mbar, alpha, method, grid, s
             AG = A[:, post] @ Gam_inv
             Y = A @ b
             SY = A @ S @ A.T
-            rng = np.random.default_rng(seed)
             accept |= _arp_accept(Y[rows], AG[rows, 0], AG[np.ix_(rows, np.arange(1, num_post))],
                                   SY[np.ix_(rows, rows)], grid, alpha=alpha, hybrid=hybrid, kappa=alpha / 10,
-                                  sims=sims, rng=rng)
+                                  sims=sims, seed=seed)
     return accept
 
 

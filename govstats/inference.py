@@ -103,6 +103,7 @@ __all__ = [
     "p_min_message",
     "randomization_inference",
     "wild_cluster_bootstrap",
+    "wild_cluster_bootstrap_params",
 ]
 
 
@@ -545,6 +546,20 @@ class BootstrapDraws:
         return (bounds[0], bounds[1])
 
 
+def _wild_fit(y, X, cluster, fe):
+    """The coefficient-independent part of :class:`WildClusterBootstrap`: the design, ``A =
+    (Z'Z)^-1``, the estimates and the residuals."""
+    d = _prepare_design(y, X, cluster, fe)
+    Z, yv = d.Z, d.y
+    ZtZ = Z.T @ Z
+    cho = scipy.linalg.cho_factor(ZtZ)
+    A = scipy.linalg.cho_solve(cho, np.eye(Z.shape[1]))
+    A = 0.5 * (A + A.T)
+    beta = A @ (Z.T @ yv)
+    uhat = yv - Z @ beta
+    return d, A, beta, uhat
+
+
 class WildClusterBootstrap:
     """The wild cluster restricted bootstrap for one coefficient, precomputed.
 
@@ -580,18 +595,14 @@ class WildClusterBootstrap:
     True
     """
 
-    def __init__(self, y, X, cluster, *, param, fe=None):
-        self.design = _prepare_design(y, X, cluster, fe)
-        d = self.design
+    def __init__(self, y, X, cluster, *, param, fe=None, _fit=None):
+        # _fit: (design, A, beta, uhat) of _WildFit, shared by the coefficients of one
+        # regression (see for_params); the result is the same as when it is computed here
+        d, A, beta, uhat = _wild_fit(y, X, cluster, fe) if _fit is None else _fit
+        self.design = d
         self.param_index = _param_index(d, param)
         self.param = d.names[self.param_index]
-        Z, yv = d.Z, d.y
-        ZtZ = Z.T @ Z
-        cho = scipy.linalg.cho_factor(ZtZ)
-        A = scipy.linalg.cho_solve(cho, np.eye(Z.shape[1]))
-        A = 0.5 * (A + A.T)
-        beta = A @ (Z.T @ yv)
-        uhat = yv - Z @ beta
+        Z = d.Z
         j = self.param_index
         q = A[:, j]  # (X'X)^-1 R
         qj = q[j]  # R'(X'X)^-1 R
@@ -606,6 +617,14 @@ class WildClusterBootstrap:
         self.estimate = float(beta[j])
         self._se_unscaled = float(np.sqrt(np.sum(self._c0**2)))
         self.ssc = d.ssc
+
+    @classmethod
+    def for_params(cls, y, X, cluster, params, *, fe=None) -> list[WildClusterBootstrap]:
+        """One set-up per coefficient in ``params`` of the same regression: the design, its
+        fixed-effect partialling and ``(Z'Z)^-1`` are computed once and shared (each equals
+        ``WildClusterBootstrap(y, X, cluster, param=p, fe=fe)``)."""
+        fit = _wild_fit(y, X, cluster, fe)
+        return [cls(None, None, None, param=p, _fit=fit) for p in params]
 
     @property
     def n_clusters(self) -> int:
@@ -909,12 +928,54 @@ def wild_cluster_bootstrap(
     G = wcb.n_clusters
     kind = _resolve_weights(weights_type, G)
     V, enumerated = draw_weights(kind, G, reps, seed=seed)
+    return _wild_result(wcb, V, enumerated, kind, h0=h0, seed=seed, alpha=alpha, ci=ci, p_value_type=p_value_type,
+                        stacklevel=3)
+
+
+def wild_cluster_bootstrap_params(
+    y,
+    X,
+    cluster,
+    *,
+    params,
+    h0: float = 0.0,
+    reps: int = 9999,
+    weights_type: WeightsKind = "auto",
+    seed: int | None = 0,
+    alpha: float = 0.05,
+    ci: bool = True,
+    fe=None,
+    p_value_type: PValueKind = "symmetric",
+) -> dict[str, BootstrapResult]:
+    """:func:`wild_cluster_bootstrap` for several coefficients of one regression: ``{param:
+    result}``, each result the same as ``wild_cluster_bootstrap(..., param=param)`` (the same
+    draws), with the design, its factorization and the weights computed once."""
+    check_literal(p_value_type, PValueKind, "p_value_type")
+    if not 0 < float(alpha) < 1:
+        raise ValueError(f"alpha={alpha!r} must be in (0, 1) (0.05 gives a 95% interval)")
+    params = list(params)
+    if not params:
+        return {}
+    out = {}
+    V = enumerated = kind = None
+    for wcb in WildClusterBootstrap.for_params(y, X, cluster, params, fe=fe):
+        if V is None:
+            kind = _resolve_weights(weights_type, wcb.n_clusters)
+            V, enumerated = draw_weights(kind, wcb.n_clusters, reps, seed=seed)
+        out[wcb.param] = _wild_result(wcb, V, enumerated, kind, h0=h0, seed=seed, alpha=alpha, ci=ci,
+                                      p_value_type=p_value_type, stacklevel=3)
+    return out
+
+
+def _wild_result(wcb: WildClusterBootstrap, V, enumerated, kind, *, h0, seed, alpha, ci, p_value_type,
+                 stacklevel) -> BootstrapResult:
+    G = wcb.n_clusters
     draws = wcb.draws(V)
     p = draws.p_value(h0, p_value_type)
     msg = p_min_message(draws.p_min, alpha, n_clusters=G, weights_type=kind, reps=draws.reps,
                         enumerated=enumerated)
     if msg:
-        warnings.warn(msg, UserWarning, stacklevel=2)
+        warnings.warn(msg, UserWarning, stacklevel=stacklevel)
     lo = hi = math.nan
     if ci:
         lo, hi = draws.confidence_interval(alpha, p_value_type, G=G)
