@@ -333,5 +333,7 @@ def test_worker_environment_divides_the_cores_and_keeps_the_users_choice(monkeyp
     assert env["OPENBLAS_NUM_THREADS"] == env["RAYON_NUM_THREADS"] == "3"
     assert env["OMP_NUM_THREADS"] == "7"
     assert env["GOVSTATS_RUN"] == "r" and env["PYTHONPATH"].split(os.pathsep)[0] == "/pkg"
+    monkeypatch.delenv("PYTHONHASHSEED", raising=False)
+    assert runner_mod.worker_environment(task)["PYTHONHASHSEED"] == "0"  # set orders repeat
     unset = runner_mod.worker_environment(RunTask.from_json(task.to_json().replace('"threads": 3', '"threads": null')))
     assert "OPENBLAS_NUM_THREADS" not in unset

@@ -143,7 +143,7 @@ def _kill_live_workers() -> None:
 def worker_environment(task: RunTask) -> dict[str, str]:
     """The environment of a run's worker and kernel: this process's, plus ``GOVSTATS_ROOT``,
     ``GOVSTATS_RUN``, a ``PYTHONPATH`` that finds this ``govstats``, matplotlib's inline
-    backend, and, when ``task.threads`` is set, the numeric libraries' thread counts
+    backend, ``PYTHONHASHSEED=0`` (unless set), and, when ``task.threads`` is set, the numeric libraries' thread counts
     (:data:`THREAD_VARIABLES`; values the user exported are kept)."""
     env = dict(os.environ)
     env["GOVSTATS_ROOT"] = task.project_root
@@ -152,6 +152,10 @@ def worker_environment(task: RunTask) -> dict[str, str]:
                                         if p)
     env["MPLBACKEND"] = _INLINE_BACKEND  # figures inline even if the caller set Agg
     env["PYDEVD_DISABLE_FILE_VALIDATION"] = "1"
+    # str hashes fix the iteration order of sets; pyfixest's did2s builds its design through
+    # one, so its estimates move in the 7th digit from one process to the next without this
+    # (reports must be byte-identical on rerun). A seed the user exported is kept.
+    env.setdefault("PYTHONHASHSEED", "0")
     if task.threads:
         for var in THREAD_VARIABLES:
             env.setdefault(var, str(task.threads))
