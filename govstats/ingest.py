@@ -82,9 +82,11 @@ Examples
 
 from __future__ import annotations
 
+import bisect
 import csv
 import difflib
 import io
+import itertools
 import math
 import re
 import unicodedata
@@ -503,12 +505,61 @@ class _Sheet:
     grid: list[list[str]]  # row i is spreadsheet row i + 1
 
 
-def _csv_grid(text: str) -> list[list[str]]:
+def _csv_delimiter(text: str) -> str:
     first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
     delimiter = max([",", "\t", ";"], key=first.count) if first else ","
     if first.count(delimiter) == 0:
         delimiter = ","
+    return delimiter
+
+
+def _csv_grid(text: str) -> list[list[str]]:
+    """The cells of a CSV text, row by row, each stripped of surrounding whitespace.
+
+    Most yearbook exports quote nothing; their cells are then exactly the lines split at
+    the delimiter (:func:`_csv_grid_split`, a few times faster than ``csv.reader``).
+    Anything the ``csv`` module would read differently (a quote, a NUL, a lone carriage
+    return, a line longer than its field size limit) goes through ``csv.reader``.
+    """
+    delimiter = _csv_delimiter(text)
+    fast = _csv_grid_split(text, delimiter)
+    return fast if fast is not None else _csv_grid_reader(text, delimiter)
+
+
+def _csv_grid_reader(text: str, delimiter: str) -> list[list[str]]:
+    """The general path: ``csv.reader`` (quoted cells, embedded delimiters and line breaks)."""
     return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
+def _csv_grid_split(text: str, delimiter: str) -> list[list[str]] | None:
+    """The grid ``csv.reader`` gives for a text without quotes, or None for other texts.
+
+    Without a quote character ``csv.reader`` only splits lines (at ``\\n``, ``\\r\\n``
+    and a lone ``\\r``) and the lines at the delimiter; a blank line is a row without
+    cells. Texts with a quote, a NUL or a lone ``\\r`` (where ``csv`` merges line breaks)
+    are left to the reader. Only the lines with a cell that starts or ends with
+    whitespace are stripped.
+    """
+    if '"' in text or "\x00" in text:
+        return None
+    if "\r" in text:
+        if text.count("\r") != text.count("\r\n"):
+            return None
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the line break that ends the last line
+    if lines and max(map(len, lines)) > csv.field_size_limit():
+        return None  # csv.reader refuses such a field
+    grid = [line.split(delimiter) if line else [] for line in lines]
+    # the lines where a cell starts or ends with whitespace (one search of the whole text)
+    d = re.escape(delimiter)
+    edges = [m.start() for m in re.finditer(f"(?:^|{d})[^\\S\\n]|[^\\S\\n](?:$|{d})", text, flags=re.MULTILINE)]
+    if edges:
+        starts = list(itertools.accumulate((len(line) + 1 for line in lines), initial=0))
+        for i in {bisect.bisect_right(starts, pos) - 1 for pos in edges}:
+            grid[i] = [c.strip() for c in grid[i]]
+    return grid
 
 
 def _xlsx_sheets(path: Path, source: str, sheet: str | int | None, notes: list[str]) -> tuple[list[_Sheet], list[Problem]]:
@@ -1496,9 +1547,13 @@ def read_extract(
     df["place_id"] = np.append(np.array(list(place_ids.values()), dtype=object), None)[at]
 
     codes, distinct = pd.factorize(df["quantity"].to_numpy(dtype=object))  # each distinct text once
-    missing = pd.Series(np.array([_is_missing(q) for q in distinct], dtype=bool)[codes], index=df.index)
+    missing_text = np.array([_is_missing(q) for q in distinct], dtype=bool)
+    missing = pd.Series(missing_text[codes], index=df.index)
     present = df.loc[~missing, ["quantity", "source_row", "header_scale", "header_unit", "file_label", "source_column"]]
-    parsed = _parse_cells(present, problems, tuple(units))
+    # the present cells as codes into the distinct texts that are not missing
+    texts = distinct[~missing_text]
+    at = (np.cumsum(~missing_text) - 1)[codes[~missing.to_numpy()]]
+    parsed = _parse_cells(present, problems, tuple(units), distinct=(texts, at))
     tidy = _assemble(df, parsed)
 
     kept = tidy[~missing]
@@ -1533,19 +1588,30 @@ def read_extract(
     return IngestResult(kept, accounting, used_encoding, layout_text, source, tuple(notes), tuple(warnings))
 
 
-def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Parse the non-missing cells and apply each header's unit and multiplier."""
+def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[str, ...] = (),
+                 distinct: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+    """Parse the non-missing cells and apply each header's unit and multiplier.
+
+    ``distinct``: the distinct cell texts and, per row of ``present``, the position of
+    its text among them; each text is then parsed once and the result spread to its rows
+    with one take (a yearbook repeats values a lot).
+    """
     from govstats.quantities import parse_quantities
 
     cols = ["value", "lower", "upper", "bound", "unit", "scale"]
     if present.empty:
         return pd.DataFrame(columns=cols, index=present.index)
-    q = parse_quantities(
-        pd.Series(present["quantity"].to_numpy(), index=present.index, dtype="str"),
-        errors="collect",
-        rows=present["source_row"],
-        units=units,
-    )
+    if distinct is None:
+        q = parse_quantities(
+            pd.Series(present["quantity"].to_numpy(), index=present.index, dtype="str"),
+            errors="collect",
+            rows=present["source_row"],
+            units=units,
+        )
+    else:
+        texts, at = distinct
+        q = parse_quantities(pd.Series(texts, dtype="str"), errors="collect", units=units).take(at)
+        q.index = present.index
     out = pd.DataFrame(index=present.index)
     for i in present.index[q["error"].notna()]:
         problems.append(
