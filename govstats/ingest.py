@@ -85,6 +85,8 @@ from __future__ import annotations
 import bisect
 import csv
 import difflib
+import functools
+import gc
 import io
 import itertools
 import math
@@ -885,9 +887,12 @@ class _Cells:
         else:
             # text columns stay object arrays here (no per-string conversion to the str
             # dtype); the tidy columns are converted once, in _assemble
-            cols = {k: np.concatenate([b[k] for b in self.blocks]) for k in _CELL_FIELDS}
-            df = pd.DataFrame({k: pd.Series(v, dtype=object if v.dtype == object else None, copy=False)
-                               for k, v in cols.items()})
+            # dtype=object: no conversion, and the arrays are not copied into one block (a
+            # frame built from a dict would stack the object columns into one 2-D array)
+            cols = {k: (self.blocks[0][k] if len(self.blocks) == 1 else np.concatenate([b[k] for b in self.blocks]))
+                    for k in _CELL_FIELDS}
+            df = pd.concat([pd.Series(v, dtype=object if v.dtype == object else None, name=k, copy=False)
+                            for k, v in cols.items()], axis=1)
         return df.astype({"year_start": "Int64", "year_end": "Int64", "source_row": "Int64", "header_scale": float})
 
 
@@ -1431,6 +1436,30 @@ def _resolve_places(
 # --------------------------------------------------------------------------- main
 
 
+def _gc_paused(func):
+    """Run ``func`` with the cyclic garbage collector paused (restored afterwards).
+
+    Reading a national extract allocates millions of objects (cell texts, row lists) and
+    few reference cycles; the collector would walk every live container again and again
+    while they are built (a few tenths of a second per call) and find nothing to free.
+    Reference counting still frees everything as usual; a collection that was enabled is
+    enabled again on return, as it was, even when ``func`` raises.
+    """
+
+    @functools.wraps(func)
+    def paused(*args, **kwargs):
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return paused
+
+
+@_gc_paused
 def read_extract(
     path: str | Path,
     *,
@@ -1527,6 +1556,11 @@ def read_extract(
         DataValidationError.raise_if_any(_mojibake_problems(text, source), what=what)
         sheets = [_Sheet(source, "", path.stem, _csv_grid(text))]
 
+    # the schemas this call validates with, built before their first use without
+    # pandera's import of dask (see govstats.schemas.build_schemas)
+    from govstats.schemas import Codebook, TidyObservations, build_schemas
+
+    build_schemas(Codebook, TidyObservations)
     matcher = _IndicatorMatcher(indicator_map, codebook)
     cells = _Cells()
     place_rows: list[dict] = []
@@ -1578,8 +1612,13 @@ def read_extract(
     # codes: the order of the strings, missing last), taken in one go
     stay = np.flatnonzero(~kept.index.isin(implausible.index))
     c = codes.iloc[stay]
-    order = np.lexsort([kept[y].to_numpy(dtype=float, na_value=np.inf)[stay] for y in ("year_end", "year_start")]
-                       + [c["indicator"].to_numpy(), c["place_id"].to_numpy()])
+    # one int64 per cell (place, indicator, year_start, year_end; a missing year after
+    # every year, as 3000) and a stable argsort: the lexicographic order, in one sort
+    years = {y: np.nan_to_num(kept[y].to_numpy(dtype=float, na_value=np.nan)[stay], nan=3000.0).astype(np.int64)
+             for y in ("year_start", "year_end")}
+    order = np.argsort(_combined_key(pd.DataFrame({
+        "place_id": c["place_id"].to_numpy(), "indicator": c["indicator"].to_numpy(), **years})).to_numpy(),
+        kind="stable")
     kept = kept[TIDY_COLUMNS].iloc[stay[order]].reset_index(drop=True)
     warnings = _jump_warnings(kept)
     accounting = RowAccounting(source, len(df), kept, rejected.reset_index(drop=True))
@@ -1896,3 +1935,4 @@ def _jump_warnings(kept: pd.DataFrame, factor: float = 10.0) -> list[str]:
             f"(x{ratio[k]:.3g}; {refs[k]}); check the unit (人 vs 万人?)"
         )
     return out
+
