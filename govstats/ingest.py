@@ -910,7 +910,7 @@ def _read_table(
     matcher: _IndicatorMatcher,
     source_file: str,
     cells: _Cells,
-    place_rows: list[dict],
+    place_rows: list[tuple],
     problems: list[Problem],
     notes: list[str],
 ) -> str | None:
@@ -977,11 +977,16 @@ def _read_table(
         header_len -= 1
     width = max(len(r) for r in grid[h:end])
     header = grid[h] + [""] * (width - len(grid[h]))
-    body = [(h + 1 + i + 1, r if len(r) == width else r + [""] * (width - len(r)))
-            for i, r in enumerate(grid[h + 1 : end])]
+    rows_below = grid[h + 1 : end]
+    # the rows that hold something, padded to the width (spreadsheet row number, cells)
+    body = [(h + 2 + i, r if len(r) == width else r + [""] * (width - len(r)))
+            for i, r in enumerate(rows_below) if any(r)]
+    n_blank = len(rows_below) - len(body)
     long_rows: set[int] = set()  # rows with more cells than headers: reported once, as malformed
     if not sh.ref_prefix:  # CSV: a row with too few or too many cells is malformed
-        for i, r in enumerate(grid[h + 1 : end]):
+        n_header = len(grid[h])
+        for i in [i for i, r in enumerate(rows_below) if len(r) != n_header]:
+            r = rows_below[i]
             filled = len(r)
             while filled and not r[filled - 1]:
                 filled -= 1
@@ -998,10 +1003,8 @@ def _read_table(
                         hint="every row needs one cell per header; leave a cell empty (,,) for a missing value",
                     )
                 )
-    blank = [r for r, cells_ in body if not any(cells_)]
-    body = [(r, c) for r, c in body if any(c)]
-    if blank:
-        notes.append(f"{file}: {len(blank)} blank row(s) skipped")
+    if n_blank:
+        notes.append(f"{file}: {n_blank} blank row(s) skipped")
 
     # the column as a user names it: with a two-row header, indicator / year
     shown = list(header)
@@ -1194,6 +1197,10 @@ def _read_table(
     rows_ind: list[tuple] = []
     year_cache: dict[str, tuple | None] = {}
     per_row_ind = (ind_j is not None and found == "wide") or fully_long
+    place_column = header[place_j] if place_j is not None else ""
+    qualified = code_j is None and bool(qual_js)
+    coded_name = code_j is not None and name_j is not None
+    name_column = header[name_j] if name_j is not None else ""
     for r, row in body:
         if place_j is None:
             break  # no place column: reported above; no cells
@@ -1209,12 +1216,12 @@ def _read_table(
                 )
             )
         else:
-            place_rows.append({
-                "table": t, "row": r, "place": place_text, "file": file, "column": header[place_j],
-                "within": tuple((header[j], row[j]) for j in qual_js if row[j]) if code_j is None else (),
-                "name": row[name_j] if (code_j is not None and name_j is not None) else "",
-                "name_column": header[name_j] if name_j is not None else "",
-            })
+            place_rows.append((  # the fields of _PLACE_ROW
+                t, r, place_text, file, place_column,
+                tuple((header[j], row[j]) for j in qual_js if row[j]) if qualified else (),
+                row[name_j] if coded_name else "",
+                name_column,
+            ))
         row_year = (None, None, None)  # a row with a bad year: its cells are still checked
         if year_j is not None:
             text_y = row[year_j]
@@ -1332,8 +1339,12 @@ def _read_table(
 # --------------------------------------------------------------------------- places
 
 
+#: A place cell as _read_table records it (one tuple per data row).
+_PLACE_ROW = ["table", "row", "place", "file", "column", "within", "name", "name_column"]
+
+
 def _resolve_places(
-    place_rows: list[dict], within: str | None, registry_file: str | Path | None = None
+    place_rows: list[tuple], within: str | None, registry_file: str | Path | None = None
 ) -> tuple[dict[tuple[int, int], str], list[Problem]]:
     """(table, row) -> place_id for every place cell; problems for unknown names."""
     from govstats import places
@@ -1343,11 +1354,7 @@ def _resolve_places(
     ids: dict[tuple[int, int], str] = {}
     if not place_rows:
         return ids, problems
-    pr = pd.DataFrame(place_rows)
-    if "within" not in pr:
-        pr["within"] = [()] * len(pr)
-        pr["name"] = ""
-        pr["name_column"] = ""
+    pr = pd.DataFrame(place_rows, columns=_PLACE_ROW)
 
     def one(name: str, scope: str | None) -> str | None:
         try:
@@ -1563,7 +1570,7 @@ def read_extract(
     build_schemas(Codebook, TidyObservations)
     matcher = _IndicatorMatcher(indicator_map, codebook)
     cells = _Cells()
-    place_rows: list[dict] = []
+    place_rows: list[tuple] = []
     layouts = []
     for t, sh in enumerate(sheets):
         if not any(any(c for c in row) for row in sh.grid):
@@ -1935,4 +1942,6 @@ def _jump_warnings(kept: pd.DataFrame, factor: float = 10.0) -> list[str]:
             f"(x{ratio[k]:.3g}; {refs[k]}); check the unit (人 vs 万人?)"
         )
     return out
+
+
 
