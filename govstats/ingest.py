@@ -1659,7 +1659,8 @@ def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[st
         q = parse_quantities(pd.Series(texts, dtype="str"), errors="collect", units=units).take(at)
         q.index = present.index
     out = pd.DataFrame(index=present.index)
-    for i in present.index[q["error"].notna()]:
+    failed = q["error"].notna().to_numpy()
+    for i in present.index[failed]:
         problems.append(
             Problem(
                 f"cannot read this value: {q.at[i, 'error']}",
@@ -1679,8 +1680,8 @@ def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[st
     cu_ = np.where(pd.isna(cu_), "", cu_).astype(object)
     hu, cu = pd.Series(hu_, index=present.index), pd.Series(cu_, index=present.index)
     cs = q["scale"].astype(float)
-    ok = q["error"].isna()
-    both = np.flatnonzero(ok.to_numpy() & (hu_ != "") & (cu_ != ""))
+    ok = pd.Series(~failed, index=present.index)
+    both = np.flatnonzero(~failed & (hu_ != "") & (cu_ != ""))
     canon = {u: _canonical_unit(u) for u in set(hu_[both]) | set(cu_[both])}
     differ = [i for i, a, b in zip(present.index[both], hu_[both], cu_[both], strict=True) if canon[a] != canon[b]]
     for i in differ:
@@ -1751,7 +1752,7 @@ def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame,
                    distinct: dict[str, list]) -> list[Problem]:
     """One indicator, one unit: flag cells whose unit differs from the indicator's usual one."""
     problems: list[Problem] = []
-    ok = kept["indicator"].notna()
+    ok = pd.Series(codes["indicator"].to_numpy() < len(distinct["indicator"]), index=kept.index)  # notna
     # whole columns first: only an indicator with two stated units, or with a scaled
     # header and a cell without any unit, can have a problem; only those are gone through
     units_seen = distinct["unit"]
@@ -1816,7 +1817,8 @@ def _key_codes(kept: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list]]:
     out = pd.DataFrame(index=kept.index)
     distinct: dict[str, list] = {}
     for c in ("place_id", "indicator", "year", "bound", "unit"):
-        codes, uniques = pd.factorize(kept[c].to_numpy(dtype=object, na_value=None), sort=True)
+        # the str column's own object array (no copy; NaN where missing, coded -1 as None was)
+        codes, uniques = pd.factorize(kept[c].to_numpy(dtype=object), sort=True)
         out[c] = np.where(codes < 0, len(uniques), codes)
         distinct[c] = list(uniques)
     return out, distinct
@@ -1891,7 +1893,10 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) 
 def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule]) -> pd.Series:
     """Reason per cell outside its indicator's codebook bounds (index = cells to reject)."""
     reasons: dict = {}
-    ok = kept["value"].notna() & kept["indicator"].isin(list(rules))
+    # each indicator's rule looked up once (code -1, a missing indicator, has none)
+    ind_codes, distinct = pd.factorize(kept["indicator"].to_numpy(dtype=object))
+    ruled = np.append(np.array([i in rules for i in distinct], dtype=bool), False)[ind_codes]
+    ok = kept["value"].notna().to_numpy() & ruled
     k = kept.loc[ok, ["indicator", "value", "lower", "upper", "bound"]]
     if k.empty:
         return pd.Series(reasons, dtype=object)
@@ -1900,10 +1905,11 @@ def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule]) -> pd.S
     lo = np.where(np.isnan(lower), value, lower)
     hi = np.where(np.isnan(upper) | np.isinf(upper), value, upper)
     inds = k["indicator"].to_numpy()
-    codes, distinct = pd.factorize(inds)  # each indicator's rule looked up once
-    minimum = np.array([rules[i].minimum for i in distinct], dtype=float)[codes]
-    maximum = np.array([rules[i].maximum for i in distinct], dtype=float)[codes]
-    whole = np.array([rules[i].whole for i in distinct], dtype=bool)[codes]
+    codes = ind_codes[ok]
+    ruled_rules = [rules.get(i, IndicatorRule(i, "", math.nan, math.nan, False)) for i in distinct]
+    minimum = np.array([r.minimum for r in ruled_rules], dtype=float)[codes]
+    maximum = np.array([r.maximum for r in ruled_rules], dtype=float)[codes]
+    whole = np.array([r.whole for r in ruled_rules], dtype=bool)[codes]
     below = ~np.isnan(minimum) & (lo < minimum)
     above = ~below & ~np.isnan(maximum) & (hi > maximum)
     fraction = ~below & ~above & whole & (k["bound"].to_numpy() == "exact") & (value != np.round(value))
@@ -1942,6 +1948,7 @@ def _jump_warnings(kept: pd.DataFrame, factor: float = 10.0) -> list[str]:
             f"(x{ratio[k]:.3g}; {refs[k]}); check the unit (人 vs 万人?)"
         )
     return out
+
 
 
 
