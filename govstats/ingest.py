@@ -352,6 +352,9 @@ def _canonical_unit(unit: str) -> str:
     return _UNIT_SYNONYMS.get(unit, unit)
 
 
+_DIGIT = re.compile(r"[0-9]")
+
+
 def _is_missing(text: str) -> bool:
     return _norm(text) in MISSING_MARKS
 
@@ -1588,7 +1591,8 @@ def read_extract(
     df["place_id"] = np.append(np.array(list(place_ids.values()), dtype=object), None)[at]
 
     codes, distinct = pd.factorize(df["quantity"].to_numpy(dtype=object))  # each distinct text once
-    missing_text = np.array([_is_missing(q) for q in distinct], dtype=bool)
+    # a text with a digit is no "not available" mark (NFKC keeps digits; no mark has one)
+    missing_text = np.array([_DIGIT.search(q) is None and _is_missing(q) for q in distinct], dtype=bool)
     missing = pd.Series(missing_text[codes], index=df.index)
     present = df.loc[~missing, ["quantity", "source_row", "header_scale", "header_unit", "file_label", "source_column"]]
     # the present cells as codes into the distinct texts that are not missing
