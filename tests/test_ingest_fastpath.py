@@ -261,3 +261,9 @@ def test_read_extract_leaves_the_garbage_collector_as_it_was(tmp_path, enabled):
         assert gc.isenabled() is enabled
     finally:
         gc.enable() if was else gc.disable()
+
+
+def test_no_missing_mark_has_a_digit():
+    """read_extract skips the missing-mark check for texts with a digit: keep it valid."""
+    assert not any(ingest._DIGIT.search(m) for m in ingest.MISSING_MARKS)
+    assert ingest._is_missing(" N/A ") and not ingest._is_missing("0")
