@@ -1627,9 +1627,12 @@ def read_extract(
     # every year, as 3000) and a stable argsort: the lexicographic order, in one sort
     years = {y: np.nan_to_num(kept[y].to_numpy(dtype=float, na_value=np.nan)[stay], nan=3000.0).astype(np.int64)
              for y in ("year_start", "year_end")}
-    order = np.argsort(_combined_key(pd.DataFrame({
-        "place_id": c["place_id"].to_numpy(), "indicator": c["indicator"].to_numpy(), **years})).to_numpy(),
-        kind="stable")
+    keys = {"place_id": c["place_id"].to_numpy(), "indicator": c["indicator"].to_numpy(), **years}
+    spans = [int(k.max() - k.min()) + 1 if len(k) else 1 for k in keys.values()]
+    if math.prod(spans) < 2**62:  # the combined key fits in an int64
+        order = np.argsort(_combined_key(pd.DataFrame(keys)).to_numpy(), kind="stable")
+    else:
+        order = np.lexsort(list(keys.values())[::-1])
     kept = kept[TIDY_COLUMNS].iloc[stay[order]].reset_index(drop=True)
     warnings = _jump_warnings(kept)
     accounting = RowAccounting(source, len(df), kept, rejected.reset_index(drop=True))
@@ -1952,7 +1955,3 @@ def _jump_warnings(kept: pd.DataFrame, factor: float = 10.0) -> list[str]:
             f"(x{ratio[k]:.3g}; {refs[k]}); check the unit (人 vs 万人?)"
         )
     return out
-
-
-
-
