@@ -12,6 +12,18 @@ peak traced memory (tracemalloc, a further run: tracing slows the code), the rat
 floor: reading text without checking anything), and one million place names (the
 county names of the file, mostly repeats) through ``places.resolve_many`` (target
 <= 1 s). ``--profile`` prints the top of a cProfile of one ingest.
+
+Also printed: which CSV path read the file. A file without quote characters (as here,
+and most yearbook exports) is split at its line breaks and delimiters
+(``ingest._csv_grid_split``); any other file goes through ``csv.reader``
+(``ingest._csv_grid_reader``). Both give the same grid (tests/test_ingest_fastpath.py
+checks this on random texts and on every CSV file of the ingest corpus and shapes).
+``--general`` times the ``csv.reader`` path instead, for comparison.
+
+The first call also pays one-time costs that a second call does not: importing the
+quantity parser (cn2an builds its tables) and pandera's first validation (registering its pandas backend, which imports hypothesis
+when it is installed, as in the test environment). pandera's import of dask.dataframe
+(about 1 s) is avoided: ``govstats.schemas.build_schemas``.
 """
 
 from __future__ import annotations
@@ -77,9 +89,19 @@ def main() -> None:
     ap.add_argument("--places", type=int, default=2850)
     ap.add_argument("--profile", action="store_true")
     ap.add_argument("--skip-memory", action="store_true")
+    ap.add_argument("--general", action="store_true", help="read the CSV with csv.reader (no quote-free split)")
     args = ap.parse_args()
-    from govstats import places
+    from govstats import ingest, places
     from govstats.ingest import read_extract
+
+    split, taken = ingest._csv_grid_split, []
+
+    def counted_split(text, delimiter):  # which path read the file
+        grid = None if args.general else split(text, delimiter)
+        taken.append(grid is not None)
+        return grid
+
+    ingest._csv_grid_split = counted_split
 
     places._index()  # the registry load is benchmarked in bench_places.py
     with tempfile.TemporaryDirectory() as d:
@@ -103,6 +125,8 @@ def main() -> None:
               f"first call in a fresh process {cold:.2f} s wall, {cold_cpu:.2f} s CPU; "
               f"pandas.read_csv floor {floor:.2f} s, ratio {ours / floor:.1f} ({cold / floor:.1f} first call); "
               f"{res.accounting.rows_kept:,} kept, {res.accounting.rows_rejected:,} rejected")
+        print("CSV path: " + ("quote-free split (_csv_grid_split)" if all(taken) else
+                              "csv.reader (_csv_grid_reader)" if not any(taken) else "mixed"))
         if not args.skip_memory:
             tracemalloc.start()
             read_extract(path, codebook=cb)

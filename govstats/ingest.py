@@ -82,9 +82,13 @@ Examples
 
 from __future__ import annotations
 
+import bisect
 import csv
 import difflib
+import functools
+import gc
 import io
+import itertools
 import math
 import re
 import unicodedata
@@ -348,6 +352,9 @@ def _canonical_unit(unit: str) -> str:
     return _UNIT_SYNONYMS.get(unit, unit)
 
 
+_DIGIT = re.compile(r"[0-9]")
+
+
 def _is_missing(text: str) -> bool:
     return _norm(text) in MISSING_MARKS
 
@@ -503,12 +510,61 @@ class _Sheet:
     grid: list[list[str]]  # row i is spreadsheet row i + 1
 
 
-def _csv_grid(text: str) -> list[list[str]]:
+def _csv_delimiter(text: str) -> str:
     first = next((ln for ln in text.splitlines() if ln.strip() and not ln.lstrip().startswith("#")), "")
     delimiter = max([",", "\t", ";"], key=first.count) if first else ","
     if first.count(delimiter) == 0:
         delimiter = ","
+    return delimiter
+
+
+def _csv_grid(text: str) -> list[list[str]]:
+    """The cells of a CSV text, row by row, each stripped of surrounding whitespace.
+
+    Most yearbook exports quote nothing; their cells are then exactly the lines split at
+    the delimiter (:func:`_csv_grid_split`, a few times faster than ``csv.reader``).
+    Anything the ``csv`` module would read differently (a quote, a NUL, a lone carriage
+    return, a line longer than its field size limit) goes through ``csv.reader``.
+    """
+    delimiter = _csv_delimiter(text)
+    fast = _csv_grid_split(text, delimiter)
+    return fast if fast is not None else _csv_grid_reader(text, delimiter)
+
+
+def _csv_grid_reader(text: str, delimiter: str) -> list[list[str]]:
+    """The general path: ``csv.reader`` (quoted cells, embedded delimiters and line breaks)."""
     return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)]
+
+
+def _csv_grid_split(text: str, delimiter: str) -> list[list[str]] | None:
+    """The grid ``csv.reader`` gives for a text without quotes, or None for other texts.
+
+    Without a quote character ``csv.reader`` only splits lines (at ``\\n``, ``\\r\\n``
+    and a lone ``\\r``) and the lines at the delimiter; a blank line is a row without
+    cells. Texts with a quote, a NUL or a lone ``\\r`` (where ``csv`` merges line breaks)
+    are left to the reader. Only the lines with a cell that starts or ends with
+    whitespace are stripped.
+    """
+    if '"' in text or "\x00" in text:
+        return None
+    if "\r" in text:
+        if text.count("\r") != text.count("\r\n"):
+            return None
+        text = text.replace("\r\n", "\n")
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()  # the line break that ends the last line
+    if lines and max(map(len, lines)) > csv.field_size_limit():
+        return None  # csv.reader refuses such a field
+    grid = [line.split(delimiter) if line else [] for line in lines]
+    # the lines where a cell starts or ends with whitespace (one search of the whole text)
+    d = re.escape(delimiter)
+    edges = [m.start() for m in re.finditer(f"(?:^|{d})[^\\S\\n]|[^\\S\\n](?:$|{d})", text, flags=re.MULTILINE)]
+    if edges:
+        starts = list(itertools.accumulate((len(line) + 1 for line in lines), initial=0))
+        for i in {bisect.bisect_right(starts, pos) - 1 for pos in edges}:
+            grid[i] = [c.strip() for c in grid[i]]
+    return grid
 
 
 def _xlsx_sheets(path: Path, source: str, sheet: str | int | None, notes: list[str]) -> tuple[list[_Sheet], list[Problem]]:
@@ -834,9 +890,12 @@ class _Cells:
         else:
             # text columns stay object arrays here (no per-string conversion to the str
             # dtype); the tidy columns are converted once, in _assemble
-            cols = {k: np.concatenate([b[k] for b in self.blocks]) for k in _CELL_FIELDS}
-            df = pd.DataFrame({k: pd.Series(v, dtype=object if v.dtype == object else None, copy=False)
-                               for k, v in cols.items()})
+            # dtype=object: no conversion, and the arrays are not copied into one block (a
+            # frame built from a dict would stack the object columns into one 2-D array)
+            cols = {k: (self.blocks[0][k] if len(self.blocks) == 1 else np.concatenate([b[k] for b in self.blocks]))
+                    for k in _CELL_FIELDS}
+            df = pd.concat([pd.Series(v, dtype=object if v.dtype == object else None, name=k, copy=False)
+                            for k, v in cols.items()], axis=1)
         return df.astype({"year_start": "Int64", "year_end": "Int64", "source_row": "Int64", "header_scale": float})
 
 
@@ -854,7 +913,7 @@ def _read_table(
     matcher: _IndicatorMatcher,
     source_file: str,
     cells: _Cells,
-    place_rows: list[dict],
+    place_rows: list[tuple],
     problems: list[Problem],
     notes: list[str],
 ) -> str | None:
@@ -921,11 +980,16 @@ def _read_table(
         header_len -= 1
     width = max(len(r) for r in grid[h:end])
     header = grid[h] + [""] * (width - len(grid[h]))
-    body = [(h + 1 + i + 1, r if len(r) == width else r + [""] * (width - len(r)))
-            for i, r in enumerate(grid[h + 1 : end])]
+    rows_below = grid[h + 1 : end]
+    # the rows that hold something, padded to the width (spreadsheet row number, cells)
+    body = [(h + 2 + i, r if len(r) == width else r + [""] * (width - len(r)))
+            for i, r in enumerate(rows_below) if any(r)]
+    n_blank = len(rows_below) - len(body)
     long_rows: set[int] = set()  # rows with more cells than headers: reported once, as malformed
     if not sh.ref_prefix:  # CSV: a row with too few or too many cells is malformed
-        for i, r in enumerate(grid[h + 1 : end]):
+        n_header = len(grid[h])
+        for i in [i for i, r in enumerate(rows_below) if len(r) != n_header]:
+            r = rows_below[i]
             filled = len(r)
             while filled and not r[filled - 1]:
                 filled -= 1
@@ -942,10 +1006,8 @@ def _read_table(
                         hint="every row needs one cell per header; leave a cell empty (,,) for a missing value",
                     )
                 )
-    blank = [r for r, cells_ in body if not any(cells_)]
-    body = [(r, c) for r, c in body if any(c)]
-    if blank:
-        notes.append(f"{file}: {len(blank)} blank row(s) skipped")
+    if n_blank:
+        notes.append(f"{file}: {n_blank} blank row(s) skipped")
 
     # the column as a user names it: with a two-row header, indicator / year
     shown = list(header)
@@ -1138,6 +1200,10 @@ def _read_table(
     rows_ind: list[tuple] = []
     year_cache: dict[str, tuple | None] = {}
     per_row_ind = (ind_j is not None and found == "wide") or fully_long
+    place_column = header[place_j] if place_j is not None else ""
+    qualified = code_j is None and bool(qual_js)
+    coded_name = code_j is not None and name_j is not None
+    name_column = header[name_j] if name_j is not None else ""
     for r, row in body:
         if place_j is None:
             break  # no place column: reported above; no cells
@@ -1153,12 +1219,12 @@ def _read_table(
                 )
             )
         else:
-            place_rows.append({
-                "table": t, "row": r, "place": place_text, "file": file, "column": header[place_j],
-                "within": tuple((header[j], row[j]) for j in qual_js if row[j]) if code_j is None else (),
-                "name": row[name_j] if (code_j is not None and name_j is not None) else "",
-                "name_column": header[name_j] if name_j is not None else "",
-            })
+            place_rows.append((  # the fields of _PLACE_ROW
+                t, r, place_text, file, place_column,
+                tuple((header[j], row[j]) for j in qual_js if row[j]) if qualified else (),
+                row[name_j] if coded_name else "",
+                name_column,
+            ))
         row_year = (None, None, None)  # a row with a bad year: its cells are still checked
         if year_j is not None:
             text_y = row[year_j]
@@ -1276,8 +1342,12 @@ def _read_table(
 # --------------------------------------------------------------------------- places
 
 
+#: A place cell as _read_table records it (one tuple per data row).
+_PLACE_ROW = ["table", "row", "place", "file", "column", "within", "name", "name_column"]
+
+
 def _resolve_places(
-    place_rows: list[dict], within: str | None, registry_file: str | Path | None = None
+    place_rows: list[tuple], within: str | None, registry_file: str | Path | None = None
 ) -> tuple[dict[tuple[int, int], str], list[Problem]]:
     """(table, row) -> place_id for every place cell; problems for unknown names."""
     from govstats import places
@@ -1287,11 +1357,7 @@ def _resolve_places(
     ids: dict[tuple[int, int], str] = {}
     if not place_rows:
         return ids, problems
-    pr = pd.DataFrame(place_rows)
-    if "within" not in pr:
-        pr["within"] = [()] * len(pr)
-        pr["name"] = ""
-        pr["name_column"] = ""
+    pr = pd.DataFrame(place_rows, columns=_PLACE_ROW)
 
     def one(name: str, scope: str | None) -> str | None:
         try:
@@ -1380,6 +1446,30 @@ def _resolve_places(
 # --------------------------------------------------------------------------- main
 
 
+def _gc_paused(func):
+    """Run ``func`` with the cyclic garbage collector paused (restored afterwards).
+
+    Reading a national extract allocates millions of objects (cell texts, row lists) and
+    few reference cycles; the collector would walk every live container again and again
+    while they are built (a few tenths of a second per call) and find nothing to free.
+    Reference counting still frees everything as usual; a collection that was enabled is
+    enabled again on return, as it was, even when ``func`` raises.
+    """
+
+    @functools.wraps(func)
+    def paused(*args, **kwargs):
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            if enabled:
+                gc.enable()
+
+    return paused
+
+
+@_gc_paused
 def read_extract(
     path: str | Path,
     *,
@@ -1476,9 +1566,14 @@ def read_extract(
         DataValidationError.raise_if_any(_mojibake_problems(text, source), what=what)
         sheets = [_Sheet(source, "", path.stem, _csv_grid(text))]
 
+    # the schemas this call validates with, built before their first use without
+    # pandera's import of dask (see govstats.schemas.build_schemas)
+    from govstats.schemas import Codebook, TidyObservations, build_schemas
+
+    build_schemas(Codebook, TidyObservations)
     matcher = _IndicatorMatcher(indicator_map, codebook)
     cells = _Cells()
-    place_rows: list[dict] = []
+    place_rows: list[tuple] = []
     layouts = []
     for t, sh in enumerate(sheets):
         if not any(any(c for c in row) for row in sh.grid):
@@ -1496,9 +1591,14 @@ def read_extract(
     df["place_id"] = np.append(np.array(list(place_ids.values()), dtype=object), None)[at]
 
     codes, distinct = pd.factorize(df["quantity"].to_numpy(dtype=object))  # each distinct text once
-    missing = pd.Series(np.array([_is_missing(q) for q in distinct], dtype=bool)[codes], index=df.index)
+    # a text with a digit is no "not available" mark (NFKC keeps digits; no mark has one)
+    missing_text = np.array([_DIGIT.search(q) is None and _is_missing(q) for q in distinct], dtype=bool)
+    missing = pd.Series(missing_text[codes], index=df.index)
     present = df.loc[~missing, ["quantity", "source_row", "header_scale", "header_unit", "file_label", "source_column"]]
-    parsed = _parse_cells(present, problems, tuple(units))
+    # the present cells as codes into the distinct texts that are not missing
+    texts = distinct[~missing_text]
+    at = (np.cumsum(~missing_text) - 1)[codes[~missing.to_numpy()]]
+    parsed = _parse_cells(present, problems, tuple(units), distinct=(texts, at))
     tidy = _assemble(df, parsed)
 
     kept = tidy[~missing]
@@ -1523,8 +1623,16 @@ def read_extract(
     # codes: the order of the strings, missing last), taken in one go
     stay = np.flatnonzero(~kept.index.isin(implausible.index))
     c = codes.iloc[stay]
-    order = np.lexsort([kept[y].to_numpy(dtype=float, na_value=np.inf)[stay] for y in ("year_end", "year_start")]
-                       + [c["indicator"].to_numpy(), c["place_id"].to_numpy()])
+    # one int64 per cell (place, indicator, year_start, year_end; a missing year after
+    # every year, as 3000) and a stable argsort: the lexicographic order, in one sort
+    years = {y: np.nan_to_num(kept[y].to_numpy(dtype=float, na_value=np.nan)[stay], nan=3000.0).astype(np.int64)
+             for y in ("year_start", "year_end")}
+    keys = {"place_id": c["place_id"].to_numpy(), "indicator": c["indicator"].to_numpy(), **years}
+    spans = [int(k.max() - k.min()) + 1 if len(k) else 1 for k in keys.values()]
+    if math.prod(spans) < 2**62:  # the combined key fits in an int64
+        order = np.argsort(_combined_key(pd.DataFrame(keys)).to_numpy(), kind="stable")
+    else:
+        order = np.lexsort(list(keys.values())[::-1])
     kept = kept[TIDY_COLUMNS].iloc[stay[order]].reset_index(drop=True)
     warnings = _jump_warnings(kept)
     accounting = RowAccounting(source, len(df), kept, rejected.reset_index(drop=True))
@@ -1533,21 +1641,33 @@ def read_extract(
     return IngestResult(kept, accounting, used_encoding, layout_text, source, tuple(notes), tuple(warnings))
 
 
-def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Parse the non-missing cells and apply each header's unit and multiplier."""
+def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[str, ...] = (),
+                 distinct: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
+    """Parse the non-missing cells and apply each header's unit and multiplier.
+
+    ``distinct``: the distinct cell texts and, per row of ``present``, the position of
+    its text among them; each text is then parsed once and the result spread to its rows
+    with one take (a yearbook repeats values a lot).
+    """
     from govstats.quantities import parse_quantities
 
     cols = ["value", "lower", "upper", "bound", "unit", "scale"]
     if present.empty:
         return pd.DataFrame(columns=cols, index=present.index)
-    q = parse_quantities(
-        pd.Series(present["quantity"].to_numpy(), index=present.index, dtype="str"),
-        errors="collect",
-        rows=present["source_row"],
-        units=units,
-    )
+    if distinct is None:
+        q = parse_quantities(
+            pd.Series(present["quantity"].to_numpy(), index=present.index, dtype="str"),
+            errors="collect",
+            rows=present["source_row"],
+            units=units,
+        )
+    else:
+        texts, at = distinct
+        q = parse_quantities(pd.Series(texts, dtype="str"), errors="collect", units=units).take(at)
+        q.index = present.index
     out = pd.DataFrame(index=present.index)
-    for i in present.index[q["error"].notna()]:
+    failed = q["error"].notna().to_numpy()
+    for i in present.index[failed]:
         problems.append(
             Problem(
                 f"cannot read this value: {q.at[i, 'error']}",
@@ -1567,8 +1687,8 @@ def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[st
     cu_ = np.where(pd.isna(cu_), "", cu_).astype(object)
     hu, cu = pd.Series(hu_, index=present.index), pd.Series(cu_, index=present.index)
     cs = q["scale"].astype(float)
-    ok = q["error"].isna()
-    both = np.flatnonzero(ok.to_numpy() & (hu_ != "") & (cu_ != ""))
+    ok = pd.Series(~failed, index=present.index)
+    both = np.flatnonzero(~failed & (hu_ != "") & (cu_ != ""))
     canon = {u: _canonical_unit(u) for u in set(hu_[both]) | set(cu_[both])}
     differ = [i for i, a, b in zip(present.index[both], hu_[both], cu_[both], strict=True) if canon[a] != canon[b]]
     for i in differ:
@@ -1639,7 +1759,7 @@ def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame,
                    distinct: dict[str, list]) -> list[Problem]:
     """One indicator, one unit: flag cells whose unit differs from the indicator's usual one."""
     problems: list[Problem] = []
-    ok = kept["indicator"].notna()
+    ok = pd.Series(codes["indicator"].to_numpy() < len(distinct["indicator"]), index=kept.index)  # notna
     # whole columns first: only an indicator with two stated units, or with a scaled
     # header and a cell without any unit, can have a problem; only those are gone through
     units_seen = distinct["unit"]
@@ -1704,7 +1824,8 @@ def _key_codes(kept: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list]]:
     out = pd.DataFrame(index=kept.index)
     distinct: dict[str, list] = {}
     for c in ("place_id", "indicator", "year", "bound", "unit"):
-        codes, uniques = pd.factorize(kept[c].to_numpy(dtype=object, na_value=None), sort=True)
+        # the str column's own object array (no copy; NaN where missing, coded -1 as None was)
+        codes, uniques = pd.factorize(kept[c].to_numpy(dtype=object), sort=True)
         out[c] = np.where(codes < 0, len(uniques), codes)
         distinct[c] = list(uniques)
     return out, distinct
@@ -1779,7 +1900,10 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) 
 def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule]) -> pd.Series:
     """Reason per cell outside its indicator's codebook bounds (index = cells to reject)."""
     reasons: dict = {}
-    ok = kept["value"].notna() & kept["indicator"].isin(list(rules))
+    # each indicator's rule looked up once (code -1, a missing indicator, has none)
+    ind_codes, distinct = pd.factorize(kept["indicator"].to_numpy(dtype=object))
+    ruled = np.append(np.array([i in rules for i in distinct], dtype=bool), False)[ind_codes]
+    ok = kept["value"].notna().to_numpy() & ruled
     k = kept.loc[ok, ["indicator", "value", "lower", "upper", "bound"]]
     if k.empty:
         return pd.Series(reasons, dtype=object)
@@ -1788,10 +1912,11 @@ def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule]) -> pd.S
     lo = np.where(np.isnan(lower), value, lower)
     hi = np.where(np.isnan(upper) | np.isinf(upper), value, upper)
     inds = k["indicator"].to_numpy()
-    codes, distinct = pd.factorize(inds)  # each indicator's rule looked up once
-    minimum = np.array([rules[i].minimum for i in distinct], dtype=float)[codes]
-    maximum = np.array([rules[i].maximum for i in distinct], dtype=float)[codes]
-    whole = np.array([rules[i].whole for i in distinct], dtype=bool)[codes]
+    codes = ind_codes[ok]
+    ruled_rules = [rules.get(i, IndicatorRule(i, "", math.nan, math.nan, False)) for i in distinct]
+    minimum = np.array([r.minimum for r in ruled_rules], dtype=float)[codes]
+    maximum = np.array([r.maximum for r in ruled_rules], dtype=float)[codes]
+    whole = np.array([r.whole for r in ruled_rules], dtype=bool)[codes]
     below = ~np.isnan(minimum) & (lo < minimum)
     above = ~below & ~np.isnan(maximum) & (hi > maximum)
     fraction = ~below & ~above & whole & (k["bound"].to_numpy() == "exact") & (value != np.round(value))

@@ -12,6 +12,9 @@ value, so schema failures merge with every other problem found in the same pass.
 
 from __future__ import annotations
 
+import sys
+import threading
+import types
 from typing import get_args
 
 import pandas as pd
@@ -28,6 +31,7 @@ __all__ = [
     "IndicatorValues",
     "RawFacts",
     "TidyObservations",
+    "build_schemas",
     "problems_from_schema",
 ]
 
@@ -265,3 +269,44 @@ def problems_from_schema(
         else:
             problems.append(Problem(str(check), file=file, row=row_of(idx)))
     return problems
+
+
+def build_schemas(*models: type[pa.DataFrameModel]) -> None:
+    """Build the pandera schemas of ``models`` now, without importing dask.
+
+    pandera builds a model's schema on its first use. To sort the annotations it asks
+    :func:`pandera.typing.get_index_types` and friends which dataframe libraries are
+    installed, and that imports ``pandera.typing.dask``, hence ``dask.dataframe``: about
+    1 s (more under load) on the first validation in a process, for a library none of
+    these models uses. Here the schemas are built while ``pandera.typing.dask`` answers
+    "dask is not installed" -- the models' fields are pandas ``Series`` and never a dask
+    type, so the schemas are the ones pandera builds otherwise (a test compares them) --
+    and then everything is put back: the stand-in module leaves ``sys.modules`` and the
+    cached answers are cleared, so the next question (a user's own dask model) imports
+    the real module and gets the full answer.
+
+    Done only while this is the process's only thread (another thread could import
+    pandera's dask typing during the build and keep the stand-in); otherwise, or when
+    dask is already imported, the schemas are simply built as pandera builds them.
+    pandera keeps a built schema per model and thread, so later validations in this
+    thread reuse it.
+    """
+    import pandera.typing as pt
+
+    stub = None
+    if ("pandera.typing.dask" not in sys.modules and "dask.dataframe" not in sys.modules
+            and threading.active_count() == 1):
+        stub = types.ModuleType("pandera.typing.dask", "stand-in while govstats builds its schemas")
+        stub.DASK_INSTALLED = False  # type: ignore[attr-defined]
+        sys.modules["pandera.typing.dask"] = stub
+    try:
+        for model in models:
+            model.to_schema()
+    finally:
+        if stub is not None:
+            if sys.modules.get("pandera.typing.dask") is stub:
+                del sys.modules["pandera.typing.dask"]
+            if getattr(pt, "dask", None) is stub:
+                delattr(pt, "dask")
+            for cached in (pt.get_index_types, pt.get_series_types, pt.get_dataframe_types):
+                cached.cache_clear()

@@ -1,0 +1,269 @@
+"""The fast paths of ``read_extract`` (issue 10, Speed) give what the general paths give.
+
+* The quote-free CSV split (:func:`govstats.ingest._csv_grid_split`) against
+  ``csv.reader`` (:func:`govstats.ingest._csv_grid_reader`, the reference: the standard
+  library's CSV reader): the same grid for any text it accepts (hypothesis), and the same
+  tidy data, rejections, notes, warnings and errors for every CSV file of the corpus
+  (tests/test_ingest_corpus.py) and of the twelve shapes (tests/test_ingest_shapes.py),
+  each read once with the split and once with it switched off.
+* Schemas built without pandera's dask import (:func:`govstats.schemas.build_schemas`)
+  are the schemas pandera builds itself, and pandera's dask typing is left as it was.
+* The garbage collector, paused during ``read_extract``, is left as the caller had it.
+"""
+
+from __future__ import annotations
+
+import csv
+import gc
+import io
+import subprocess
+import sys
+import textwrap
+
+import pandas as pd
+import pytest
+import test_ingest_corpus as corpus
+import test_ingest_shapes as shapes
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import govstats.ingest as ingest
+from govstats.errors import DataValidationError
+from govstats.paths import examples_dir
+
+# ----------------------------------------------------------------- the split itself
+
+# characters the csv module treats specially, whitespace str.strip removes, line
+# separators it does not split at, and ordinary cell text
+ALPHABET = [",", ";", "\t", " ", "\u3000", "\xa0", "\x0b", "\x0c", "\x1c", "\u2028", "\n", "\r\n", "\r", '"',
+            "#", "a", "1", "中", "万", "-", ""]
+
+
+@settings(max_examples=400, deadline=None)
+@given(parts=st.lists(st.sampled_from(ALPHABET), max_size=30), delimiter=st.sampled_from([",", ";", "\t"]))
+def test_split_grid_is_the_csv_reader_grid(parts, delimiter):
+    text = "".join(parts)
+    fast = ingest._csv_grid_split(text, delimiter)
+    if fast is None:  # texts the split leaves to csv.reader
+        assert '"' in text or "\x00" in text or text.count("\r") != text.count("\r\n")
+    else:
+        assert fast == ingest._csv_grid_reader(text, delimiter)
+
+
+def test_split_grid_takes_ordinary_exports_and_strips_only_where_needed():
+    text = "# 示例数据 EXAMPLE, invented\r\n地区,年份, 公安民警数（人）\r\n衡阳市,2020,\u30003100 \r\n\r\n长沙市,2020,-\r\n"
+    fast = ingest._csv_grid_split(text, ",")
+    assert fast == ingest._csv_grid_reader(text, ",")
+    assert fast == [["# 示例数据 EXAMPLE", "invented"], ["地区", "年份", "公安民警数（人）"],
+                    ["衡阳市", "2020", "3100"], [], ["长沙市", "2020", "-"]]
+    assert ingest._csv_grid_split('地区,年份\n"衡阳市",2020\n', ",") is None  # quoted: csv.reader
+    assert ingest._csv_grid_split("a\rb\n", ",") is None  # a lone carriage return: csv.reader
+
+
+# ----------------------------------------------- whole files, with and without the split
+
+
+def _outcome(path, **kwargs):
+    """(everything read_extract returns, or the problems it raises, comparable; the result or error)"""
+    try:
+        res = ingest.read_extract(path, **kwargs)
+    except DataValidationError as exc:
+        return ("error", str(exc), [(p.message, p.file, p.row, p.column, repr(p.value), p.hint)
+                                    for p in exc.problems]), exc
+    acc = res.accounting
+    return ("ok", res.data, acc.rows_in, acc.rows_kept, acc.rows_rejected, acc.rejected,
+            res.encoding, res.layout, res.source, res.notes, res.warnings), res
+
+
+def _same(a, b):
+    assert len(a) == len(b)
+    for x, y in zip(a, b, strict=True):
+        if isinstance(x, pd.DataFrame):
+            pd.testing.assert_frame_equal(x, y, check_exact=True)
+        else:
+            assert x == y
+
+
+class _Paths:
+    """read_extract run twice on each file: with the quote-free split, and without it.
+
+    Returns (or raises) what the run with the split gives, after checking that the run
+    without it gives the same data, accounting, notes, warnings, or the same problems.
+    """
+
+    def __init__(self, monkeypatch):
+        self.monkeypatch = monkeypatch
+        self.split = ingest._csv_grid_split
+        self.fast_files = 0
+
+    def read(self, path, **kwargs):
+        taken = []
+
+        def counted(text, delimiter):
+            grid = self.split(text, delimiter)
+            taken.append(grid is not None)
+            return grid
+
+        self.monkeypatch.setattr(ingest, "_csv_grid_split", counted)
+        fast, got = _outcome(path, **kwargs)
+        self.fast_files += any(taken)
+        self.monkeypatch.setattr(ingest, "_csv_grid_split", lambda text, delimiter: None)
+        general, _ = _outcome(path, **kwargs)
+        self.monkeypatch.setattr(ingest, "_csv_grid_split", self.split)
+        _same(fast, general)
+        if isinstance(got, Exception):
+            raise got
+        return got
+
+
+def _csv_variants(case):
+    """The case's CSV bytes as the corpus writes them, and with CRLF line ends."""
+    lf = corpus._csv_bytes(case.rows, case.encoding)
+    return {"lf": lf, "crlf": lf.replace(b"\n", b"\r\n")}
+
+
+CSV_CASES = [c for c in corpus.CORPUS if not isinstance(c.rows, dict) and c.mangle is None and c.rows]
+
+
+@pytest.mark.parametrize("case", CSV_CASES, ids=[c.id for c in CSV_CASES])
+def test_every_corpus_csv_reads_the_same_with_and_without_the_split(case, tmp_path, monkeypatch):
+    paths = _Paths(monkeypatch)
+    kwargs = dict(case.kwargs)
+    if kwargs.get("codebook") == "CODEBOOK":
+        cb = tmp_path / "my_codebook.csv"
+        cb.write_text("indicator,name_zh,unit,min,max\npatrol_cars_count,巡逻车辆数,count,0,500\n", encoding="utf-8")
+        kwargs["codebook"] = cb
+    variants = _csv_variants(case)
+    for variant, data in variants.items():
+        folder = tmp_path / variant
+        folder.mkdir()
+        path = folder / case.name
+        path.write_bytes(data)
+        try:
+            paths.read(path, **kwargs)
+        except DataValidationError:
+            pass  # the same problems both ways (compared in paths.read)
+    # every file without a quote (or a lone carriage return) took the split
+    assert paths.fast_files == sum(b'"' not in d and d.count(b"\r") == d.count(b"\r\n") for d in variants.values())
+
+
+def test_the_damaged_and_empty_corpus_files_through_both_paths(tmp_path, monkeypatch):
+    """The corpus's own checks of its damaged and empty files, each read both ways."""
+    paths = _Paths(monkeypatch)
+    monkeypatch.setattr(corpus, "read_extract", paths.read)
+    cases = [c for c in corpus.CORPUS if not isinstance(c.rows, dict) and (c.mangle is not None or not c.rows)]
+    assert cases
+    for case in cases:
+        folder = tmp_path / case.id
+        folder.mkdir()
+        corpus.test_corpus_case(case, folder)
+
+
+def test_tab_and_semicolon_files_read_the_same_with_and_without_the_split(tmp_path, monkeypatch):
+    paths = _Paths(monkeypatch)
+    rows = [["# 示例数据 EXAMPLE", "invented numbers"], ["地区", "年份", "公安民警数（人）", "常住人口（万人）"],
+            ["衡阳市", "2019", "5210", "664.5"], ["衡阳市 ", "2020", " 5300", "-"], [], ["邵阳市", "2020", "", "1,656.1"]]
+    for k, delimiter in enumerate(["\t", ";"]):
+        buf = io.StringIO()
+        csv.writer(buf, delimiter=delimiter, lineterminator="\r\n").writerows(rows)
+        path = tmp_path / f"x{k}.csv"
+        path.write_bytes(buf.getvalue().encode("gbk"))
+        res = paths.read(path)
+        assert res.accounting.rows_in == 6 and res.accounting.rows_kept == 4
+    assert paths.fast_files == 2
+
+
+def test_the_twelve_shapes_through_both_paths(tmp_path, monkeypatch):
+    paths = _Paths(monkeypatch)
+    monkeypatch.setattr(shapes, "read_extract", paths.read)
+    tests = [f for name, f in vars(shapes).items()
+             if name.startswith("test_shape_") and callable(f) and not hasattr(f, "pytestmark")]
+    assert len(tests) >= 12
+    for k, test in enumerate(tests):
+        folder = tmp_path / str(k)
+        folder.mkdir()
+        test(folder) if test.__code__.co_argcount else test()
+    # the parametrised shapes, with their parameters
+    for k, args in enumerate(m.args for f in (shapes.test_shape_09_a_mis_decoded_file_is_an_encoding_problem,
+                                              shapes.test_shape_11_malformed_numbers_never_load)
+                             for m in f.pytestmark if m.name == "parametrize"):
+        names = [n.strip() for n in args[0].split(",")] if isinstance(args[0], str) else list(args[0])
+        test = (shapes.test_shape_09_a_mis_decoded_file_is_an_encoding_problem if "mangle" in names
+                else shapes.test_shape_11_malformed_numbers_never_load)
+        for j, values in enumerate(args[1]):
+            folder = tmp_path / f"p{k}-{j}"
+            folder.mkdir()
+            test(folder, *(values if len(names) > 1 else (values,)))
+    assert paths.fast_files >= 12
+
+
+# ------------------------------------------------------------------------ the schemas
+
+
+def test_schemas_built_without_the_dask_import_are_pandera_s_own():
+    code = textwrap.dedent(f"""
+        import sys
+        import pandera.api.dataframe.model as model
+        import pandera.typing as pt
+        from govstats.ingest import read_extract
+        from govstats.schemas import Codebook, TidyObservations
+
+        read_extract({str(examples_dir() / "yearbook_example_wide.csv")!r})
+        assert "pandera.typing.dask" not in sys.modules and "dask.dataframe" not in sys.modules
+        assert not hasattr(pt, "dask")
+        built = [TidyObservations.to_schema(), Codebook.to_schema()]
+        # pandera's own way: its dask typing imported, the schemas built again
+        import pandera.typing.dask as real
+        assert real.__file__.endswith("dask.py")
+        model.MODEL_CACHE.clear()
+        assert [TidyObservations.to_schema(), Codebook.to_schema()] == built
+        assert pt.get_index_types() >= {{pt.Index}}
+        if real.DASK_INSTALLED:
+            assert real.Index in pt.get_index_types() and real.Series in pt.get_series_types()
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
+def test_with_another_thread_the_schemas_are_built_the_usual_way():
+    code = textwrap.dedent("""
+        import sys, threading
+        from govstats.schemas import TidyObservations, build_schemas
+
+        stop = threading.Event()
+        t = threading.Thread(target=stop.wait)
+        t.start()
+        build_schemas(TidyObservations)
+        stop.set()
+        t.join()
+        assert sys.modules["pandera.typing.dask"].__file__.endswith("dask.py")
+        print("ok")
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stdout.strip().endswith("ok"), out.stderr[-3000:]
+
+
+# ------------------------------------------------------------------------------- gc
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_read_extract_leaves_the_garbage_collector_as_it_was(tmp_path, enabled):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("地区,年份,公安民警数（人）\n衡阳市,2020,52l0\n", encoding="utf-8")
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        ingest.read_extract(examples_dir() / "yearbook_example_wide.csv")
+        assert gc.isenabled() is enabled
+        with pytest.raises(DataValidationError):
+            ingest.read_extract(bad)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()
+
+
+def test_no_missing_mark_has_a_digit():
+    """read_extract skips the missing-mark check for texts with a digit: keep it valid."""
+    assert not any(ingest._DIGIT.search(m) for m in ingest.MISSING_MARKS)
+    assert ingest._is_missing(" N/A ") and not ingest._is_missing("0")
