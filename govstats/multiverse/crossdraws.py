@@ -48,13 +48,13 @@ from govstats import fixed_effects as fx
 from govstats.multiverse.data import _Prepared
 from govstats.multiverse.engine import (
     _ABS_PIVOT_TOL,
-    _Piece,
     _DEMEAN_TOL,
     _PYFIXEST_COLLIN_TOL,
     _REL_PIVOT_TOL,
     _BlockPlan,
     _cluster_crossproducts,
     _fe_codes,
+    _Piece,
     _Plan,
 )
 
@@ -205,7 +205,6 @@ def _setup_block(prep: _Prepared, plan: _Plan, bp: _BlockPlan, r: int, nested: n
     wts = None if prep.weights is None else prep.weights[rows]
     inner_codes = _fe_codes(prep.ids, inner_t, rows)
     outer_codes = _fe_codes(prep.ids, outer_t, rows) if terms else [np.zeros(len(rows), dtype=np.intp)]
-    n = len(rows)
     L = sum(fx.n_groups(c) for c in outer_codes)
     if G * L * L > _MAX_CELLS_S:
         return f"{L} outer fixed-effect levels (too many dummy columns)"

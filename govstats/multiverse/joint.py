@@ -26,8 +26,8 @@ from scipy import special, stats
 from govstats import fixed_effects as fx
 from govstats._literals import EngineKind, JointAlternative, check_literal
 from govstats.errors import GovstatsError
-from govstats.multiverse.data import _flat, _prepare, _Prepared
 from govstats.multiverse import crossdraws
+from govstats.multiverse.data import _flat, _prepare, _Prepared
 from govstats.multiverse.engine import (
     _block_data,
     _fallback_twoway,
