@@ -20,11 +20,11 @@ Printed for each, in one run (BLAS held to one thread, as joint_test does):
    the largest difference between the two paths' draws (same seed, same clusters drawn);
 3. **pyfixest loop**: the obvious alternative, one ``pyfixest.feols`` call per
    specification on each resampled data set, timed on ``--pyfixest-draws`` draws
-   (default 2) and **extrapolated** to 499 (the output says so).
+   (default 1) and **extrapolated** to 499 (the output says so).
 
 Timings are noisy on a shared machine: the load average is printed before and after.
 
-Run:  .venv/bin/python benchmarks/bench_joint_test.py [--repeat 3] [--old-reps 499] [--pyfixest-draws 2]
+Run:  .venv/bin/python benchmarks/bench_joint_test.py [--repeat 3] [--old-reps 499] [--pyfixest-draws 1]
       [--only simulated|nc]
 """
 
@@ -132,7 +132,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--old-reps", type=int, default=REPS)
-    ap.add_argument("--pyfixest-draws", type=int, default=2)
+    ap.add_argument("--pyfixest-draws", type=int, default=1)
     ap.add_argument("--only", choices=["simulated", "nc"], default=None)
     args = ap.parse_args()
     from threadpoolctl import threadpool_limits

@@ -1,9 +1,12 @@
 """The joint test of a specification curve (Simonsohn, Simmons and Nelson 2020).
 
 Is the curve as a whole consistent with no effect? :func:`joint_test` imposes the null
-specification by specification, resamples clusters with replacement and re-runs the
-whole multiverse on every draw (with the engine of :mod:`govstats.multiverse.engine`,
-in this process or on Dask).
+specification by specification, resamples clusters with replacement and re-estimates
+the whole multiverse on every draw. By default a draw is solved from count-weighted
+per-cluster cross-products (:mod:`govstats.multiverse.crossdraws`: the numbers of the
+engine of :mod:`govstats.multiverse.engine` run on the resampled rows, to rounding, at a
+small fraction of the cost); what that does not cover exactly is re-estimated on the
+resampled rows (``method="resample"`` does so for every draw, in this process or on Dask).
 
 References
 ----------
