@@ -19,7 +19,8 @@ Modules
     fast Frisch-Waugh-Lovell path pinned to pyfixest, and the pyfixest fallback; its
     docstring states the conventions), :mod:`~govstats.multiverse.runner` (in process
     or on Dask), :mod:`~govstats.multiverse.results`, :mod:`~govstats.multiverse.joint`
-    and :mod:`~govstats.multiverse.plots`.
+    (with :mod:`~govstats.multiverse.crossdraws`, its draws from per-cluster
+    cross-products) and :mod:`~govstats.multiverse.plots`.
 
 References
 ----------

@@ -1,9 +1,12 @@
 """The joint test of a specification curve (Simonsohn, Simmons and Nelson 2020).
 
 Is the curve as a whole consistent with no effect? :func:`joint_test` imposes the null
-specification by specification, resamples clusters with replacement and re-runs the
-whole multiverse on every draw (with the engine of :mod:`govstats.multiverse.engine`,
-in this process or on Dask).
+specification by specification, resamples clusters with replacement and re-estimates
+the whole multiverse on every draw. By default a draw is solved from count-weighted
+per-cluster cross-products (:mod:`govstats.multiverse.crossdraws`: the numbers of the
+engine of :mod:`govstats.multiverse.engine` run on the resampled rows, to rounding, at a
+small fraction of the cost); what that does not cover exactly is re-estimated on the
+resampled rows (``method="resample"`` does so for every draw, in this process or on Dask).
 
 References
 ----------
@@ -17,7 +20,7 @@ import math
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -26,15 +29,28 @@ from scipy import special, stats
 from govstats import fixed_effects as fx
 from govstats._literals import EngineKind, JointAlternative, check_literal
 from govstats.errors import GovstatsError
+from govstats.multiverse import crossdraws
 from govstats.multiverse.data import _flat, _prepare, _Prepared
-from govstats.multiverse.engine import _make_plan, _Plan
+from govstats.multiverse.engine import (
+    _block_data,
+    _fallback_twoway,
+    _make_plan,
+    _Plan,
+    _solve_block_pieces,
+    _SpecRows,
+)
 from govstats.multiverse.results import MultiverseResults
-from govstats.multiverse.runner import _client, _progress, _run_local
+from govstats.multiverse.runner import _client, _one_blas_thread, _progress, _run_local
 
 __all__ = ["JointTestResult", "joint_test"]
 
 # A progress bar appears by default from this many draws.
 _PROGRESS_DRAWS = 100
+
+#: How the draws are computed: "auto" from per-cluster cross-products where that is exact
+#: (:mod:`govstats.multiverse.crossdraws`), re-estimating on the resampled rows elsewhere;
+#: "resample": every draw re-estimated on its resampled rows (the reference).
+JointMethod = Literal["auto", "resample"]
 
 
 @dataclass(frozen=True, repr=False)
@@ -70,6 +86,7 @@ class JointTestResult:
     alpha: float
     n_specifications: int
     simulated: bool
+    path: str = ""
 
     def tidy(self) -> pd.DataFrame:
         """One row per statistic: ``observed, null_median, null_p95, p_value`` (a copy)."""
@@ -80,6 +97,8 @@ class JointTestResult:
             f"Specification-curve joint test ({self.n_specifications} specifications, {self.reps} "
             f"bootstrap draws under the null, clusters of {self.resample!r} resampled, "
             f"{self.alternative}, alpha = {self.alpha:g})")
+        if self.path:
+            head += f"\nDraws: {self.path}"
         with pd.option_context("display.width", 120):
             return head + "\n" + self._table.to_string(float_format=lambda v: f"{v:.4g}")
 
@@ -151,6 +170,116 @@ def _draw_statistics(prep: _Prepared, plan: _Plan, b_obs: np.ndarray, r: int, ne
     return out
 
 
+def _curve_statistics_many(est: np.ndarray, t: np.ndarray, df: np.ndarray, alpha: float) -> np.ndarray:
+    """:func:`_curve_statistics` of every row of (draws, specifications) arrays -> (draws, 4)."""
+    ok = np.isfinite(est) & np.isfinite(t) & np.isfinite(df)
+    n_ok = ok.sum(axis=1)
+    tt = np.where(ok, t, 0.0)
+    d = np.where(ok, df, 1.0)
+    # scipy's t.sf(x) and t.cdf(x) are special.stdtr(df, -x) and stdtr(df, x): called directly
+    lower = special.stdtr(d, -np.abs(tt))
+    p = 2 * lower
+    sig = ok & (p < alpha)
+    cdf = lower.copy()
+    pos = tt > 0
+    cdf[pos] = special.stdtr(d[pos], tt[pos])
+    z = np.where(ok, special.ndtri(np.clip(cdf, 1e-300, 1 - 1e-16)), 0.0)
+    out = np.full((len(est), 4), np.nan)
+    has = n_ok > 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out[:, 0] = np.nanmedian(np.where(ok, est, np.nan), axis=1)
+    out[:, 1] = (sig & (tt > 0)).sum(axis=1)
+    out[:, 2] = (sig & (tt < 0)).sum(axis=1)
+    out[:, 3] = z.sum(axis=1) / np.sqrt(np.maximum(n_ok, 1))
+    out[~has] = np.nan
+    return out
+
+
+def _resampled_estimates(prep: _Prepared, plan: _Plan, r: int, nested: np.ndarray,
+                         seeds: Sequence[np.random.SeedSequence], redo: np.ndarray, engine: str
+                         ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Re-estimate the blocks flagged in ``redo`` (draws x blocks) and the two-way clustered
+    specifications on each draw's resampled rows -> (estimate, std_error, df), NaN elsewhere."""
+    n = len(plan.spec_ids)
+    shape = (len(seeds), n)
+    est, se, df = np.full(shape, np.nan), np.full(shape, np.nan), np.full(shape, np.nan)
+    with warnings.catch_warnings(), _one_blas_thread():
+        warnings.simplefilter("ignore")
+        for i, ss in enumerate(seeds):
+            blocks = np.flatnonzero(redo[i])
+            if not len(blocks) and not len(plan.fallback):
+                continue
+            draw = _resample(prep, r, nested, np.random.default_rng(ss))
+            for j in blocks:
+                bp = plan.blocks[j]
+                pos, e = _solve_block_pieces(draw, plan, _block_data(draw, plan, bp), bp, bp.pieces, engine)
+                est[i, pos], se[i, pos], df[i, pos] = e.estimate, e.std_error, e.df
+            if len(plan.fallback):
+                pos = plan.fallback
+                e = _fallback_twoway(draw, plan, _SpecRows.from_plan(plan, pos), engine)
+                est[i, pos], se[i, pos], df[i, pos] = e.estimate, e.std_error, e.df
+    return est, se, df
+
+
+def _cross_draws(prep: _Prepared, plan: _Plan, r: int, nested: np.ndarray,
+                 seeds: Sequence[np.random.SeedSequence]
+                 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, list]:
+    """The draws' (estimate, std_error, df) from per-cluster cross-products
+    (:mod:`govstats.multiverse.crossdraws`), and redo (draws x blocks): what to re-estimate."""
+    with _one_blas_thread():
+        setups = crossdraws._setups(prep, plan, r, nested)
+        counts = crossdraws._counts(seeds, fx.n_groups(prep.ids[:, r]))
+        step = crossdraws._chunk_size(setups)
+        parts = []
+        for a in range(0, len(seeds), step):
+            parts.append(crossdraws._chunk_draws(setups, plan, counts[a: a + step]))
+    est = np.vstack([o.estimate for o in parts])
+    se = np.vstack([o.std_error for o in parts])
+    df = np.vstack([o.df for o in parts])
+    redo = np.vstack([o.redo for o in parts])
+    return est, se, df, redo, setups
+
+
+def _map(fn: Any, shared: tuple, batches: list, scheduler: Any, bar: Any, args: Any) -> list:
+    """``fn(*shared, *args(batch))`` for every batch, in order: here, or on Dask (``shared`` scattered)."""
+    if scheduler is None:
+        parts = []
+        for batch in batches:
+            parts.append(fn(*shared, *args(batch)))
+            bar.update(len(batch))
+        return parts
+    from distributed import as_completed
+
+    client, own = _client(scheduler)
+    try:
+        shared_f = client.scatter(list(shared), broadcast=True, hash=False)
+        futs = {client.submit(fn, *shared_f, *args(batch), pure=False): i for i, batch in enumerate(batches)}
+        out: dict[int, Any] = {}
+        for fut in as_completed(list(futs)):
+            out[futs[fut]] = fut.result()
+            bar.update(len(batches[futs[fut]]))
+        return [out[i] for i in range(len(batches))]
+    finally:
+        if own:
+            client.close()
+
+
+def _path_note(setups: list, redo: np.ndarray, n_twoway: int) -> str:
+    n_blocks = len(setups)
+    n_fast = sum(not isinstance(s, str) for s in setups)
+    reasons = sorted({s for s in setups if isinstance(s, str)})
+    fast_blocks = [j for j, s in enumerate(setups) if not isinstance(s, str)]
+    redone = int(redo[:, fast_blocks].sum()) if fast_blocks else 0
+    note = (f"cross-products for {n_fast} of {n_blocks} blocks (fixed effects x sample)"
+            f"; {redone} of {redo.shape[0] * n_fast} block-draws re-estimated on resampled rows")
+    if n_fast < n_blocks:
+        note += f"; {n_blocks - n_fast} block(s) re-estimated on every draw ({'; '.join(reasons)})"
+    if n_twoway:
+        note += f"; {n_twoway} two-way clustered specification(s) re-estimated on every draw"
+    return note
+
+
 def joint_test(
     results: MultiverseResults,
     data: pd.DataFrame,
@@ -164,6 +293,7 @@ def joint_test(
     scheduler: Any = None,
     draws_per_task: int = 10,
     progress: bool | None = None,
+    method: JointMethod = "auto",
 ) -> JointTestResult:
     """Is the specification curve as a whole consistent with no effect?
 
@@ -211,6 +341,14 @@ def joint_test(
     draws_per_task : int, default 10
     progress : bool, optional
         Progress bar; default when ``reps >= 100``.
+    method : {"auto", "resample"}, default "auto"
+        ``"auto"``: each draw's specifications are solved from per-cluster
+        cross-products, count-weighted (:mod:`govstats.multiverse.crossdraws`: the same
+        numbers as re-estimating on the resampled rows, to rounding); a block or draw
+        where that is not exact (a singleton in the draw, a borderline collinearity,
+        two-way clustering, ``engine="pyfixest"``...) is re-estimated on its resampled
+        rows, on ``scheduler`` if given. ``"resample"``: every draw re-estimated on its
+        resampled rows (the reference; much slower). ``path`` of the result says which ran.
 
     Returns
     -------
@@ -231,6 +369,7 @@ def joint_test(
     """
     check_literal(alternative, JointAlternative, "alternative")
     check_literal(engine, EngineKind, "engine")
+    check_literal(method, JointMethod, "method")
     if not isinstance(reps, int | np.integer) or reps < 19:
         raise ValueError(f"reps={reps!r} must be an integer >= 19")
     alpha = results.alpha if alpha is None else float(alpha)
@@ -261,32 +400,33 @@ def joint_test(
     nested = _nested_in(prep.ids, r)
     seeds = np.random.SeedSequence(seed).spawn(int(reps))
     show = reps >= _PROGRESS_DRAWS if progress is None else bool(progress)
-    batches = [seeds[a: a + draws_per_task] for a in range(0, len(seeds), max(1, int(draws_per_task)))]
-    draws = np.empty((0, 4))
+    step = max(1, int(draws_per_task))
     bar = _progress(int(reps), show, "joint test draws")
+    path = "every draw re-estimated on its resampled rows"
     try:
-        if scheduler is None:
-            parts = []
-            for batch in batches:
-                parts.append(_draw_statistics(prep, plan, b_obs, r, nested, batch, engine, alpha))
-                bar.update(len(batch))
+        if method == "resample" or engine == "pyfixest":
+            batches = [seeds[a: a + step] for a in range(0, len(seeds), step)]
+            parts = _map(_draw_statistics, (prep, plan), batches, scheduler, bar,
+                         lambda batch: (b_obs, r, nested, batch, engine, alpha))
             draws = np.vstack(parts)
         else:
-            from distributed import as_completed
-
-            client, own = _client(scheduler)
-            try:
-                prep_f, plan_f = client.scatter([prep, plan], broadcast=True, hash=False)
-                futs = {client.submit(_draw_statistics, prep_f, plan_f, b_obs, r, nested, batch, engine, alpha,
-                                      pure=False): i for i, batch in enumerate(batches)}
-                parts_d: dict[int, np.ndarray] = {}
-                for fut in as_completed(list(futs)):
-                    parts_d[futs[fut]] = fut.result()
-                    bar.update(len(parts_d[futs[fut]]))
-                draws = np.vstack([parts_d[i] for i in range(len(batches))])
-            finally:
-                if own:
-                    client.close()
+            est, se, df, redo, setups = _cross_draws(prep, plan, r, nested, seeds)
+            path = _path_note(setups, redo, len(plan.fallback))
+            todo = np.flatnonzero(redo.any(axis=1) | (len(plan.fallback) > 0))
+            bar.update(int(reps) - len(todo))
+            if len(todo):
+                batches = [todo[a: a + step] for a in range(0, len(todo), step)]
+                parts = _map(_resampled_estimates, (prep, plan), batches, scheduler, bar,
+                             lambda idx: (r, nested, [seeds[i] for i in idx], redo[idx], engine))
+                block_pos = [np.concatenate([pc.spec_ids for pc in bp.pieces]) for bp in plan.blocks]
+                for idx, (e2, s2, d2) in zip(batches, parts, strict=True):
+                    for i_loc, i in enumerate(idx):
+                        pos = np.concatenate([*(block_pos[j] for j in np.flatnonzero(redo[i])),
+                                              plan.fallback]).astype(np.int64)
+                        est[i, pos], se[i, pos], df[i, pos] = e2[i_loc, pos], s2[i_loc, pos], d2[i_loc, pos]
+            with np.errstate(divide="ignore", invalid="ignore"):
+                e0 = est - b_obs[None, :]
+                draws = _curve_statistics_many(e0, e0 / se, df, alpha)
     finally:
         bar.close()
     obs_o = _oriented(observed, alternative)[0]
@@ -310,5 +450,5 @@ def joint_test(
          "n_significant_negative": draws[:, 2], "stouffer_z": draws[:, 3]}
     )
     return JointTestResult(out, draw_frame, int(reps), seed, resample, alternative, float(alpha),
-                           int(np.isfinite(b_obs).sum()), prep.simulated)
+                           int(np.isfinite(b_obs).sum()), prep.simulated, path)
 
