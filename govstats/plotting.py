@@ -13,6 +13,7 @@ seaborn's ``font``/``rc`` arguments instead of being undone by it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import io
 import os
@@ -24,7 +25,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib import font_manager
 
-from govstats._fonts import cjk_font_path, common_cjk_font, quiet_fonttools
+from govstats._fonts import cjk_font_path, common_cjk_font, embedding_copy, quiet_fonttools
 
 __all__ = [
     "SIMULATED_MARK",
@@ -402,7 +403,7 @@ def save_figure(fig, name: str, *, directory: str | Path | None = None,
     for fmt in sorted(formats, key=lambda f: f != "png"):  # the PNG first: its pixels are shown
         path = out_dir / f"{stem}.{fmt}"
         with plt.rc_context({"svg.hashsalt": stem, "pdf.fonttype": 42, **_pdf_font_rc(fig, fmt)}), \
-                quiet_fonttools():
+                quiet_fonttools(), _embed_without_layout_tables(fmt):
             fig.savefig(path, format=fmt, dpi=dpi if fmt == "png" else "figure",
                         bbox_inches=bbox, metadata=metadata[fmt])
         if fmt == "png" and inline:
@@ -495,6 +496,39 @@ def _tight_bbox(fig):
     renderer = fig.canvas.get_renderer()
     fig.draw_without_rendering()
     return fig.get_tightbbox(renderer).padded(plt.rcParams["savefig.pad_inches"])
+
+
+@contextlib.contextmanager
+def _embed_without_layout_tables(fmt: str):
+    """While a PDF is written, subset the common-character CJK font from its copy without layout tables.
+
+    matplotlib subsets each font it embeds (twice per figure for the CJK font: Latin and
+    the rest); most of that time goes to the OpenType layout tables, which a PDF does not
+    use. The copy (:func:`govstats._fonts.embedding_copy`) has the same glyphs in the same
+    order, so the PDF draws the same outlines at the same places. matplotlib offers no
+    option for this: its subsetting function is swapped for the duration of the
+    ``savefig`` call and restored after.
+    """
+    from matplotlib.backends import _backend_pdf_ps
+
+    original = getattr(_backend_pdf_ps, "get_glyphs_subset", None)
+    common = common_cjk_font() if fmt == "pdf" and original is not None else None
+    copy = embedding_copy(str(common[0])) if common is not None else None
+    if copy is None:
+        yield
+        return
+    source = str(common[0])
+
+    def get_glyphs_subset(fontfile, glyphs):
+        if str(fontfile) == source:
+            fontfile = font_manager.FontPath(copy, getattr(fontfile, "face_index", 0))
+        return original(fontfile, glyphs)
+
+    _backend_pdf_ps.get_glyphs_subset = get_glyphs_subset
+    try:
+        yield
+    finally:
+        _backend_pdf_ps.get_glyphs_subset = original
 
 
 def _pdf_font_rc(fig, fmt: str) -> dict:

@@ -152,3 +152,67 @@ def test_links_keep_the_order_of_the_formats_asked_for(tmp_path):
     assert str(links).index("[PDF]") < str(links).index("[PNG")
     plt.close(fig)
     json.dumps(str(links))
+
+
+def _pdf_fonts(pdf: bytes) -> list[dict]:
+    """What each CID font of a matplotlib PDF draws: ``{cid: (outline, advance width)}``.
+
+    Follows the PDF's own references: the CID font's ``/CIDToGIDMap`` maps a character
+    code to a glyph of the embedded font file (``/FontDescriptor`` -> ``/FontFile2``).
+    """
+    import re
+    import zlib
+
+    from fontTools.pens.recordingPen import RecordingPen
+    from fontTools.ttLib import TTFont
+
+    def obj(ref: bytes) -> bytes:
+        return re.search(rb"\n" + ref + rb" 0 obj\s*(.*?)endobj", pdf, re.S).group(1)
+
+    def stream(ref: bytes) -> bytes:
+        body = obj(ref)
+        data = body[re.search(rb"stream\r?\n", body).end():body.rindex(b"endstream")]
+        return zlib.decompressobj().decompress(data)
+
+    out = []
+    for body in re.findall(rb"\d+ 0 obj\s*(<< /Type /Font /Subtype /CIDFontType2.*?)endobj", pdf, re.S):
+        descriptor = re.search(rb"/FontDescriptor (\d+) 0 R", body).group(1)
+        file_ref = re.search(rb"/FontFile2 (\d+) 0 R", obj(descriptor)).group(1)
+        font = TTFont(io.BytesIO(stream(file_ref)))
+        order, glyphs = font.getGlyphOrder(), font.getGlyphSet()
+        cid_to_gid = stream(re.search(rb"/CIDToGIDMap (\d+) 0 R", body).group(1))
+        drawn = {}
+        for cid in range(len(cid_to_gid) // 2):
+            gid = int.from_bytes(cid_to_gid[2 * cid:2 * cid + 2], "big")
+            if gid:
+                pen = RecordingPen()
+                glyphs[order[gid]].draw(pen)
+                drawn[cid] = (pen.value, font["hmtx"][order[gid]][0])
+        out.append({"drawn": drawn, "tables": set(font.keys())})
+    return out
+
+
+def test_pdfs_embed_the_same_glyphs_at_the_same_widths_without_the_layout_tables(tmp_path, monkeypatch):
+    from govstats._fonts import common_cjk_font
+
+    if common_cjk_font() is None:
+        pytest.skip("no CJK font")
+    plotting.set_theme()
+    fig, ax = plt.subplots(figsize=(4, 3))
+    ax.plot([0, 1], [0, 1], label="衡阳 Hengyang ≥ 1,600")
+    ax.set_title("调解网络 mediation network: officers, staff (office)")
+    plotting.legend_outside(ax)
+    new = plotting.save_figure(fig, "new", directory=tmp_path, formats=("pdf",), show=False).paths["pdf"]
+    monkeypatch.setattr(plotting, "embedding_copy", lambda path: None)  # matplotlib's own subsetting
+    old = plotting.save_figure(fig, "old", directory=tmp_path, formats=("pdf",), show=False).paths["pdf"]
+    plt.close(fig)
+    new_fonts, old_fonts = _pdf_fonts(new.read_bytes()), _pdf_fonts(old.read_bytes())
+    assert len(new_fonts) == len(old_fonts) == 2  # Latin, and CJK plus ligatures
+    for a, b in zip(new_fonts, old_fonts, strict=True):
+        assert len(a["drawn"]) > 3
+        assert a["drawn"] == b["drawn"]  # every character: the same outline, the same width
+        assert "GSUB" not in a["tables"] and "GPOS" not in a["tables"] and "GSUB" in b["tables"]
+    # the swap of matplotlib's subsetting function lasts for the savefig only
+    from matplotlib.backends import _backend_pdf_ps
+
+    assert _backend_pdf_ps.get_glyphs_subset.__module__ == "matplotlib.backends._backend_pdf_ps"
