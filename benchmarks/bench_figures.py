@@ -308,6 +308,17 @@ def _export(rev: str, dest: Path) -> Path:
     return dest
 
 
+def _copy_tree(dest: Path) -> Path:
+    """The working tree's tracked files as they are now (edits during the run do not leak in)."""
+    listed = subprocess.run(["git", "-C", str(REPO), "ls-files", "-z"], check=True,
+                            capture_output=True).stdout.decode().split("\0")
+    for name in filter(None, listed):
+        if (REPO / name).is_file():
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(REPO / name, dest / name)
+    return dest
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--compare", default="main", help="git revision timed as 'before' (default main)")
@@ -344,7 +355,7 @@ def main() -> None:
     runs = _runs(args.only)
     inputs = prepare(runs, args.refresh)
     tmp = Path(tempfile.mkdtemp(prefix="bench-figures-trees-"))
-    trees = {"before": _export(args.compare, tmp / "before"), "after": REPO}
+    trees = {"before": _export(args.compare, tmp / "before"), "after": _copy_tree(tmp / "after")}
     # per run and figure: CPU seconds of each repetition
     cpu: dict[str, dict[tuple[str, str], list[float]]] = {"before": {}, "after": {}}
     checks: dict[str, dict[str, tuple]] = {"before": {}, "after": {}}
@@ -361,7 +372,7 @@ def main() -> None:
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     print()
-    print(f"CPU seconds, min of {args.repeat}; before = {args.compare}, after = this tree; "
+    print(f"CPU seconds, min of {args.repeat}; before = {args.compare}, after = this working tree; "
           f"load average {os.getloadavg()[0]:.2f}")
     print(f"{'run':45s} {'figure':36s} {'before':>7s} {'after':>7s} {'ratio':>6s}")
     total = {"before": 0.0, "after": 0.0}
