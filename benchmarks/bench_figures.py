@@ -368,6 +368,9 @@ def main() -> None:
                         cpu[label].setdefault((run.name, t["figure"]), []).append(t["cpu"])
                     checks[label][run.name] = ([tuple(f) for f in result["files"]],
                                                [t["images"] for t in result["timings"]])
+                print(f"  {run.name}: " + "; ".join(
+                    f"{key[1]} {cpu['before'][key][-1]:.2f} -> {cpu['after'][key][-1]:.2f} s"
+                    for key in cpu["after"] if key[0] == run.name), flush=True)
             print(f"repetition {i + 1} of {args.repeat} done (load {os.getloadavg()[0]:.2f})", flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -357,7 +357,10 @@ def save_figure(fig, name: str, *, directory: str | Path | None = None,
     the runs of one notebook with different parameters keep apart; absent under
     plain papermill). The PDF carries no creation date, so reruns give the same bytes.
     In a notebook (``show=True``) the figure is displayed first and then closed, so
-    the links sit under the figure rather than above it.
+    the links sit under the figure rather than above it. With the inline backend's
+    default (a PNG at ``fig.dpi``, tight box) the picture shown is the 300-dpi PNG just
+    written, scaled down to ``fig.dpi`` (same pixel size; no third and fourth draw of
+    the figure); with any other front-end format the figure itself is displayed.
 
     Returns
     -------
