@@ -13,7 +13,9 @@ seaborn's ``font``/``rc`` arguments instead of being undone by it.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import io
 import os
 import re
 from collections.abc import Sequence
@@ -23,7 +25,7 @@ import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib import font_manager
 
-from govstats._fonts import cjk_font_path, common_cjk_font, quiet_fonttools
+from govstats._fonts import cjk_font_path, common_cjk_font, embedding_copy, quiet_fonttools
 
 __all__ = [
     "SIMULATED_MARK",
@@ -83,17 +85,117 @@ def _put_first(family: str) -> None:
 
 
 def set_theme(style: str = "whitegrid", context: str = "notebook", **kwargs) -> str | None:
-    """``seaborn.set_theme`` that keeps the CJK font; returns the family used or None."""
-    import seaborn as sns  # here, not at import: coef_plot and save_figure need no seaborn
+    """``seaborn.set_theme`` that keeps the CJK font; returns the family used or None.
 
+    With only ``style`` and ``context`` (and ``rc``), the theme comes from a small cache
+    of what seaborn sets (:func:`_seaborn_theme`), so a report's kernel need not import
+    seaborn (and scipy.stats under it: 1-2 s of CPU) to draw a figure; the rcParams and
+    colour codes are the same ones ``seaborn.set_theme`` sets.
+    """
     family = use_cjk_font()
     rc = {"axes.unicode_minus": False, **kwargs.pop("rc", {})}
     if family is not None:
         rc["font.sans-serif"] = [family, *plt.rcParams["font.sans-serif"]]
-    sns.set_theme(style=style, context=context, font="sans-serif", rc=rc, **kwargs)
+    theme = None if kwargs else _seaborn_theme(style, context, "sans-serif")
+    if theme is not None:
+        _apply_theme(theme, rc)
+    else:
+        import seaborn as sns
+
+        sns.set_theme(style=style, context=context, font="sans-serif", rc=rc, **kwargs)
     if family is not None:
         _put_first(family)
     return family
+
+
+_THEME_VERSION = "2"  # bump to recompute every cached theme
+
+
+def _theme_from_seaborn(style: str, context: str, font: str) -> dict:
+    """What ``seaborn.set_theme(context, style, palette="deep", font=font)`` sets, as JSON data.
+
+    seaborn sets ``plotting_context(context)``, then ``axes_style(style, {"font.family":
+    font})``, then the "deep" colour cycle and the colour codes b, g, r, m, y, c, k.
+    """
+    import matplotlib
+    import seaborn as sns
+    from matplotlib import colors
+
+    rc = {**sns.plotting_context(context), **sns.axes_style(style, rc={"font.family": font})}
+    deep6 = sns.palettes.SEABORN_PALETTES["deep6"] + [(0.1, 0.1, 0.1)]
+    return {
+        "rc": {k: list(v) if isinstance(v, tuple) else v for k, v in rc.items()},
+        "cycle": [list(c) for c in sns.color_palette("deep")],
+        "codes": {code: list(colors.to_rgb(c)) for code, c in zip("bgrmyck", deep6, strict=False)},
+        "palettes": {name: [list(c) for c in sns.color_palette(name)] for name in ("colorblind", "deep")},
+        # seaborn registers its colour maps on import; the style's default one ("rocket") with them
+        "cmaps": {name: [list(c) for c in matplotlib.colormaps[name].colors]
+                  for name in [rc.get("image.cmap")]
+                  if isinstance(matplotlib.colormaps.get(name), colors.ListedColormap)},
+    }
+
+
+@functools.cache
+def _seaborn_theme(style: str, context: str, font: str) -> dict | None:
+    """The theme seaborn would set, cached in ``~/.cache/govstats`` per seaborn/matplotlib version.
+
+    None when seaborn is missing or the cache cannot be written (then seaborn is called).
+    """
+    import json
+    from importlib import metadata
+
+    import matplotlib
+
+    from govstats._fonts import _cache_dir
+    from govstats._io import atomic_write_bytes
+
+    try:
+        versions = f"{metadata.version('seaborn')}|{matplotlib.__version__}|{_THEME_VERSION}"
+    except metadata.PackageNotFoundError:  # pragma: no cover - seaborn is a dependency
+        return None
+    import hashlib
+
+    key = hashlib.sha256(f"{versions}|{style}|{context}|{font}".encode()).hexdigest()[:16]
+    path = _cache_dir().parent / "theme" / f"seaborn-{key}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        pass
+    theme = _theme_from_seaborn(style, context, font)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(path, json.dumps(theme, sort_keys=True).encode("utf-8"))
+    except OSError:
+        return None
+    return theme
+
+
+def _apply_theme(theme: dict, rc: dict) -> None:
+    """Set what ``seaborn.set_theme`` sets (``theme`` from :func:`_seaborn_theme`), then ``rc``."""
+    import matplotlib
+    from cycler import cycler
+    from matplotlib import colors
+
+    for name, lut in theme.get("cmaps", {}).items():  # as seaborn.cm registers them
+        if name not in matplotlib.colormaps:
+            matplotlib.colormaps.register(colors.ListedColormap(lut, name))
+            matplotlib.colormaps.register(colors.ListedColormap(lut[::-1], f"{name}_r"))
+    plt.rcParams.update(theme["rc"])
+    plt.rcParams["axes.prop_cycle"] = cycler("color", [tuple(c) for c in theme["cycle"]])
+    for code, rgb in theme["codes"].items():
+        colors.colorConverter.colors[code] = tuple(rgb)
+    plt.rcParams.update(rc)
+
+
+def _palette(name: str, n: int) -> list[tuple[float, float, float]]:
+    """``seaborn.color_palette(name, n)`` for a named seaborn palette, from the cached theme."""
+    theme = _seaborn_theme("whitegrid", "notebook", "sans-serif")
+    if theme is None or name not in theme["palettes"]:
+        import seaborn as sns
+
+        return list(sns.color_palette(name, n))
+    colours = [tuple(c) for c in theme["palettes"][name]]
+    return [colours[i % len(colours)] for i in range(n)]
 
 
 def mark_simulated(fig: plt.Figure, *, simulated: bool) -> plt.Figure:
@@ -154,12 +256,10 @@ def per_capita_chart(
     language : {"zh", "en", "both"}
         Language of the legend's own words (the labels come with ``values``).
     """
-    import seaborn as sns
-
     family = set_theme(style="whitegrid")
     data = values.sort_values([place, value], ascending=[True, True]).reset_index(drop=True)
     places = list(dict.fromkeys(data[place]))
-    palette = dict(zip(places, sns.color_palette("colorblind", len(places)), strict=False))
+    palette = dict(zip(places, _palette("colorblind", len(places)), strict=False))
     fig, ax = plt.subplots(figsize=(9, 0.42 * len(data) + 1.6))
     for i, row in data.iterrows():
         lower_bound = row.get(bound) == "at_least"
@@ -257,7 +357,10 @@ def save_figure(fig, name: str, *, directory: str | Path | None = None,
     the runs of one notebook with different parameters keep apart; absent under
     plain papermill). The PDF carries no creation date, so reruns give the same bytes.
     In a notebook (``show=True``) the figure is displayed first and then closed, so
-    the links sit under the figure rather than above it.
+    the links sit under the figure rather than above it. With the inline backend's
+    default (a PNG at ``fig.dpi``, tight box) the picture shown is the 300-dpi PNG just
+    written, scaled down to ``fig.dpi`` (same pixel size; no third and fourth draw of
+    the figure); with any other front-end format the figure itself is displayed.
 
     Returns
     -------
@@ -288,29 +391,103 @@ def save_figure(fig, name: str, *, directory: str | Path | None = None,
     stem = f"{run}-{name}" if run else name
     metadata = {"png": {"Software": None}, "pdf": {"CreationDate": None, "Producer": None},
                 "svg": {"Date": None}}
-    paths: dict[str, Path] = {}
-    bbox = _tight_bbox(fig)  # once, not once per format (each costs a full draw)
-    for fmt in formats:
-        path = out_dir / f"{stem}.{fmt}"
-        with plt.rc_context({"svg.hashsalt": stem, "pdf.fonttype": 42, **_pdf_font_rc(fig, fmt)}), \
-                quiet_fonttools():
-            fig.savefig(path, format=fmt, dpi=dpi if fmt == "png" else "figure",
-                        bbox_inches=bbox, metadata=metadata[fmt])
-        paths[fmt] = path
+    shell = None
     if show:
         try:
             from IPython import get_ipython
-            from IPython.display import display
         except ImportError:  # pragma: no cover - IPython comes with ipykernel
             get_ipython = None
-        if get_ipython is not None and get_ipython() is not None:
-            display(fig)
-            plt.close(fig)
+        shell = get_ipython() if get_ipython is not None else None
+    # the notebook shows the 300-dpi PNG scaled down, not a third and fourth draw of the figure
+    inline = shell is not None and "png" in formats and _inline_wants_plain_png(shell)
+    shown = None
+    paths: dict[str, Path] = {}
+    bbox = _tight_bbox(fig)  # once, not once per format (each costs a full draw)
+    for fmt in sorted(formats, key=lambda f: f != "png"):  # the PNG first: its pixels are shown
+        path = out_dir / f"{stem}.{fmt}"
+        with plt.rc_context({"svg.hashsalt": stem, "pdf.fonttype": 42, **_pdf_font_rc(fig, fmt)}), \
+                quiet_fonttools(), _embed_without_layout_tables(fmt):
+            fig.savefig(path, format=fmt, dpi=dpi if fmt == "png" else "figure",
+                        bbox_inches=bbox, metadata=metadata[fmt])
+        if fmt == "png" and inline:
+            shown = _InlineFigure.of(fig, _rendered_png(fig, path), dpi)
+        paths[fmt] = path
+    paths = {fmt: paths[fmt] for fmt in formats}  # links in the order asked for
+    if shell is not None:
+        from IPython.display import display
+
+        display(shown if shown is not None else fig)
+        plt.close(fig)
     names = {"png": f"PNG, {dpi} dpi", "pdf": "PDF", "svg": "SVG"}
     links = FigureLinks("Figure files: " + " · ".join(
         f"[{names[fmt]}](figures/{p.name})" for fmt, p in paths.items()))
     links.paths = paths
     return links
+
+
+class _InlineFigure:
+    """The notebook's picture of a saved figure: its 300-dpi PNG scaled down to the figure's dpi.
+
+    The inline backend would draw the figure twice more (a tight bounding box, then a
+    PNG at ``fig.dpi``); scaling down the PNG just written gives the same picture,
+    the same pixel size, with the same text (``text/plain``: the figure's repr).
+    """
+
+    def __init__(self, png: bytes, text: str):
+        self._png, self._text = png, text
+
+    def _repr_png_(self) -> bytes:
+        return self._png
+
+    def __repr__(self) -> str:
+        return self._text
+
+    @classmethod
+    def of(cls, fig, image, dpi: int) -> _InlineFigure:
+        """``image``: the PIL image of the PNG written at ``dpi``, scaled down to ``fig.dpi``.
+
+        An integer factor (300 -> 100 dpi) averages each 3 x 3 block of pixels (supersampling);
+        any other factor resamples with a Lanczos filter.
+        """
+        from PIL import Image
+
+        factor = dpi / fig.dpi
+        if factor.is_integer() and factor >= 1:
+            small = image.reduce(int(factor))
+        else:
+            size = (max(1, round(image.width / factor)), max(1, round(image.height / factor)))
+            small = image.resize(size, Image.Resampling.LANCZOS)
+        buffer = io.BytesIO()
+        small.save(buffer, format="png")
+        return cls(buffer.getvalue(), repr(fig))
+
+
+def _rendered_png(fig, path: Path):
+    """The pixels of the PNG just written: the Agg canvas's buffer (no decoding) or the file."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image
+
+    with Image.open(path) as image:
+        size = image.size  # the header only
+        renderer = getattr(fig.canvas, "renderer", None)
+        if isinstance(fig.canvas, FigureCanvasAgg) and renderer is not None \
+                and (int(renderer.width), int(renderer.height)) == size:
+            return Image.frombuffer("RGBA", size, fig.canvas.buffer_rgba(), "raw", "RGBA", 0, 1).copy()
+        return image.convert("RGBA")
+
+
+def _inline_wants_plain_png(shell) -> bool:
+    """True when figures show as a plain PNG at ``fig.dpi`` with a tight box (the inline default)."""
+    try:
+        from matplotlib.figure import Figure
+        from matplotlib_inline.config import InlineBackend
+    except ImportError:  # pragma: no cover - matplotlib-inline comes with ipykernel
+        return False
+    formatters = shell.display_formatter.formatters
+    backend = InlineBackend.instance()
+    active = [m for m, f in formatters.items() if Figure in getattr(f, "type_printers", {})]
+    return (active == ["image/png"] and backend.figure_formats == {"png"}
+            and backend.print_figure_kwargs == {"bbox_inches": "tight"})
 
 
 def _tight_bbox(fig):
@@ -322,6 +499,39 @@ def _tight_bbox(fig):
     renderer = fig.canvas.get_renderer()
     fig.draw_without_rendering()
     return fig.get_tightbbox(renderer).padded(plt.rcParams["savefig.pad_inches"])
+
+
+@contextlib.contextmanager
+def _embed_without_layout_tables(fmt: str):
+    """While a PDF is written, subset the common-character CJK font from its copy without layout tables.
+
+    matplotlib subsets each font it embeds (twice per figure for the CJK font: Latin and
+    the rest); most of that time goes to the OpenType layout tables, which a PDF does not
+    use. The copy (:func:`govstats._fonts.embedding_copy`) has the same glyphs in the same
+    order, so the PDF draws the same outlines at the same places. matplotlib offers no
+    option for this: its subsetting function is swapped for the duration of the
+    ``savefig`` call and restored after.
+    """
+    from matplotlib.backends import _backend_pdf_ps
+
+    original = getattr(_backend_pdf_ps, "get_glyphs_subset", None)
+    common = common_cjk_font() if fmt == "pdf" and original is not None else None
+    copy = embedding_copy(str(common[0])) if common is not None else None
+    if copy is None:
+        yield
+        return
+    source = str(common[0])
+
+    def get_glyphs_subset(fontfile, glyphs):
+        if str(fontfile) == source:
+            fontfile = font_manager.FontPath(copy, getattr(fontfile, "face_index", 0))
+        return original(fontfile, glyphs)
+
+    _backend_pdf_ps.get_glyphs_subset = get_glyphs_subset
+    try:
+        yield
+    finally:
+        _backend_pdf_ps.get_glyphs_subset = original
 
 
 def _pdf_font_rc(fig, fmt: str) -> dict:

@@ -75,7 +75,11 @@ def plot_specification_curve(
     est = tab["estimate"].to_numpy()
     lo, hi = tab["ci_lower"].to_numpy(), tab["ci_upper"].to_numpy()
     sig = tab["p_value"].to_numpy() < alpha
-    colour = np.where(sig & (est > 0), "#1f5fa8", np.where(sig & (est < 0), "#b2182b", "#8c8c8c"))
+    # RGBA rows, not hex strings: matplotlib then parses three colours, not one per point and segment
+    from matplotlib.colors import to_rgba
+
+    palette = np.array([to_rgba(c) for c in ("#1f5fa8", "#b2182b", "#8c8c8c")])
+    colour = palette[np.where(sig & (est > 0), 0, np.where(sig & (est < 0), 1, 2))]
     # choice rows
     dims = [d for d in ("outcome", "treatment", "controls", "fixed_effects", "cluster", "sample")
             if tab[d].nunique() > 1] if dimensions is None else list(dimensions)
