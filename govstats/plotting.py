@@ -515,7 +515,10 @@ def _embed_without_layout_tables(fmt: str):
     from matplotlib.backends import _backend_pdf_ps
 
     original = getattr(_backend_pdf_ps, "get_glyphs_subset", None)
-    common = common_cjk_font() if fmt == "pdf" and original is not None else None
+    # the (fontfile, glyphs) signature with FontPath arguments is matplotlib >= 3.11's; with an
+    # older matplotlib the PDF is written as it comes
+    swappable = original is not None and hasattr(font_manager, "FontPath")
+    common = common_cjk_font() if fmt == "pdf" and swappable else None
     copy = embedding_copy(str(common[0])) if common is not None else None
     if copy is None:
         yield
