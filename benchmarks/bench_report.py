@@ -59,7 +59,10 @@ def _timed(config: Path, env: dict[str, str], *extra: str) -> float:
            "--no-progress", *extra]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.perf_counter()
-    done = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    # cwd: the project. ``python -m`` puts the working directory first on sys.path, ahead of
+    # PYTHONPATH, so run from this checkout every --compare side imported this checkout's
+    # govstats (the "before" tree was never measured until this was fixed)
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=config.parent)
     elapsed = time.perf_counter() - t0
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if done.returncode != 0:
