@@ -150,7 +150,7 @@ def _sc_weight_fw(Y: np.ndarray, zeta: float, *, intercept: bool, start: np.ndar
     g_diag = np.diag(G).copy()
     Gx = G @ x
     hg = Gx - c + eta * x
-    loop = _fw_loop_compiled() or _fw_loop
+    loop = _fw_loop_compiled() or _fw_loop_numpy
     loop(np.ascontiguousarray(M.T), g_diag, c, hg, x, float(x @ x), float(c @ x), float(x @ Gx),
          float(eta), float(zeta), bb, float(n), float(threshold), int(max_iter))
     return x
@@ -201,6 +201,37 @@ def _fw_loop(MT, g_diag, c, hg, x, xx, cx, xGx, eta, zeta, bb, n, threshold, max
         val = zeta**2 * xx + (xGx - 2.0 * cx + bb) / n
         prev2 = prev
         prev = val
+    return t
+
+
+def _fw_loop_numpy(MT, g_diag, c, hg, x, xx, cx, xGx, eta, zeta, bb, n, threshold, max_iter):
+    """:func:`_fw_loop` with numpy vector steps, for when numba is absent (the same operations
+    in the same order, so the same iterates; tested). Several times slower than the compiled loop,
+    much faster than the scalar loop in plain Python."""
+    prev = prev2 = np.inf
+    t = 0
+    while t < max_iter and (t < 2 or prev2 - prev > threshold):
+        t += 1
+        i = int(np.argmin(hg))
+        xi = float(x[i])
+        gxi = float(hg[i]) + float(c[i]) - eta * xi  # (Gx)_i
+        dd = 1.0 - 2.0 * xi + xx  # ||e_i - x||^2
+        if dd > 0.0:
+            hg_d = float(hg[i]) - (xGx - cx + eta * xx)  # hg.(e_i - x)
+            ad2 = float(g_diag[i]) - 2.0 * gxi + xGx  # ||A(e_i - x)||^2
+            denom = ad2 + eta * dd
+            step = min(1.0, max(0.0, -hg_d / denom)) if denom > 0 else 0.0
+            if step > 0.0:
+                r = 1.0 - step
+                xGx = r * r * xGx + 2.0 * step * r * gxi + step * step * float(g_diag[i])
+                xx = r * r * xx + 2.0 * step * r * xi + step * step
+                cx = r * cx + step * float(c[i])
+                hg *= r
+                hg += step * MT[i]
+                x *= r
+                x[i] += step
+        val = zeta**2 * xx + (xGx - 2.0 * cx + bb) / n
+        prev2, prev = prev, val
     return t
 
 
