@@ -33,16 +33,9 @@ SINGLETON_SAMPLE = "(year >= 2016 and place_id != 'futian') or (year == 2012 and
 
 
 @pytest.fixture(scope="module")
-def panel() -> pd.DataFrame:
+def panel(unbalanced_simulated_panel) -> pd.DataFrame:
     """SIMULATED panel, 30 units x 12 years, made unbalanced, with missing values and a placebo."""
-    sim = simulate_panel(units_per_place=6, years=range(2012, 2024), seed=11)
-    df = sim.data.copy()
-    rng = np.random.default_rng(5)
-    df = df.drop(index=rng.choice(len(df), 25, replace=False)).reset_index(drop=True)
-    df.loc[rng.choice(len(df), 12, replace=False), "grid_density"] = np.nan
-    df["placebo"] = rng.normal(size=len(df))
-    df.attrs["simulated"] = True
-    return df
+    return unbalanced_simulated_panel
 
 
 @pytest.fixture(scope="module")

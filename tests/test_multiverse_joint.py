@@ -22,7 +22,6 @@ from govstats import datasets
 from govstats.multiverse import MultiverseSpec, joint, joint_test, run_multiverse
 from govstats.multiverse.data import _prepare
 from govstats.multiverse.engine import _make_plan
-from govstats.simulate import simulate_panel
 
 pf = pytest.importorskip("pyfixest")
 
@@ -32,15 +31,9 @@ LONE_YEAR = "year >= 2016 or (year == 2012 and unit_id == 'futian.sim0001')"
 
 
 @pytest.fixture(scope="module")
-def sim() -> pd.DataFrame:
-    """SIMULATED panel, 30 units x 12 years, unbalanced, a few missing values."""
-    df = simulate_panel(units_per_place=6, years=range(2012, 2024), seed=11).data.copy()
-    rng = np.random.default_rng(5)
-    df = df.drop(index=rng.choice(len(df), 25, replace=False)).reset_index(drop=True)
-    df.loc[rng.choice(len(df), 12, replace=False), "grid_density"] = np.nan
-    df["placebo"] = rng.normal(size=len(df))
-    df.attrs["simulated"] = True
-    return df
+def sim(unbalanced_simulated_panel) -> pd.DataFrame:
+    """SIMULATED panel, 30 units x 12 years, unbalanced, a few missing values (conftest)."""
+    return unbalanced_simulated_panel
 
 
 @pytest.fixture(scope="module")

@@ -51,6 +51,7 @@ from govstats.multiverse.engine import (
     _DEMEAN_TOL,
     _PYFIXEST_COLLIN_TOL,
     _REL_PIVOT_TOL,
+    _block_rows,
     _BlockPlan,
     _cluster_crossproducts,
     _fe_codes,
@@ -185,12 +186,7 @@ def _distinct_pairs(a: np.ndarray, b: np.ndarray, Gb: int) -> tuple[np.ndarray, 
 def _setup_block(prep: _Prepared, plan: _Plan, bp: _BlockPlan, r: int, nested: np.ndarray,
                  G: int) -> _BlockSetup | str:
     """Draw-independent pieces of one block, or why the block cannot take the cross-product path."""
-    mask = prep.samples[bp.sample]
-    if bp.miss_vars:
-        mask = mask & ~np.isnan(prep.values[:, list(bp.miss_vars)]).any(axis=1)
-    if prep.weights is not None:
-        mask = mask & np.isfinite(prep.weights)
-    rows = np.flatnonzero(mask)
+    rows = _block_rows(prep, bp)
     terms = plan.fe_terms[bp.fe]
     term_inner = [any(bool(nested[j]) for j in t) for t in terms]
     inner_t = [t for t, i in zip(terms, term_inner, strict=True) if i]

@@ -259,14 +259,19 @@ class _BlockData:
     failed: str = ""
 
 
-def _block_data(prep: _Prepared, plan: _Plan, bp: _BlockPlan) -> _BlockData:
-    """Rows of the block (sample, complete cases, singletons dropped), demeaned once."""
+def _block_rows(prep: _Prepared, bp: _BlockPlan) -> np.ndarray:
+    """Row positions of a block: its sample, complete cases of its variables, finite weights."""
     mask = prep.samples[bp.sample]
     if bp.miss_vars:
         mask = mask & ~np.isnan(prep.values[:, list(bp.miss_vars)]).any(axis=1)
     if prep.weights is not None:
         mask = mask & np.isfinite(prep.weights)
-    rows = np.flatnonzero(mask)
+    return np.flatnonzero(mask)
+
+
+def _block_data(prep: _Prepared, plan: _Plan, bp: _BlockPlan) -> _BlockData:
+    """Rows of the block (sample, complete cases, singletons dropped), demeaned once."""
+    rows = _block_rows(prep, bp)
     terms = plan.fe_terms[bp.fe]
     fe_codes: list[np.ndarray] = []
     if terms and len(rows):
