@@ -557,9 +557,14 @@ def _csv_grid_split(text: str, delimiter: str) -> list[list[str]] | None:
     if lines and max(map(len, lines)) > csv.field_size_limit():
         return None  # csv.reader refuses such a field
     grid = [line.split(delimiter) if line else [] for line in lines]
-    # the lines where a cell starts or ends with whitespace (one search of the whole text)
-    d = re.escape(delimiter)
-    edges = [m.start() for m in re.finditer(f"(?:^|{d})[^\\S\\n]|[^\\S\\n](?:$|{d})", text, flags=re.MULTILINE)]
+    # the lines where a cell starts or ends with whitespace: each run of whitespace (other
+    # than line breaks and a whitespace delimiter) is looked at once, by what is on either
+    # side of it (a line break, the delimiter, or the text's ends)
+    bounds = {"\n", delimiter}
+    space = "[^\\S\\n\\t]+" if delimiter == "\t" else "[^\\S\\n]+"
+    n_text = len(text)
+    edges = [s for m in re.finditer(space, text) for s, e in (m.span(),)
+             if s == 0 or e == n_text or text[s - 1] in bounds or text[e] in bounds]
     if edges:
         starts = list(itertools.accumulate((len(line) + 1 for line in lines), initial=0))
         for i in {bisect.bisect_right(starts, pos) - 1 for pos in edges}:
@@ -913,7 +918,7 @@ def _read_table(
     matcher: _IndicatorMatcher,
     source_file: str,
     cells: _Cells,
-    place_rows: list[tuple],
+    place_rows: list[dict],
     problems: list[Problem],
     notes: list[str],
 ) -> str | None:
@@ -961,11 +966,17 @@ def _read_table(
     header_row = h + 1
     # footnotes below the data (注：..., 资料来源：...)
     end = len(grid)
+    is_note: dict[str, bool] = {}  # per distinct first cell (a place is in many rows)
     for k in range(h + 1, len(grid)):
-        first_cell = next((c for c in grid[k] if c), "")
-        if first_cell and _FOOTNOTE.match(unicodedata.normalize("NFKC", first_cell)):
-            end = k
-            break
+        row = grid[k]
+        first_cell = row[0] if row and row[0] else next((c for c in row if c), "")
+        if first_cell:
+            note = is_note.get(first_cell)
+            if note is None:
+                note = is_note[first_cell] = _FOOTNOTE.match(unicodedata.normalize("NFKC", first_cell)) is not None
+            if note:
+                end = k
+                break
     if end < len(grid):
         foot = [(k + 1, " ".join(dict.fromkeys(c for c in grid[k] if c))) for k in range(end, len(grid)) if any(grid[k])]
         notes.append(f"{file}: footnote row(s) below the data read as notes: "
@@ -1193,59 +1204,61 @@ def _read_table(
             col_ind[j] = ind
 
     quoted = {j: repr(colname(j)) for j, _ in value_cols}
-    # per row: the checks, the place, the row's year and indicator (a few per row) ...
-    rows_r: list[int] = []
-    rows_written: list[str] = []
-    rows_year: list[tuple] = []
-    rows_ind: list[tuple] = []
-    year_cache: dict[str, tuple | None] = {}
+    # the checks, the place, the year and the indicator of every row, as whole columns of
+    # the body's cells (row i, column j; the distinct years parsed once) ...
     per_row_ind = (ind_j is not None and found == "wide") or fully_long
     place_column = header[place_j] if place_j is not None else ""
     qualified = code_j is None and bool(qual_js)
     coded_name = code_j is not None and name_j is not None
     name_column = header[name_j] if name_j is not None else ""
-    for r, row in body:
-        if place_j is None:
-            break  # no place column: reported above; no cells
-        place_text = row[place_j]
-        if not place_text:
+    if place_j is None:
+        body = []  # no place column: reported above; no cells
+    n, m = len(body), len(value_cols)
+    rows_r = np.array([r for r, _ in body], dtype=np.int64)
+    grid_ = np.empty((n, width), dtype=object)  # every body row has ``width`` cells
+    if n:
+        grid_[:] = [c for _, c in body]
+        place_col = grid_[:, place_j]
+        blank = place_col == ""
+        for r in rows_r[blank].tolist():
+            problems.append(Problem("the place is blank in a row that holds data", file=file, row=r,
+                                    column=header[place_j], hint="write the place in every row"))
+        named = ~blank
+        place_rows.append({  # the columns of _PLACE_ROW
+            "table": t, "row": rows_r[named], "place": place_col[named], "file": file, "column": place_column,
+            "within": ([tuple((header[j], row[j]) for j in qual_js if row[j]) for row in grid_[named].tolist()]
+                       if qualified else [()] * int(named.sum())),
+            "name": grid_[named, name_j] if coded_name else _same(int(named.sum()), ""),
+            "name_column": name_column,
+        })
+        rows_written = place_col
+        if name_j is not None:
+            rows_written = np.where(grid_[:, name_j] == "", place_col, grid_[:, name_j])
+    # a row with a bad year: its cells are still checked
+    row_year_cols = (_same(n, None), np.full(n, np.nan), np.full(n, np.nan))
+    if year_j is not None and n:
+        year_codes, year_texts = pd.factorize(grid_[:, year_j])
+        parsed_years = [_parse_year(y) for y in year_texts]
+        not_years = [k for k, y in enumerate(parsed_years) if y is None]
+        for i in np.flatnonzero(np.isin(year_codes, not_years)).tolist():
+            text_y = year_texts[year_codes[i]]
             problems.append(
                 Problem(
-                    "the place is blank in a row that holds data",
+                    "not a year" if text_y else "the year is blank in a row that holds data",
                     file=file,
-                    row=r,
-                    column=header[place_j],
-                    hint="write the place in every row",
+                    row=int(rows_r[i]),
+                    column=header[year_j],
+                    value=text_y or None,
+                    hint="write a year such as 2016 or 2016年 (a period: 2006-2010)",
                 )
             )
-        else:
-            place_rows.append((  # the fields of _PLACE_ROW
-                t, r, place_text, file, place_column,
-                tuple((header[j], row[j]) for j in qual_js if row[j]) if qualified else (),
-                row[name_j] if coded_name else "",
-                name_column,
-            ))
-        row_year = (None, None, None)  # a row with a bad year: its cells are still checked
-        if year_j is not None:
-            text_y = row[year_j]
-            if text_y not in year_cache:
-                year_cache[text_y] = _parse_year(text_y)
-            parsed_y = year_cache[text_y]
-            if parsed_y is None:
-                problems.append(
-                    Problem(
-                        "not a year" if text_y else "the year is blank in a row that holds data",
-                        file=file,
-                        row=r,
-                        column=header[year_j],
-                        value=text_y or None,
-                        hint="write a year such as 2016 or 2016年 (a period: 2006-2010)",
-                    )
-                )
-            else:
-                row_year = parsed_y
-        row_ind = (None, "", 1.0)
-        if per_row_ind:
+        labels = np.array([None if y is None else y[0] for y in parsed_years], dtype=object)
+        starts, ends = (np.array([np.nan if y is None else y[k] for y in parsed_years], dtype=float) for k in (1, 2))
+        row_year_cols = (labels[year_codes], starts[year_codes], ends[year_codes])
+    rows_ind: list[tuple] = []
+    if per_row_ind:
+        for r, row in body:
+            row_ind = (None, "", 1.0)
             ind_text = row[ind_j]
             if not ind_text:
                 problems.append(
@@ -1268,17 +1281,11 @@ def _read_table(
                         )
                     )
                 row_ind = (row_ind[0], u, sc)
-        rows_r.append(r)
-        rows_written.append((row[name_j] or place_text) if name_j is not None else place_text)
-        rows_year.append(row_year)
-        rows_ind.append(row_ind)
+            rows_ind.append(row_ind)
     # ... and the value cells as whole columns: cell (row i, value column k) is item
     # i * m + k, the order a reader goes through the table
-    n, m = len(rows_r), len(value_cols)
     if n and m:
         js = [j for j, _ in value_cols]
-        grid_ = np.empty((n, width), dtype=object)  # n == len(body): every row has cells
-        grid_[:] = [c for _, c in body]
         quantity = grid_[:, js]
         ind_, unit_, scale_ = np.empty((n, m), dtype=object), np.empty((n, m), dtype=object), np.empty((n, m))
         year_, start_, end_ = np.empty((n, m), dtype=object), np.empty((n, m)), np.empty((n, m))
@@ -1286,10 +1293,6 @@ def _read_table(
             row_ind_cols = (np.array([x[0] for x in rows_ind], dtype=object),
                             np.array([x[1] for x in rows_ind], dtype=object),
                             np.array([x[2] for x in rows_ind], dtype=float))
-        if any(year is None for _, year in value_cols):
-            row_year_cols = (np.array([y[0] for y in rows_year], dtype=object),
-                             np.array([np.nan if y[1] is None else y[1] for y in rows_year], dtype=float),
-                             np.array([np.nan if y[2] is None else y[2] for y in rows_year], dtype=float))
         for k, (j, year) in enumerate(value_cols):
             if per_row_ind:
                 ind_[:, k], unit_[:, k], scale_[:, k] = row_ind_cols
@@ -1303,7 +1306,7 @@ def _read_table(
         prefix = sh.ref_prefix
         cells.add_block(
             table=np.full(n * m, t),
-            place_as_written=np.repeat(np.array(rows_written, dtype=object), m),
+            place_as_written=np.repeat(rows_written, m),
             indicator=ind_.ravel(),
             header_unit=unit_.ravel(),
             header_scale=scale_.ravel(),
@@ -1312,9 +1315,9 @@ def _read_table(
             year_end=end_.ravel(),
             quantity=quantity.ravel(),
             source_file=_same(n * m, source_file),
-            source_ref=np.add.outer(np.array([f"{prefix}row {r}, column " for r in rows_r], dtype=object),
+            source_ref=np.add.outer(np.array([f"{prefix}row {r}, column " for r in rows_r.tolist()], dtype=object),
                                     np.array(cols_q, dtype=object)).ravel(),
-            source_row=np.repeat(np.array(rows_r, dtype=np.int64), m),
+            source_row=np.repeat(rows_r, m),
             source_column=np.tile(np.array([shown[j] for j in js], dtype=object), n),
             file_label=_same(n * m, file),
         )
@@ -1342,22 +1345,23 @@ def _read_table(
 # --------------------------------------------------------------------------- places
 
 
-#: A place cell as _read_table records it (one tuple per data row).
+#: The columns of a place block, as _read_table records them (one block per table).
 _PLACE_ROW = ["table", "row", "place", "file", "column", "within", "name", "name_column"]
 
 
 def _resolve_places(
-    place_rows: list[tuple], within: str | None, registry_file: str | Path | None = None
-) -> tuple[dict[tuple[int, int], str], list[Problem]]:
-    """(table, row) -> place_id for every place cell; problems for unknown names."""
+    place_rows: list[dict], within: str | None, registry_file: str | Path | None = None
+) -> tuple[pd.DataFrame, list[Problem]]:
+    """The place id of every place cell, as a frame (table, row, pid); problems for unknown names."""
     from govstats import places
     from govstats.places import AmbiguousPlaceError
 
     problems: list[Problem] = []
-    ids: dict[tuple[int, int], str] = {}
+    found = pd.DataFrame({"table": np.empty(0, np.int64), "row": np.empty(0, np.int64), "pid": _same(0, None)})
     if not place_rows:
-        return ids, problems
-    pr = pd.DataFrame(place_rows, columns=_PLACE_ROW)
+        return found, problems
+    pr = pd.concat([pd.DataFrame(block, columns=_PLACE_ROW) for block in place_rows], ignore_index=True)
+    pids = _same(len(pr), None)
 
     def one(name: str, scope: str | None) -> str | None:
         try:
@@ -1383,31 +1387,27 @@ def _resolve_places(
             scopes[quals] = (scope, problem)
         return scopes[quals]
 
-    pr["scope_key"] = pr["within"].map(lambda q: q)
-    for (_, file, column, quals), group in pr.groupby(["table", "file", "column", "scope_key"], sort=False):
-        scope, problem = scope_of(quals, file, int(group["row"].iloc[0]))
+    for (_, file, column, quals), at in pr.groupby(["table", "file", "column", "within"], sort=False).indices.items():
+        group_rows = pr["row"].to_numpy()[at]
+        scope, problem = scope_of(quals, file, int(group_rows[0]))
         if problem is not None:
             problems.append(problem)
             continue
-        values = pd.Series(group["place"].to_numpy(), index=group.index, dtype="str")
+        values = pd.Series(pr["place"].to_numpy()[at], dtype="str")
         try:
             resolved = places.resolve_many(
-                values, file=file, column=column, rows=group["row"].tolist(), within=scope,
-                registry_file=registry_file,
+                values, file=file, column=column, rows=group_rows, within=scope, registry_file=registry_file,
             )
         except DataValidationError as exc:
             # every unknown name is in exc.problems; resolve the known ones one by one
             problems += exc.problems
             resolved = values.map({name: one(name, scope) for name in values.unique()})
-        for t, r, pid in zip(group["table"].tolist(), group["row"].tolist(), resolved.tolist(), strict=True):
-            if isinstance(pid, str):
-                ids[(t, r)] = pid
+        pids[at] = resolved.to_numpy(dtype=object, na_value=None)
+    pr["pid"] = pids
     # a code column decides; a name beside it must not name another place
     checked: dict[tuple[str, str], str | None] = {}
     reg = places.registry(registry_file=registry_file) if pr["name"].astype(bool).any() else None
-    named = pr[pr["name"].astype(bool)]
-    named = named.assign(pid=[ids.get(k) for k in zip(named["table"].tolist(), named["row"].tolist(), strict=True)])
-    named = named[named["pid"].notna()]
+    named = pr[pr["name"].astype(bool) & pr["pid"].notna()]
     # each distinct (name, code's place) is checked once; the rows where they disagree named
     pairs = named[["name", "pid"]].drop_duplicates()
     coded = pd.unique(pairs["pid"].to_numpy(dtype=object))
@@ -1440,7 +1440,7 @@ def _resolve_places(
                     hint="correct the code or the name (the code decides when they agree)",
                 )
             )
-    return ids, problems
+    return pr.loc[pr["pid"].notna(), ["table", "row", "pid"]], problems
 
 
 # --------------------------------------------------------------------------- main
@@ -1573,7 +1573,7 @@ def read_extract(
     build_schemas(Codebook, TidyObservations)
     matcher = _IndicatorMatcher(indicator_map, codebook)
     cells = _Cells()
-    place_rows: list[tuple] = []
+    place_rows: list[dict] = []
     layouts = []
     for t, sh in enumerate(sheets):
         if not any(any(c for c in row) for row in sh.grid):
@@ -1586,9 +1586,9 @@ def read_extract(
     place_ids, place_problems = _resolve_places(place_rows, place_within, registry_file)
     problems += place_problems
     # each cell's place: (table, row) looked up for the whole column at once
-    keys = pd.Index([(t << 32) + r for t, r in place_ids], dtype=np.int64)
+    keys = pd.Index((place_ids["table"].to_numpy(dtype=np.int64) << 32) + place_ids["row"].to_numpy(dtype=np.int64))
     at = keys.get_indexer((df["table"].to_numpy(dtype=np.int64) << 32) + df["source_row"].to_numpy(dtype=np.int64))
-    df["place_id"] = np.append(np.array(list(place_ids.values()), dtype=object), None)[at]
+    df["place_id"] = np.append(place_ids["pid"].to_numpy(dtype=object), None)[at]
 
     codes, distinct = pd.factorize(df["quantity"].to_numpy(dtype=object))  # each distinct text once
     # a text with a digit is no "not available" mark (NFKC keeps digits; no mark has one)
