@@ -92,7 +92,7 @@ import itertools
 import math
 import re
 import unicodedata
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -1831,11 +1831,15 @@ def _key_codes(kept: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list]]:
     return out, distinct
 
 
-def _combined_key(frame: pd.DataFrame) -> pd.Index:
-    """One int64 per row, equal exactly when the rows' (whole number) columns all are."""
-    key = np.zeros(len(frame), dtype=np.int64)
-    for c in frame.columns:
-        col = frame[c].to_numpy(dtype=np.int64)
+def _combined_key(frame: pd.DataFrame | Sequence[np.ndarray]) -> pd.Index:
+    """One int64 per row, equal exactly when the rows' (whole number) columns all are.
+
+    ``frame``: a frame of whole-number columns, or a sequence of such arrays.
+    """
+    cols = [frame[c] for c in frame.columns] if isinstance(frame, pd.DataFrame) else list(frame)
+    key = np.zeros(len(cols[0]) if cols else 0, dtype=np.int64)
+    for c in cols:
+        col = np.asarray(c, dtype=np.int64)
         if len(col):
             lo = col.min()
             key = key * (int(col.max() - lo) + 1) + (col - lo)
@@ -1869,32 +1873,33 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) 
     """Validate the cells that passed every other check against TidyObservations."""
     from govstats.schemas import TidyObservations, problems_from_schema
 
-    usable = (kept["place_id"].notna() & kept["indicator"].notna() & kept["year_start"].notna()
-              & kept["value"].notna()).to_numpy()
-    if not usable.any():
+    year_start = kept["year_start"].to_numpy(dtype=float, na_value=np.nan)
+    value = kept["value"].to_numpy(dtype=float)
+    usable = np.flatnonzero(kept["place_id"].notna().to_numpy() & kept["indicator"].notna().to_numpy()
+                            & ~np.isnan(year_start) & ~np.isnan(value))
+    if not len(usable):
         return []
     # Duplicates and unknown names are reported above; check only the rest here.
-    c = codes[usable].assign(year_start=kept["year_start"].to_numpy(dtype=float, na_value=np.nan)[usable],
-                             year_end=kept["year_end"].to_numpy(dtype=float, na_value=np.nan)[usable],
-                             lower=kept["lower"].to_numpy()[usable], value=kept["value"].to_numpy()[usable],
-                             upper=kept["upper"].to_numpy()[usable])
-    c = c[~_combined_key(c[["place_id", "indicator", "year"]]).duplicated()]
+    year_end = kept["year_end"].to_numpy(dtype=float, na_value=np.nan)[usable]
+    col = {c: codes[c].to_numpy()[usable] for c in ("place_id", "indicator", "year", "bound", "unit")}
+    col["year_start"] = year_start[usable].astype(np.int64)
+    col["year_end"] = np.nan_to_num(year_end, nan=-1.0).astype(np.int64)  # whole years or missing
+    lo, v, hi = kept["lower"].to_numpy(dtype=float)[usable], value[usable], kept["upper"].to_numpy(dtype=float)[usable]
+    first = ~_combined_key([col["place_id"], col["indicator"], col["year"]]).duplicated()
+    at, col = usable[first], {c: x[first] for c, x in col.items()}
+    lo, v, hi = lo[first], v[first], hi[first]
     # The column checks are on columns with few distinct values (numbers are only typed):
     # the first row of each distinct value finds every failing value, named at that row.
     # The one row-wise check (lower <= value <= upper) is computed here for every row.
-    rows = set()
+    rows = [at[~((np.isnan(lo) | (lo <= v + 1e-9)) & (np.isnan(hi) | (v <= hi + 1e-9)))]]
     for cols in (["place_id"], ["indicator"], ["year", "year_start", "year_end"], ["bound"], ["unit"]):
-        rows.update(c.index[~_combined_key(c[cols]).duplicated()])
-    lo, v, hi = c["lower"], c["value"], c["upper"]
-    rows.update(c.index[~((lo.isna() | (lo <= v + 1e-9)) & (hi.isna() | (v <= hi + 1e-9)))])
-    clean = kept.loc[sorted(rows)]
-    clean = clean.loc[sorted(rows)]
+        rows.append(at[~_combined_key([col[c] for c in cols]).duplicated()])
+    clean = kept.iloc[np.unique(np.concatenate(rows))]  # kept's index is increasing: the rows in order
     try:
         TidyObservations.validate(clean, lazy=True)
     except pa.errors.SchemaErrors as exc:
         return problems_from_schema(exc, file=str(df["source_file"].iloc[0]), rows=clean["source_row"], data=clean)
     return []
-
 
 
 def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule]) -> pd.Series:

@@ -267,3 +267,41 @@ def test_no_missing_mark_has_a_digit():
     """read_extract skips the missing-mark check for texts with a digit: keep it valid."""
     assert not any(ingest._DIGIT.search(m) for m in ingest.MISSING_MARKS)
     assert ingest._is_missing(" N/A ") and not ingest._is_missing("0")
+
+
+# ------------------------------------- the schema check on one row per distinct value
+
+
+def test_schema_check_on_representative_rows_finds_every_failing_value_a_full_validation_finds():
+    """``_schema_problems`` validates one row per distinct value (plus every row failing
+    the row-wise bounds check); pandera on every row must find no failing value it misses."""
+    from govstats.schemas import TidyObservations, problems_from_schema
+
+    kept = ingest.read_extract(examples_dir() / "yearbook_example_wide.csv").data.copy()
+    assert len(kept) > 20
+    kept["indicator"] = kept["indicator"].astype(object)
+    kept.loc[[5, 9], "indicator"] = "Not-Snake"  # a column check, failing in two rows
+    kept.loc[92, "lower"] = kept.loc[92, "value"] + 5  # the row-wise check, in a row first in no column
+    kept.loc[7, "year_end"] = kept.loc[7, "year_start"] - 1  # a cross-column check on years
+    kept.loc[11, "place_id"] = ""  # str_length
+    kept.loc[13, "bound"] = "roughly"  # isin
+    kept["indicator"] = kept["indicator"].astype("str")
+    codes, _ = ingest._key_codes(kept)
+    fast = ingest._schema_problems(kept, kept, codes)
+    try:
+        TidyObservations.validate(kept, lazy=True)
+        full = []
+    except Exception as exc:  # noqa: BLE001 - pandera's SchemaErrors
+        full = problems_from_schema(exc, file=str(kept["source_file"].iloc[0]), rows=kept["source_row"], data=kept)
+
+    def failing(problems):
+        return {(p.message, p.column, str(p.value)) for p in problems}
+
+    assert len(failing(full)) >= 5
+    assert failing(fast) == failing(full)
+    # each failing value is named at its first row
+    first_row = {}
+    for p in full:
+        key = (p.message, p.column, str(p.value))
+        first_row[key] = min(first_row.get(key, p.row), p.row)
+    assert {(p.message, p.column, str(p.value)): p.row for p in fast} == first_row
