@@ -1594,14 +1594,14 @@ def read_extract(
     # a text with a digit is no "not available" mark (NFKC keeps digits; no mark has one)
     missing_text = np.array([_DIGIT.search(q) is None and _is_missing(q) for q in distinct], dtype=bool)
     missing = pd.Series(missing_text[codes], index=df.index)
-    present = df.loc[~missing, ["quantity", "source_row", "header_scale", "header_unit", "file_label", "source_column"]]
-    # the present cells as codes into the distinct texts that are not missing
+    # the present cells (positions in df) as codes into the distinct texts that are not missing
+    present = np.flatnonzero(~missing.to_numpy())
     texts = distinct[~missing_text]
-    at = (np.cumsum(~missing_text) - 1)[codes[~missing.to_numpy()]]
-    parsed = _parse_cells(present, problems, tuple(units), distinct=(texts, at))
+    at = (np.cumsum(~missing_text) - 1)[codes[present]]
+    parsed = _parse_cells(df, present, texts, at, problems, tuple(units))
     tidy = _assemble(df, parsed)
 
-    kept = tidy[~missing]
+    kept = tidy[~missing] if len(present) < len(df) else tidy
     codes, distinct_keys = _key_codes(kept)
     problems += _unit_problems(kept, df, codes, distinct_keys)
     problems += _duplicate_problems(kept, df, codes)
@@ -1630,7 +1630,7 @@ def read_extract(
     keys = {"place_id": c["place_id"].to_numpy(), "indicator": c["indicator"].to_numpy(), **years}
     spans = [int(k.max() - k.min()) + 1 if len(k) else 1 for k in keys.values()]
     if math.prod(spans) < 2**62:  # the combined key fits in an int64
-        order = np.argsort(_combined_key(pd.DataFrame(keys)).to_numpy(), kind="stable")
+        order = np.argsort(_combined_key(list(keys.values())), kind="stable")
     else:
         order = np.lexsort(list(keys.values())[::-1])
     kept = kept[TIDY_COLUMNS].iloc[stay[order]].reset_index(drop=True)
@@ -1641,92 +1641,70 @@ def read_extract(
     return IngestResult(kept, accounting, used_encoding, layout_text, source, tuple(notes), tuple(warnings))
 
 
-def _parse_cells(present: pd.DataFrame, problems: list[Problem], units: tuple[str, ...] = (),
-                 distinct: tuple[np.ndarray, np.ndarray] | None = None) -> pd.DataFrame:
-    """Parse the non-missing cells and apply each header's unit and multiplier.
+def _parse_cells(df: pd.DataFrame, present: np.ndarray, texts: np.ndarray, at: np.ndarray,
+                 problems: list[Problem], units: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Parse the cells that are not missing and apply each header's unit and multiplier.
 
-    ``distinct``: the distinct cell texts and, per row of ``present``, the position of
-    its text among them; each text is then parsed once and the result spread to its rows
-    with one take (a yearbook repeats values a lot).
+    ``present``: the positions in ``df`` of the cells that are not missing; ``texts``: the
+    distinct texts among them; ``at``: per present cell, the position of its text in
+    ``texts``. Each text is parsed once (a yearbook repeats values a lot) and the results
+    spread to the cells with one take per column. Returns the columns value, lower,
+    upper, scale (float) and bound, unit (object) over all of ``df``'s rows: NaN and None
+    where the cell is missing.
     """
     from govstats.quantities import parse_quantities
 
-    cols = ["value", "lower", "upper", "bound", "unit", "scale"]
-    if present.empty:
-        return pd.DataFrame(columns=cols, index=present.index)
-    if distinct is None:
-        q = parse_quantities(
-            pd.Series(present["quantity"].to_numpy(), index=present.index, dtype="str"),
-            errors="collect",
-            rows=present["source_row"],
-            units=units,
-        )
-    else:
-        texts, at = distinct
-        q = parse_quantities(pd.Series(texts, dtype="str"), errors="collect", units=units).take(at)
-        q.index = present.index
-    out = pd.DataFrame(index=present.index)
-    failed = q["error"].notna().to_numpy()
-    for i in present.index[failed]:
-        problems.append(
-            Problem(
-                f"cannot read this value: {q.at[i, 'error']}",
-                file=present.at[i, "file_label"],
-                row=int(present.at[i, "source_row"]),
-                column=present.at[i, "source_column"],
-                value=present.at[i, "quantity"],
-                hint="write a number such as 1056, 95.8%, 3.2万 or 1600多; leave the cell blank if missing",
-            )
-        )
-    hs = present["header_scale"].astype(float)
+    n = len(df)
+    out = {c: np.full(n, np.nan) for c in ("value", "lower", "upper", "scale")}
+    out.update(bound=_same(n, None), unit=_same(n, None))
+    if not len(present):
+        return out
+    q = parse_quantities(pd.Series(texts, dtype="str"), errors="collect", units=units)
+    error = q["error"].to_numpy(dtype=object, na_value=None)
+    failed = np.array([e is not None for e in error], dtype=bool)[at]
+    hint = "write a number such as 1056, 95.8%, 3.2万 or 1600多; leave the cell blank if missing"
+    for i, k in zip(present[failed].tolist(), at[failed].tolist(), strict=True):
+        problems.append(Problem(f"cannot read this value: {error[k]}", hint=hint, **_where(df, i)))
     # units as plain arrays ('' for none): compared element-wise, canonical forms only
     # where both the header and the cell state one
-    hu_ = present["header_unit"].to_numpy(dtype=object)
+    hu_ = df["header_unit"].to_numpy(dtype=object)[present]
     hu_ = np.where(pd.isna(hu_), "", hu_).astype(object)
-    cu_ = q["unit"].to_numpy(dtype=object)
-    cu_ = np.where(pd.isna(cu_), "", cu_).astype(object)
-    hu, cu = pd.Series(hu_, index=present.index), pd.Series(cu_, index=present.index)
-    cs = q["scale"].astype(float)
-    ok = pd.Series(~failed, index=present.index)
+    cu_ = q["unit"].to_numpy(dtype=object, na_value="")[at]
+    hs = df["header_scale"].to_numpy(dtype=float)[present]
+    cs = q["scale"].to_numpy(dtype=float)[at]
     both = np.flatnonzero(~failed & (hu_ != "") & (cu_ != ""))
     canon = {u: _canonical_unit(u) for u in set(hu_[both]) | set(cu_[both])}
-    differ = [i for i, a, b in zip(present.index[both], hu_[both], cu_[both], strict=True) if canon[a] != canon[b]]
-    for i in differ:
+    for k in [k for k, a, b in zip(both.tolist(), hu_[both], cu_[both], strict=True) if canon[a] != canon[b]]:
         problems.append(
             Problem(
-                f"mixed units: the cell is in {cu[i]!r} but its header says {hu[i]!r}",
-                file=present.at[i, "file_label"],
-                row=int(present.at[i, "source_row"]),
-                column=present.at[i, "source_column"],
-                value=present.at[i, "quantity"],
+                f"mixed units: the cell is in {cu_[k]!r} but its header says {hu_[k]!r}",
                 hint="write the number alone under a header that states the unit",
+                **_where(df, int(present[k])),
             )
         )
-    for i in present.index[ok & hs.ne(1.0) & cs.ne(1.0)]:
+    for i in present[~failed & (hs != 1.0) & (cs != 1.0)].tolist():
         problems.append(
             Problem(
                 "both the header and the cell carry a multiplier (e.g. 万)",
-                file=present.at[i, "file_label"],
-                row=int(present.at[i, "source_row"]),
-                column=present.at[i, "source_column"],
-                value=present.at[i, "quantity"],
                 hint="state the multiplier once: in the header unit, e.g. （万人）, or in the cell",
+                **_where(df, i),
             )
         )
     for c in ("value", "lower", "upper"):
         # 65.18 (万人) * 10,000 is 651800.0000000001 in binary floating point: a product
         # within 1e-9 (relative) of a whole number is that whole number
-        product = q[c].astype(float) * hs
-        whole = product.round()
-        snap = hs.ne(1.0) & ((product - whole).abs() <= 1e-9 * product.abs().clip(lower=1.0))
-        out[c] = product.where(~snap, whole)
-    out["scale"] = cs * hs
-    out["bound"] = q["bound"]
-    out["unit"] = np.where(hu_ != "", hu_, cu_)
+        product = q[c].to_numpy(dtype=float)[at] * hs
+        whole = np.round(product)
+        with np.errstate(invalid="ignore"):  # an open bound (inf) is not snapped
+            snap = (hs != 1.0) & (np.abs(product - whole) <= 1e-9 * np.maximum(np.abs(product), 1.0))
+        out[c][present] = np.where(snap, whole, product)
+    out["scale"][present] = cs * hs
+    out["bound"][present] = q["bound"].to_numpy(dtype=object, na_value=None)[at]
+    out["unit"][present] = np.where(hu_ != "", hu_, cu_)
     return out
 
 
-def _assemble(df: pd.DataFrame, parsed: pd.DataFrame) -> pd.DataFrame:
+def _assemble(df: pd.DataFrame, parsed: dict[str, np.ndarray]) -> pd.DataFrame:
     tidy = pd.DataFrame(index=df.index)
     tidy["place_id"] = df["place_id"].astype("str")
     tidy["place_as_written"] = df["place_as_written"].astype("str")
@@ -1736,9 +1714,9 @@ def _assemble(df: pd.DataFrame, parsed: pd.DataFrame) -> pd.DataFrame:
     tidy["year_end"] = df["year_end"].astype("Int64")
     tidy["quantity"] = df["quantity"].astype("str")
     for c in ("value", "lower", "upper", "scale"):
-        tidy[c] = parsed[c].reindex(df.index).astype(float) if c in parsed else np.nan
+        tidy[c] = parsed[c]
     for c in ("bound", "unit"):
-        tidy[c] = parsed[c].reindex(df.index).astype("str") if c in parsed else pd.Series(index=df.index, dtype="str")
+        tidy[c] = pd.Series(parsed[c], index=df.index, dtype="str")
     tidy["source_file"] = df["source_file"].astype("str")
     tidy["source_ref"] = df["source_ref"].astype("str")
     tidy["source_row"] = df["source_row"].astype("Int64")
@@ -1831,7 +1809,7 @@ def _key_codes(kept: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list]]:
     return out, distinct
 
 
-def _combined_key(frame: pd.DataFrame | Sequence[np.ndarray]) -> pd.Index:
+def _combined_key(frame: pd.DataFrame | Sequence[np.ndarray]) -> np.ndarray:
     """One int64 per row, equal exactly when the rows' (whole number) columns all are.
 
     ``frame``: a frame of whole-number columns, or a sequence of such arrays.
@@ -1843,17 +1821,39 @@ def _combined_key(frame: pd.DataFrame | Sequence[np.ndarray]) -> pd.Index:
         if len(col):
             lo = col.min()
             key = key * (int(col.max() - lo) + 1) + (col - lo)
-    return pd.Index(key)
+    return key
+
+
+def _first_rows(key: np.ndarray) -> np.ndarray:
+    """True at the first row of each distinct value of the int64 ``key`` (``~duplicated()``).
+
+    A key spanning few values (codes, combined codes) is done with one pass of
+    ``np.minimum.at`` over a table of its span; others with pandas' hash table.
+    """
+    n = len(key)
+    mask = np.zeros(n, dtype=bool)
+    if not n:
+        return mask
+    lo = int(key.min())
+    span = int(key.max()) - lo + 1
+    if span > 8 * n + 1024:
+        return ~pd.Series(key).duplicated().to_numpy()
+    first = np.full(span, n, dtype=np.int64)
+    np.minimum.at(first, key - lo, np.arange(n, dtype=np.int64))
+    mask[first[first < n]] = True
+    return mask
 
 
 def _duplicate_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) -> list[Problem]:
     problems: list[Problem] = []
     key = ["place_id", "indicator", "year_start", "year_end"]
-    usable = kept.dropna(subset=["place_id", "indicator", "year_start"])
-    dup = _combined_key(pd.DataFrame({
-        "place_id": codes.loc[usable.index, "place_id"], "indicator": codes.loc[usable.index, "indicator"],
-        "year_start": usable["year_start"].fillna(0), "year_end": usable["year_end"].fillna(0),
-    })).duplicated(keep=False)
+    complete = (kept["place_id"].notna() & kept["indicator"].notna() & kept["year_start"].notna()).to_numpy()
+    usable = kept if complete.all() else kept[complete]
+    combined = _combined_key([codes["place_id"].to_numpy()[complete], codes["indicator"].to_numpy()[complete],
+                              usable["year_start"].fillna(0), usable["year_end"].fillna(0)])
+    dup = ~_first_rows(combined)
+    if dup.any():
+        dup |= np.isin(combined, combined[dup])  # every row of a duplicated key, the first one too
     for _, group in usable[dup].groupby(key, sort=False):
         first = group.index[0]
         for i in group.index[1:]:
@@ -1885,7 +1885,7 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) 
     col["year_start"] = year_start[usable].astype(np.int64)
     col["year_end"] = np.nan_to_num(year_end, nan=-1.0).astype(np.int64)  # whole years or missing
     lo, v, hi = kept["lower"].to_numpy(dtype=float)[usable], value[usable], kept["upper"].to_numpy(dtype=float)[usable]
-    first = ~_combined_key([col["place_id"], col["indicator"], col["year"]]).duplicated()
+    first = _first_rows(_combined_key([col["place_id"], col["indicator"], col["year"]]))
     at, col = usable[first], {c: x[first] for c, x in col.items()}
     lo, v, hi = lo[first], v[first], hi[first]
     # The column checks are on columns with few distinct values (numbers are only typed):
@@ -1893,7 +1893,7 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) 
     # The one row-wise check (lower <= value <= upper) is computed here for every row.
     rows = [at[~((np.isnan(lo) | (lo <= v + 1e-9)) & (np.isnan(hi) | (v <= hi + 1e-9)))]]
     for cols in (["place_id"], ["indicator"], ["year", "year_start", "year_end"], ["bound"], ["unit"]):
-        rows.append(at[~_combined_key([col[c] for c in cols]).duplicated()])
+        rows.append(at[_first_rows(_combined_key([col[c] for c in cols]))])
     clean = kept.iloc[np.unique(np.concatenate(rows))]  # kept's index is increasing: the rows in order
     try:
         TidyObservations.validate(clean, lazy=True)

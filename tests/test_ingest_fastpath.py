@@ -305,3 +305,13 @@ def test_schema_check_on_representative_rows_finds_every_failing_value_a_full_va
         key = (p.message, p.column, str(p.value))
         first_row[key] = min(first_row.get(key, p.row), p.row)
     assert {(p.message, p.column, str(p.value)): p.row for p in fast} == first_row
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-5, 40), max_size=60), st.integers(0, 2**40))
+def test_first_rows_is_pandas_not_duplicated(values, shift):
+    """``_first_rows`` against ``pandas.Series.duplicated`` (both the table and the hash paths)."""
+    import numpy as np
+
+    for key in (np.array(values, dtype=np.int64), np.array(values, dtype=np.int64) * (shift + 1)):
+        assert (ingest._first_rows(key) == ~pd.Series(key, dtype="int64").duplicated().to_numpy()).all()
