@@ -86,7 +86,6 @@ from dataclasses import dataclass
 from decimal import Decimal
 from numbers import Integral, Real
 
-import cn2an
 import numpy as np
 import pandas as pd
 
@@ -111,11 +110,13 @@ EXPECTED_FORMS = (
 )
 
 # --------------------------------------------------------------------------- lexicon
-_CN2AN = cn2an.Cn2An()
-# The characters cn2an reads as part of a Chinese numeral in "normal" mode: digits
-# (零〇一二两三..., 壹贰叁...), place words (十百千万亿, 拾佰仟) and the decimal point 点.
-# Taken from cn2an itself so the tokenizer and the converter agree.
-_CN_NUMERAL_CHARS = _CN2AN.check_key_dict["normal"].replace("负", "")
+#: The characters cn2an reads as part of a Chinese numeral in "normal" mode: digits
+#: (零〇一二两三..., 壹贰叁...), place words (十百千万亿, 拾佰仟) and the decimal point 点.
+#: cn2an's own list (``cn2an.Cn2An().check_key_dict["normal"]`` without 负), written out
+#: so that cn2an, whose import compiles regular expressions for half a second, is
+#: imported only when a cell holds a Chinese numeral; tests/test_quantities.py checks
+#: that the two lists agree, so the tokenizer and the converter still do.
+_CN_NUMERAL_CHARS = "零〇一壹幺二贰两三叁仨四肆五伍六陆七柒八捌九玖十拾百佰千仟万亿点"
 _CN_PLACE_CHARS = "十拾百佰千仟万亿"
 _CN_DIGIT_CHARS = "".join(c for c in _CN_NUMERAL_CHARS if c not in _CN_PLACE_CHARS + "点")
 
@@ -339,6 +340,8 @@ def _multiplier_value(word: str) -> Decimal:
 
 
 def _cn2an(text: str, mode: str = "normal") -> Decimal:
+    import cn2an  # here, not at the top: see _CN_NUMERAL_CHARS
+
     try:
         number = cn2an.cn2an(text, mode)
     except (ValueError, KeyError, IndexError, TypeError) as exc:

@@ -28,3 +28,21 @@ def test_two_way_demeaning_does_not_import_pyfixest_estimation():
     import pyfixest.estimation
 
     assert pyfixest.estimation.demean is pyfixest.core.demean
+
+
+def test_arabic_quantities_do_not_import_cn2an_and_its_numeral_list_is_cn2ans():
+    """cn2an compiles its regular expressions on import (about half a second, once per
+    process). The quantity parser imports it only for a cell with a Chinese numeral; the
+    numeral characters it tokenises with are cn2an's own list, written out."""
+    loaded = _modules_after(
+        "from govstats.quantities import parse_quantity\n"
+        "assert parse_quantity('1,056人').value == 1056 and parse_quantity('3.2万').value == 32000\n")
+    assert "cn2an" not in loaded
+    loaded = _modules_after("from govstats.quantities import parse_quantity\n"
+                            "assert parse_quantity('一千六百名').value == 1600\n")
+    assert "cn2an" in loaded
+    import cn2an
+
+    from govstats.quantities import _CN_NUMERAL_CHARS
+
+    assert _CN_NUMERAL_CHARS == cn2an.Cn2An().check_key_dict["normal"].replace("负", "")
