@@ -1612,29 +1612,29 @@ def read_extract(
     rejected = tidy.loc[missing, TIDY_COLUMNS].assign(
         reason=[("blank" if not q else f"not available ({q!r})") for q in df.loc[missing, "quantity"]]
     )
-    implausible = _implausible(kept, matcher.rules)
+    implausible = _implausible(kept, matcher.rules, codes["indicator"].to_numpy(), distinct_keys["indicator"])
     if len(implausible):
         bad = kept.loc[implausible.index, TIDY_COLUMNS].assign(reason=implausible)
         rejected = pd.concat([rejected, bad])
-        for i, why in implausible.items():
-            notes.append(f"rejected {df.at[i, 'file_label']}, {df.at[i, 'source_ref']}: "
-                         f"{df.at[i, 'quantity']!r} {why}")
+        at = implausible.index.to_numpy()  # df has a RangeIndex: labels are positions
+        for file, ref, quantity, why in zip(df["file_label"].to_numpy()[at], df["source_ref"].to_numpy()[at],
+                                            df["quantity"].to_numpy()[at], implausible.tolist(), strict=True):
+            notes.append(f"rejected {file}, {ref}: {quantity!r} {why}")
     # the cells kept, sorted by place, indicator, year (a stable sort on the integer
     # codes: the order of the strings, missing last), taken in one go
     stay = np.flatnonzero(~kept.index.isin(implausible.index))
-    c = codes.iloc[stay]
     # one int64 per cell (place, indicator, year_start, year_end; a missing year after
     # every year, as 3000) and a stable argsort: the lexicographic order, in one sort
     years = {y: np.nan_to_num(kept[y].to_numpy(dtype=float, na_value=np.nan)[stay], nan=3000.0).astype(np.int64)
              for y in ("year_start", "year_end")}
-    keys = {"place_id": c["place_id"].to_numpy(), "indicator": c["indicator"].to_numpy(), **years}
+    keys = {c: codes[c].to_numpy()[stay] for c in ("place_id", "indicator")} | years
     spans = [int(k.max() - k.min()) + 1 if len(k) else 1 for k in keys.values()]
     if math.prod(spans) < 2**62:  # the combined key fits in an int64
         order = np.argsort(_combined_key(list(keys.values())), kind="stable")
     else:
         order = np.lexsort(list(keys.values())[::-1])
     kept = kept[TIDY_COLUMNS].iloc[stay[order]].reset_index(drop=True)
-    warnings = _jump_warnings(kept)
+    warnings = _jump_warnings(kept, _combined_key([keys["place_id"][order], keys["indicator"][order]]))
     accounting = RowAccounting(source, len(df), kept, rejected.reset_index(drop=True))
     found_layouts = sorted(set(layouts))
     layout_text = found_layouts[0] if len(found_layouts) == 1 else f"mixed ({', '.join(found_layouts)})"
@@ -1902,21 +1902,29 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) 
     return []
 
 
-def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule]) -> pd.Series:
-    """Reason per cell outside its indicator's codebook bounds (index = cells to reject)."""
+def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule], ind_codes: np.ndarray | None = None,
+                 distinct: Sequence[str] | None = None) -> pd.Series:
+    """Reason per cell outside its indicator's codebook bounds (index = cells to reject).
+
+    ``ind_codes``, ``distinct``: the indicator column as codes into its distinct values
+    (a code past the end: missing), as :func:`_key_codes` gives them; found here if not given.
+    """
     reasons: dict = {}
-    # each indicator's rule looked up once (code -1, a missing indicator, has none)
-    ind_codes, distinct = pd.factorize(kept["indicator"].to_numpy(dtype=object))
+    # each indicator's rule looked up once (a missing indicator has none)
+    if ind_codes is None:
+        ind_codes, distinct = pd.factorize(kept["indicator"].to_numpy(dtype=object))
+        ind_codes = np.where(ind_codes < 0, len(distinct), ind_codes)
+    distinct = list(distinct)
     ruled = np.append(np.array([i in rules for i in distinct], dtype=bool), False)[ind_codes]
-    ok = kept["value"].notna().to_numpy() & ruled
-    k = kept.loc[ok, ["indicator", "value", "lower", "upper", "bound"]]
-    if k.empty:
+    ok = np.flatnonzero(kept["value"].notna().to_numpy() & ruled)
+    if not len(ok):
         return pd.Series(reasons, dtype=object)
-    value = k["value"].to_numpy(dtype=float)
-    lower, upper = k["lower"].to_numpy(dtype=float), k["upper"].to_numpy(dtype=float)
+    k = {c: kept[c].to_numpy()[ok] for c in ("indicator", "bound")}
+    k.update({c: kept[c].to_numpy(dtype=float)[ok] for c in ("value", "lower", "upper")})
+    value, lower, upper = k["value"], k["lower"], k["upper"]
     lo = np.where(np.isnan(lower), value, lower)
     hi = np.where(np.isnan(upper) | np.isinf(upper), value, upper)
-    inds = k["indicator"].to_numpy()
+    inds = k["indicator"]
     codes = ind_codes[ok]
     ruled_rules = [rules.get(i, IndicatorRule(i, "", math.nan, math.nan, False)) for i in distinct]
     minimum = np.array([r.minimum for r in ruled_rules], dtype=float)[codes]
@@ -1924,7 +1932,7 @@ def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule]) -> pd.S
     whole = np.array([r.whole for r in ruled_rules], dtype=bool)[codes]
     below = ~np.isnan(minimum) & (lo < minimum)
     above = ~below & ~np.isnan(maximum) & (hi > maximum)
-    fraction = ~below & ~above & whole & (k["bound"].to_numpy() == "exact") & (value != np.round(value))
+    fraction = ~below & ~above & whole & (k["bound"] == "exact") & (value != np.round(value))
     for j in np.flatnonzero(below | above | fraction):
         rule, v, ind = rules[inds[j]], value[j], inds[j]
         kind = f" ({rule.unit_kind})" if rule.unit_kind else ""
@@ -1935,25 +1943,27 @@ def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule]) -> pd.S
             why = f"implausible: {v:g} is above the codebook maximum {rule.maximum:g} of {ind}{kind}"
         else:
             why = f"implausible: {v:g} is not a whole number, but {ind}{kind} counts whole units"
-        reasons[k.index[j]] = why
+        reasons[kept.index[ok[j]]] = why
     return pd.Series(reasons, dtype=object)
 
 
-def _jump_warnings(kept: pd.DataFrame, factor: float = 10.0) -> list[str]:
-    """Year-on-year changes by a factor of ``factor`` or more (kept, but flagged)."""
-    single = kept[(kept["year_start"] == kept["year_end"]) & kept["value"].gt(0)]
-    if single.empty:
+def _jump_warnings(kept: pd.DataFrame, series: np.ndarray, factor: float = 10.0) -> list[str]:
+    """Year-on-year changes by a factor of ``factor`` or more (kept, but flagged).
+
+    ``kept`` is sorted by place, indicator and year; ``series``: one integer per row,
+    equal exactly for the rows of one place and indicator.
+    """
+    years = kept["year_start"].to_numpy(dtype=float, na_value=np.nan)
+    values = kept["value"].to_numpy(dtype=float)
+    single = np.flatnonzero((years == kept["year_end"].to_numpy(dtype=float, na_value=np.nan)) & (values > 0))
+    if not len(single):
         return []
-    g = single  # kept is sorted by place, indicator and year
-    same = (g["place_id"].to_numpy() == np.roll(g["place_id"].to_numpy(), 1)) & (
-        g["indicator"].to_numpy() == np.roll(g["indicator"].to_numpy(), 1))
-    years = g["year_start"].to_numpy(dtype="int64")
-    values = g["value"].to_numpy(dtype=float)
+    series, years, values = series[single], years[single].astype(np.int64), values[single]
     ratio = values / np.roll(values, 1)
-    jump = same & (years == np.roll(years, 1) + 1) & ((ratio >= factor) | (ratio <= 1 / factor))
+    jump = (series == np.roll(series, 1)) & (years == np.roll(years, 1) + 1) & ((ratio >= factor) | (ratio <= 1 / factor))
     jump[0] = False
     out: list[str] = []
-    place, ind, refs = g["place_id"].to_numpy(), g["indicator"].to_numpy(), g["source_ref"].to_numpy()
+    place, ind, refs = (kept[c].to_numpy()[single] for c in ("place_id", "indicator", "source_ref"))
     for k in np.flatnonzero(jump):
         out.append(
             f"{place[k]} {ind[k]}: {values[k - 1]:g} in {years[k - 1]} -> {values[k]:g} in {years[k]} "
