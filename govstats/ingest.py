@@ -885,9 +885,22 @@ class _Cells:
     """Value cells gathered from every sheet: one block of whole columns per table."""
 
     blocks: list[dict[str, np.ndarray]] = field(default_factory=list)
+    #: per block, the key columns as (levels, codes): the column is ``levels[codes]``
+    coded_blocks: list[dict[str, tuple[np.ndarray, np.ndarray]]] = field(default_factory=list)
 
-    def add_block(self, **columns: np.ndarray) -> None:
-        self.blocks.append(columns)
+    def add_block(self, coded: dict[str, tuple[np.ndarray, np.ndarray]], **columns: np.ndarray) -> None:
+        """Add a table's cells: ``columns`` as arrays; ``coded`` columns as (levels, codes)."""
+        self.blocks.append(columns | {k: levels[codes] for k, (levels, codes) in coded.items()})
+        self.coded_blocks.append(coded)
+
+    def coded(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """A coded column over every block: (levels, codes), ``frame()[name]`` is ``levels[codes]``."""
+        if not self.coded_blocks:
+            return _same(0, None), np.zeros(0, dtype=np.int64)
+        levels = [b[name][0] for b in self.coded_blocks]
+        offsets = np.cumsum([0] + [len(lv) for lv in levels[:-1]])
+        return (np.concatenate(levels).astype(object),
+                np.concatenate([b[name][1] + o for b, o in zip(self.coded_blocks, offsets, strict=True)]))
 
     def frame(self) -> pd.DataFrame:
         if not self.blocks:
@@ -1235,7 +1248,6 @@ def _read_table(
         if name_j is not None:
             rows_written = np.where(grid_[:, name_j] == "", place_col, grid_[:, name_j])
     # a row with a bad year: its cells are still checked
-    row_year_cols = (_same(n, None), np.full(n, np.nan), np.full(n, np.nan))
     if year_j is not None and n:
         year_codes, year_texts = pd.factorize(grid_[:, year_j])
         parsed_years = [_parse_year(y) for y in year_texts]
@@ -1252,9 +1264,8 @@ def _read_table(
                     hint="write a year such as 2016 or 2016年 (a period: 2006-2010)",
                 )
             )
-        labels = np.array([None if y is None else y[0] for y in parsed_years], dtype=object)
-        starts, ends = (np.array([np.nan if y is None else y[k] for y in parsed_years], dtype=float) for k in (1, 2))
-        row_year_cols = (labels[year_codes], starts[year_codes], ends[year_codes])
+        year_levels = ([None if y is None else y[0] for y in parsed_years],
+                       *([np.nan if y is None else y[k] for y in parsed_years] for k in (1, 2)))
     rows_ind: list[tuple] = []
     if per_row_ind:
         for r, row in body:
@@ -1287,32 +1298,32 @@ def _read_table(
     if n and m:
         js = [j for j, _ in value_cols]
         quantity = grid_[:, js]
-        ind_, unit_, scale_ = np.empty((n, m), dtype=object), np.empty((n, m), dtype=object), np.empty((n, m))
-        year_, start_, end_ = np.empty((n, m), dtype=object), np.empty((n, m)), np.empty((n, m))
+        # indicator, header unit and scale: per row, or per column (codes into the levels)
         if per_row_ind:
-            row_ind_cols = (np.array([x[0] for x in rows_ind], dtype=object),
-                            np.array([x[1] for x in rows_ind], dtype=object),
-                            np.array([x[2] for x in rows_ind], dtype=float))
-        for k, (j, year) in enumerate(value_cols):
-            if per_row_ind:
-                ind_[:, k], unit_[:, k], scale_[:, k] = row_ind_cols
-            else:
-                ind_[:, k], unit_[:, k], scale_[:, k] = col_ind[j]
-            if year is not None:
-                year_[:, k], start_[:, k], end_[:, k] = year
-            else:
-                year_[:, k], start_[:, k], end_[:, k] = row_year_cols
+            ind_levels, ind_codes = rows_ind, np.repeat(np.arange(n), m)
+        else:
+            ind_levels, ind_codes = [col_ind[j] for j in js], np.tile(np.arange(m), n)
+        # the year: the m column years (None for a column without one), then the row years
+        row_levels, row_codes = (year_levels, year_codes) if year_j is not None else (
+            ([None], [np.nan], [np.nan]), np.zeros(n, dtype=np.int64))
+        col_years = [year for _, year in value_cols]
+        year_lv = [np.array([y[k] if y is not None else (None if k == 0 else np.nan) for y in col_years]
+                            + list(row_levels[k]), dtype=object if k == 0 else float) for k in range(3)]
+        per_column = np.array([y is not None for y in col_years], dtype=bool)
+        yr_codes = np.where(per_column[None, :], np.arange(m)[None, :], m + row_codes[:, None]).ravel()
         cols_q = [quoted[j] for j in js]
         prefix = sh.ref_prefix
         cells.add_block(
+            coded={
+                "indicator": (np.array([x[0] for x in ind_levels], dtype=object), ind_codes),
+                "header_unit": (np.array([x[1] for x in ind_levels], dtype=object), ind_codes),
+                "year": (year_lv[0], yr_codes),
+            },
             table=np.full(n * m, t),
             place_as_written=np.repeat(rows_written, m),
-            indicator=ind_.ravel(),
-            header_unit=unit_.ravel(),
-            header_scale=scale_.ravel(),
-            year=year_.ravel(),
-            year_start=start_.ravel(),
-            year_end=end_.ravel(),
+            header_scale=np.array([x[2] for x in ind_levels], dtype=float)[ind_codes],
+            year_start=year_lv[1][yr_codes],
+            year_end=year_lv[2][yr_codes],
             quantity=quantity.ravel(),
             source_file=_same(n * m, source_file),
             source_ref=np.add.outer(np.array([f"{prefix}row {r}, column " for r in rows_r.tolist()], dtype=object),
@@ -1387,7 +1398,21 @@ def _resolve_places(
             scopes[quals] = (scope, problem)
         return scopes[quals]
 
-    for (_, file, column, quals), at in pr.groupby(["table", "file", "column", "within"], sort=False).indices.items():
+    # the groups of rows resolved together: per table (one file and place column each), and
+    # within it per qualifying places (省份/城市 columns), in order of first appearance
+    groups = []
+    start = 0
+    for block in place_rows:
+        k = len(block["row"])
+        if any(block["within"]):
+            by_quals: dict[tuple, list[int]] = {}
+            for i, quals in enumerate(block["within"], start=start):
+                by_quals.setdefault(quals, []).append(i)
+            groups += [(block["file"], block["column"], q, np.array(at)) for q, at in by_quals.items()]
+        elif k:
+            groups.append((block["file"], block["column"], (), np.arange(start, start + k)))
+        start += k
+    for file, column, quals, at in groups:
         group_rows = pr["row"].to_numpy()[at]
         scope, problem = scope_of(quals, file, int(group_rows[0]))
         if problem is not None:
@@ -1428,8 +1453,10 @@ def _resolve_places(
         except (UnknownPlaceError, TypeError):
             inside = None
         checked[key] = None if pid in (by_name, inside) or (by_name is None and inside is None) else (inside or by_name)
-    wrong = [checked[k] is not None for k in zip(named["name"].tolist(), named["pid"].tolist(), strict=True)]
-    for rec in named[np.array(wrong, dtype=bool)].to_dict("records"):
+    wrong = named[["name", "pid"]].merge(  # each row's pair looked up among the distinct pairs
+        pd.DataFrame([(*k, v is not None) for k, v in checked.items()], columns=["name", "pid", "wrong"]),
+        on=["name", "pid"], how="left")["wrong"].to_numpy(dtype=bool) if len(named) else np.zeros(0, dtype=bool)
+    for rec in named[wrong].to_dict("records"):
         other = checked[(rec["name"], rec["pid"])]
         pid = rec["pid"]
         if other is not None:
@@ -1588,7 +1615,8 @@ def read_extract(
     # each cell's place: (table, row) looked up for the whole column at once
     keys = pd.Index((place_ids["table"].to_numpy(dtype=np.int64) << 32) + place_ids["row"].to_numpy(dtype=np.int64))
     at = keys.get_indexer((df["table"].to_numpy(dtype=np.int64) << 32) + df["source_row"].to_numpy(dtype=np.int64))
-    df["place_id"] = np.append(place_ids["pid"].to_numpy(dtype=object), None)[at]
+    place_levels, place_at = np.append(place_ids["pid"].to_numpy(dtype=object), None), at
+    df["place_id"] = place_levels[place_at]
 
     codes, distinct = pd.factorize(df["quantity"].to_numpy(dtype=object))  # each distinct text once
     # a text with a digit is no "not available" mark (NFKC keeps digits; no mark has one)
@@ -1601,8 +1629,22 @@ def read_extract(
     parsed = _parse_cells(df, present, texts, at, problems, tuple(units))
     tidy = _assemble(df, parsed)
 
-    kept = tidy[~missing] if len(present) < len(df) else tidy
-    codes, distinct_keys = _key_codes(kept)
+    kept = tidy[~missing] if len(present) < len(df) else tidy  # the rows of kept: present
+    # the key columns of kept as (levels, codes), the way the cells were built
+    hu_levels, hu_at = cells.coded("header_unit")
+    hu_levels = np.where(pd.isna(hu_levels), "", hu_levels).astype(object)
+    hu_at = hu_at[present]
+    indicator_levels, indicator_at = cells.coded("indicator")
+    year_levels, year_at = cells.coded("year")
+    codes, distinct_keys = _key_codes(kept, coded={
+        "place_id": (place_levels, place_at[present]),
+        "indicator": (indicator_levels, indicator_at[present]),
+        "year": (year_levels, year_at[present]),
+        "bound": (parsed["levels"]["bound"], at),
+        # the header's unit where it states one, else the cell's
+        "unit": (np.concatenate([hu_levels, parsed["levels"]["unit"]]),
+                 np.where((hu_levels != "")[hu_at], hu_at, len(hu_levels) + at)),
+    })
     problems += _unit_problems(kept, df, codes, distinct_keys)
     problems += _duplicate_problems(kept, df, codes)
     problems += _schema_problems(kept, df, codes)
@@ -1656,7 +1698,7 @@ def _parse_cells(df: pd.DataFrame, present: np.ndarray, texts: np.ndarray, at: n
 
     n = len(df)
     out = {c: np.full(n, np.nan) for c in ("value", "lower", "upper", "scale")}
-    out.update(bound=_same(n, None), unit=_same(n, None))
+    out.update(bound=_same(n, None), unit=_same(n, None), levels={"bound": _same(0, None), "unit": _same(0, "")})
     if not len(present):
         return out
     q = parse_quantities(pd.Series(texts, dtype="str"), errors="collect", units=units)
@@ -1699,8 +1741,11 @@ def _parse_cells(df: pd.DataFrame, present: np.ndarray, texts: np.ndarray, at: n
             snap = (hs != 1.0) & (np.abs(product - whole) <= 1e-9 * np.maximum(np.abs(product), 1.0))
         out[c][present] = np.where(snap, whole, product)
     out["scale"][present] = cs * hs
-    out["bound"][present] = q["bound"].to_numpy(dtype=object, na_value=None)[at]
+    bound_levels = q["bound"].to_numpy(dtype=object, na_value=None)
+    out["bound"][present] = bound_levels[at]
     out["unit"][present] = np.where(hu_ != "", hu_, cu_)
+    # the distinct texts' bound and unit, for the key codes (see _key_codes)
+    out["levels"] = {"bound": bound_levels, "unit": q["unit"].to_numpy(dtype=object, na_value="")}
     return out
 
 
@@ -1793,17 +1838,26 @@ def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame,
     return problems
 
 
-def _key_codes(kept: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, list]]:
+def _key_codes(kept: pd.DataFrame, coded: dict[str, tuple[np.ndarray, np.ndarray]] | None = None
+               ) -> tuple[pd.DataFrame, dict[str, list]]:
     """Integer codes of the key text columns, in the strings' order (missing last).
 
     Duplicates, distinct values and sorting are found on these: hashing a million
-    integers is cheap, a million strings is not.
+    integers is cheap, a million strings is not (about 0.1 s per column of a million).
+    ``coded``: each column as (levels, codes), ``kept[c]`` being ``levels[codes]``, as
+    the cells were built; then only the few levels are hashed. Without it, the columns of
+    ``kept`` themselves (tests/test_ingest_fastpath.py checks the two agree).
     """
     out = pd.DataFrame(index=kept.index)
     distinct: dict[str, list] = {}
     for c in ("place_id", "indicator", "year", "bound", "unit"):
-        # the str column's own object array (no copy; NaN where missing, coded -1 as None was)
-        codes, uniques = pd.factorize(kept[c].to_numpy(dtype=object), sort=True)
+        if coded is None:
+            # the str column's own object array (NaN where missing, coded -1 as None is)
+            codes, uniques = pd.factorize(kept[c].to_numpy(dtype=object), sort=True)
+        else:
+            levels, at = coded[c]
+            codes, uniques = pd.factorize(levels, sort=True)
+            codes = codes[at]
         out[c] = np.where(codes < 0, len(uniques), codes)
         distinct[c] = list(uniques)
     return out, distinct
@@ -1963,10 +2017,11 @@ def _jump_warnings(kept: pd.DataFrame, series: np.ndarray, factor: float = 10.0)
     jump = (series == np.roll(series, 1)) & (years == np.roll(years, 1) + 1) & ((ratio >= factor) | (ratio <= 1 / factor))
     jump[0] = False
     out: list[str] = []
-    place, ind, refs = (kept[c].to_numpy()[single] for c in ("place_id", "indicator", "source_ref"))
-    for k in np.flatnonzero(jump):
+    at = np.flatnonzero(jump)
+    place, ind, refs = (kept[c].iloc[single[at]].tolist() for c in ("place_id", "indicator", "source_ref"))
+    for i, k in enumerate(at.tolist()):
         out.append(
-            f"{place[k]} {ind[k]}: {values[k - 1]:g} in {years[k - 1]} -> {values[k]:g} in {years[k]} "
-            f"(x{ratio[k]:.3g}; {refs[k]}); check the unit (人 vs 万人?)"
+            f"{place[i]} {ind[i]}: {values[k - 1]:g} in {years[k - 1]} -> {values[k]:g} in {years[k]} "
+            f"(x{ratio[k]:.3g}; {refs[i]}); check the unit (人 vs 万人?)"
         )
     return out

@@ -315,3 +315,46 @@ def test_first_rows_is_pandas_not_duplicated(values, shift):
 
     for key in (np.array(values, dtype=np.int64), np.array(values, dtype=np.int64) * (shift + 1)):
         assert (ingest._first_rows(key) == ~pd.Series(key, dtype="int64").duplicated().to_numpy()).all()
+
+
+# ------------------------------------- key codes from the cells' levels = from the columns
+
+
+@pytest.mark.parametrize("case", corpus.CORPUS, ids=[c.id for c in corpus.CORPUS])
+def test_key_codes_from_the_cells_levels_are_the_codes_of_the_columns(case, tmp_path, monkeypatch):
+    """read_extract codes its key columns from the few levels the cells were built from;
+    factorizing the columns themselves (the reference) must give the same codes and
+    distinct values, on every corpus file (CSV and XLSX, clean and with errors)."""
+    import numpy as np
+
+    original, compared = ingest._key_codes, []
+
+    def both(kept, coded=None):
+        fast, fast_distinct = original(kept, coded=coded)
+        reference, ref_distinct = original(kept)
+        assert fast.index.equals(reference.index) and list(fast.columns) == list(reference.columns)
+        for c in reference.columns:
+            # the levels may hold values no kept row has: the codes may differ by a gap, but
+            # name the same value (missing last) and keep the strings' order
+            f, r = fast[c].to_numpy(), reference[c].to_numpy()
+            assert np.issubdtype(f.dtype, np.integer)
+            named = [fast_distinct[c][k] if k < len(fast_distinct[c]) else None for k in f]
+            assert named == [ref_distinct[c][k] if k < len(ref_distinct[c]) else None for k in r]
+            pairs = sorted(set(zip(f.tolist(), r.tolist())))
+            assert [b for _, b in pairs] == sorted(b for _, b in pairs)  # one order
+        compared.append(len(kept))
+        return fast, fast_distinct
+
+    monkeypatch.setattr(ingest, "_key_codes", both)
+    path = corpus.write_case(case, tmp_path)
+    kwargs = dict(case.kwargs)
+    if kwargs.get("codebook") == "CODEBOOK":
+        cb = tmp_path / "my_codebook.csv"
+        cb.write_text("indicator,name_zh,unit,min,max\npatrol_cars_count,巡逻车辆数,count,0,500\n", encoding="utf-8")
+        kwargs["codebook"] = cb
+    try:
+        ingest.read_extract(path, **kwargs)
+    except DataValidationError:
+        pass
+    if case.errors is None:
+        assert compared and compared[0] > 0
