@@ -1646,8 +1646,9 @@ def read_extract(
                  np.where((hu_levels != "")[hu_at], hu_at, len(hu_levels) + at)),
     })
     problems += _unit_problems(kept, df, codes, distinct_keys)
-    problems += _duplicate_problems(kept, df, codes)
-    problems += _schema_problems(kept, df, codes)
+    duplicates = _duplicate_problems(kept, df, codes)
+    problems += duplicates
+    problems += _schema_problems(kept, df, codes, distinct_keys, unique_keys=not duplicates)
     problems.sort(key=lambda p: (p.file or "", p.row or 0))
     DataValidationError.raise_if_any(problems, what=what)
 
@@ -1923,13 +1924,20 @@ def _duplicate_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFram
     return problems
 
 
-def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) -> list[Problem]:
-    """Validate the cells that passed every other check against TidyObservations."""
+def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame, distinct: dict[str, list],
+                     unique_keys: bool = False) -> list[Problem]:
+    """Validate the cells that passed every other check against TidyObservations.
+
+    ``codes``, ``distinct``: the key codes (:func:`_key_codes`). ``unique_keys``: no two
+    cells share a place, indicator and year (as :func:`_duplicate_problems` found); else
+    only the first cell of each key is validated (the duplicates are reported there).
+    """
     from govstats.schemas import TidyObservations, problems_from_schema
 
     year_start = kept["year_start"].to_numpy(dtype=float, na_value=np.nan)
     value = kept["value"].to_numpy(dtype=float)
-    usable = np.flatnonzero(kept["place_id"].notna().to_numpy() & kept["indicator"].notna().to_numpy()
+    usable = np.flatnonzero((codes["place_id"].to_numpy() < len(distinct["place_id"]))  # not missing
+                            & (codes["indicator"].to_numpy() < len(distinct["indicator"]))
                             & ~np.isnan(year_start) & ~np.isnan(value))
     if not len(usable):
         return []
@@ -1939,9 +1947,11 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame) 
     col["year_start"] = year_start[usable].astype(np.int64)
     col["year_end"] = np.nan_to_num(year_end, nan=-1.0).astype(np.int64)  # whole years or missing
     lo, v, hi = kept["lower"].to_numpy(dtype=float)[usable], value[usable], kept["upper"].to_numpy(dtype=float)[usable]
-    first = _first_rows(_combined_key([col["place_id"], col["indicator"], col["year"]]))
-    at, col = usable[first], {c: x[first] for c, x in col.items()}
-    lo, v, hi = lo[first], v[first], hi[first]
+    at = usable
+    if not unique_keys:
+        first = _first_rows(_combined_key([col["place_id"], col["indicator"], col["year"]]))
+        at, col = usable[first], {c: x[first] for c, x in col.items()}
+        lo, v, hi = lo[first], v[first], hi[first]
     # The column checks are on columns with few distinct values (numbers are only typed):
     # the first row of each distinct value finds every failing value, named at that row.
     # The one row-wise check (lower <= value <= upper) is computed here for every row.

@@ -272,7 +272,8 @@ def test_no_missing_mark_has_a_digit():
 # ------------------------------------- the schema check on one row per distinct value
 
 
-def test_schema_check_on_representative_rows_finds_every_failing_value_a_full_validation_finds():
+@pytest.mark.parametrize("unique_keys", [False, True])
+def test_schema_check_on_representative_rows_finds_every_failing_value_a_full_validation_finds(unique_keys):
     """``_schema_problems`` validates one row per distinct value (plus every row failing
     the row-wise bounds check); pandera on every row must find no failing value it misses."""
     from govstats.schemas import TidyObservations, problems_from_schema
@@ -286,8 +287,9 @@ def test_schema_check_on_representative_rows_finds_every_failing_value_a_full_va
     kept.loc[11, "place_id"] = ""  # str_length
     kept.loc[13, "bound"] = "roughly"  # isin
     kept["indicator"] = kept["indicator"].astype("str")
-    codes, _ = ingest._key_codes(kept)
-    fast = ingest._schema_problems(kept, kept, codes)
+    codes, distinct = ingest._key_codes(kept)
+    assert not ingest._duplicate_problems(kept, kept, codes)  # so unique_keys=True is true
+    fast = ingest._schema_problems(kept, kept, codes, distinct, unique_keys=unique_keys)
     try:
         TidyObservations.validate(kept, lazy=True)
         full = []
