@@ -1609,7 +1609,10 @@ def read_extract(
         found = _read_table(t, sh, layout, matcher, source, cells, place_rows, problems, notes)
         if found:
             layouts.append(found)
+    sheets = sh = None  # the grids of cell texts: the cells hold what they need
     df = cells.frame()
+    coded_cells = {name: cells.coded(name) for name in ("indicator", "header_unit", "year")}
+    cells = None  # df holds the cells now (their arrays are freed as df's columns are converted)
     place_ids, place_problems = _resolve_places(place_rows, place_within, registry_file)
     problems += place_problems
     # each cell's place: (table, row) looked up for the whole column at once
@@ -1631,11 +1634,11 @@ def read_extract(
 
     kept = tidy[~missing] if len(present) < len(df) else tidy  # the rows of kept: present
     # the key columns of kept as (levels, codes), the way the cells were built
-    hu_levels, hu_at = cells.coded("header_unit")
+    hu_levels, hu_at = coded_cells["header_unit"]
     hu_levels = np.where(pd.isna(hu_levels), "", hu_levels).astype(object)
     hu_at = hu_at[present]
-    indicator_levels, indicator_at = cells.coded("indicator")
-    year_levels, year_at = cells.coded("year")
+    indicator_levels, indicator_at = coded_cells["indicator"]
+    year_levels, year_at = coded_cells["year"]
     codes, distinct_keys = _key_codes(kept, coded={
         "place_id": (place_levels, place_at[present]),
         "indicator": (indicator_levels, indicator_at[present]),
@@ -1676,9 +1679,11 @@ def read_extract(
         order = np.argsort(_combined_key(list(keys.values())), kind="stable")
     else:
         order = np.lexsort(list(keys.values())[::-1])
+    n_cells = len(df)
+    del df, tidy, parsed, codes  # before the last copy of the cells: a lower peak of memory
     kept = kept[TIDY_COLUMNS].iloc[stay[order]].reset_index(drop=True)
     warnings = _jump_warnings(kept, _combined_key([keys["place_id"][order], keys["indicator"][order]]))
-    accounting = RowAccounting(source, len(df), kept, rejected.reset_index(drop=True))
+    accounting = RowAccounting(source, n_cells, kept, rejected.reset_index(drop=True))
     found_layouts = sorted(set(layouts))
     layout_text = found_layouts[0] if len(found_layouts) == 1 else f"mixed ({', '.join(found_layouts)})"
     return IngestResult(kept, accounting, used_encoding, layout_text, source, tuple(notes), tuple(warnings))
@@ -1751,23 +1756,18 @@ def _parse_cells(df: pd.DataFrame, present: np.ndarray, texts: np.ndarray, at: n
 
 
 def _assemble(df: pd.DataFrame, parsed: dict[str, np.ndarray]) -> pd.DataFrame:
-    tidy = pd.DataFrame(index=df.index)
-    tidy["place_id"] = df["place_id"].astype("str")
-    tidy["place_as_written"] = df["place_as_written"].astype("str")
-    tidy["indicator"] = df["indicator"].astype("str")
-    tidy["year"] = df["year"].astype("str")
-    tidy["year_start"] = df["year_start"].astype("Int64")
-    tidy["year_end"] = df["year_end"].astype("Int64")
-    tidy["quantity"] = df["quantity"].astype("str")
+    """The tidy columns (TIDY_COLUMNS), typed; ``df``'s own text columns are converted in
+    place and shared with the result (one array per column, not two)."""
+    for c in ("place_id", "place_as_written", "indicator", "year", "quantity", "source_file", "source_ref",
+              "source_column"):
+        df[c] = df[c].astype("str")
+    for c in ("year_start", "year_end", "source_row"):
+        df[c] = df[c].astype("Int64")
     for c in ("value", "lower", "upper", "scale"):
-        tidy[c] = parsed[c]
+        df[c] = parsed[c]
     for c in ("bound", "unit"):
-        tidy[c] = pd.Series(parsed[c], index=df.index, dtype="str")
-    tidy["source_file"] = df["source_file"].astype("str")
-    tidy["source_ref"] = df["source_ref"].astype("str")
-    tidy["source_row"] = df["source_row"].astype("Int64")
-    tidy["source_column"] = df["source_column"].astype("str")
-    return tidy
+        df[c] = pd.Series(parsed[c], index=df.index, dtype="str")
+    return df[TIDY_COLUMNS]
 
 
 def _where(df: pd.DataFrame, i) -> dict:
