@@ -1629,14 +1629,15 @@ def read_extract(
     present = np.flatnonzero(~missing.to_numpy())
     texts = distinct[~missing_text]
     at = (np.cumsum(~missing_text) - 1)[codes[present]]
-    parsed = _parse_cells(df, present, texts, at, problems, tuple(units))
+    # each cell's header unit ('' for none) as codes into the few the tables state
+    hu_levels, hu_at = coded_cells["header_unit"]
+    hu_levels = np.where(pd.isna(hu_levels), "", hu_levels).astype(object)
+    hu_at = hu_at[present]
+    parsed = _parse_cells(df, present, texts, at, hu_levels[hu_at], problems, tuple(units))
     tidy = _assemble(df, parsed)
 
     kept = tidy[~missing] if len(present) < len(df) else tidy  # the rows of kept: present
     # the key columns of kept as (levels, codes), the way the cells were built
-    hu_levels, hu_at = coded_cells["header_unit"]
-    hu_levels = np.where(pd.isna(hu_levels), "", hu_levels).astype(object)
-    hu_at = hu_at[present]
     indicator_levels, indicator_at = coded_cells["indicator"]
     year_levels, year_at = coded_cells["year"]
     codes, distinct_keys = _key_codes(kept, coded={
@@ -1648,7 +1649,7 @@ def read_extract(
         "unit": (np.concatenate([hu_levels, parsed["levels"]["unit"]]),
                  np.where((hu_levels != "")[hu_at], hu_at, len(hu_levels) + at)),
     })
-    problems += _unit_problems(kept, df, codes, distinct_keys)
+    problems += _unit_problems(kept, df, codes, distinct_keys, (hu_levels == "")[hu_at])
     duplicates = _duplicate_problems(kept, df, codes)
     problems += duplicates
     problems += _schema_problems(kept, df, codes, distinct_keys, unique_keys=not duplicates)
@@ -1690,7 +1691,8 @@ def read_extract(
 
 
 def _parse_cells(df: pd.DataFrame, present: np.ndarray, texts: np.ndarray, at: np.ndarray,
-                 problems: list[Problem], units: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+                 header_units: np.ndarray, problems: list[Problem], units: tuple[str, ...] = ()
+                 ) -> dict[str, np.ndarray]:
     """Parse the cells that are not missing and apply each header's unit and multiplier.
 
     ``present``: the positions in ``df`` of the cells that are not missing; ``texts``: the
@@ -1698,7 +1700,8 @@ def _parse_cells(df: pd.DataFrame, present: np.ndarray, texts: np.ndarray, at: n
     ``texts``. Each text is parsed once (a yearbook repeats values a lot) and the results
     spread to the cells with one take per column. Returns the columns value, lower,
     upper, scale (float) and bound, unit (object) over all of ``df``'s rows: NaN and None
-    where the cell is missing.
+    where the cell is missing. ``header_units``: per present cell, its header's unit (''
+    for none).
     """
     from govstats.quantities import parse_quantities
 
@@ -1715,8 +1718,7 @@ def _parse_cells(df: pd.DataFrame, present: np.ndarray, texts: np.ndarray, at: n
         problems.append(Problem(f"cannot read this value: {error[k]}", hint=hint, **_where(df, i)))
     # units as plain arrays ('' for none): compared element-wise, canonical forms only
     # where both the header and the cell state one
-    hu_ = df["header_unit"].to_numpy(dtype=object)[present]
-    hu_ = np.where(pd.isna(hu_), "", hu_).astype(object)
+    hu_ = header_units
     cu_ = q["unit"].to_numpy(dtype=object, na_value="")[at]
     hs = df["header_scale"].to_numpy(dtype=float)[present]
     cs = q["scale"].to_numpy(dtype=float)[at]
@@ -1780,8 +1782,11 @@ def _where(df: pd.DataFrame, i) -> dict:
 
 
 def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame,
-                   distinct: dict[str, list]) -> list[Problem]:
-    """One indicator, one unit: flag cells whose unit differs from the indicator's usual one."""
+                   distinct: dict[str, list], header_unit_blank: np.ndarray) -> list[Problem]:
+    """One indicator, one unit: flag cells whose unit differs from the indicator's usual one.
+
+    ``header_unit_blank``: per row of ``kept``, whether its header states no unit.
+    """
     problems: list[Problem] = []
     ok = pd.Series(codes["indicator"].to_numpy() < len(distinct["indicator"]), index=kept.index)  # notna
     # whole columns first: only an indicator with two stated units, or with a scaled
@@ -1792,12 +1797,13 @@ def _unit_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame,
     unstated = unit_code == canon_codes[-1]
     at = kept.index.to_numpy()  # df has a RangeIndex: labels are positions
     scaled = df["header_scale"].to_numpy(dtype=float)[at] != 1.0
-    unstated_header = unstated & (pd.Series(df["header_unit"].to_numpy(dtype=object)[at]).fillna("") == "").to_numpy()
+    unstated_header = unstated & header_unit_blank
     ind_code = codes["indicator"].to_numpy()
     n_ind = len(distinct["indicator"])
     has = ok.to_numpy() & (ind_code < n_ind)
-    pairs = np.unique(ind_code[has & ~unstated] * (len(canon_codes) + 1) + unit_code[has & ~unstated])
-    n_units = np.bincount(pairs // (len(canon_codes) + 1), minlength=n_ind)
+    width = len(canon_codes) + 1  # the (indicator, stated unit) pairs seen, counted per indicator
+    pairs = ind_code[has & ~unstated] * width + unit_code[has & ~unstated]
+    n_units = (np.bincount(pairs, minlength=(n_ind + 1) * width) > 0).reshape(-1, width).sum(axis=1)
     any_scaled = np.bincount(ind_code[has & scaled], minlength=n_ind) > 0
     any_unstated = np.bincount(ind_code[has & unstated_header], minlength=n_ind) > 0
     suspect = np.asarray(distinct["indicator"], dtype=object)[

@@ -276,6 +276,8 @@ def test_no_missing_mark_has_a_digit():
 def test_schema_check_on_representative_rows_finds_every_failing_value_a_full_validation_finds(unique_keys):
     """``_schema_problems`` validates one row per distinct value (plus every row failing
     the row-wise bounds check); pandera on every row must find no failing value it misses."""
+    import pandera
+
     from govstats.schemas import TidyObservations, problems_from_schema
 
     kept = ingest.read_extract(examples_dir() / "yearbook_example_wide.csv").data.copy()
@@ -293,7 +295,7 @@ def test_schema_check_on_representative_rows_finds_every_failing_value_a_full_va
     try:
         TidyObservations.validate(kept, lazy=True)
         full = []
-    except Exception as exc:  # noqa: BLE001 - pandera's SchemaErrors
+    except pandera.errors.SchemaErrors as exc:
         full = problems_from_schema(exc, file=str(kept["source_file"].iloc[0]), rows=kept["source_row"], data=kept)
 
     def failing(problems):
@@ -342,7 +344,7 @@ def test_key_codes_from_the_cells_levels_are_the_codes_of_the_columns(case, tmp_
             assert np.issubdtype(f.dtype, np.integer)
             named = [fast_distinct[c][k] if k < len(fast_distinct[c]) else None for k in f]
             assert named == [ref_distinct[c][k] if k < len(ref_distinct[c]) else None for k in r]
-            pairs = sorted(set(zip(f.tolist(), r.tolist())))
+            pairs = sorted(set(zip(f.tolist(), r.tolist(), strict=True)))
             assert [b for _, b in pairs] == sorted(b for _, b in pairs)  # one order
         compared.append(len(kept))
         return fast, fast_distinct
