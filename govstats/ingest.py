@@ -1266,33 +1266,51 @@ def _read_table(
             )
         year_levels = ([None if y is None else y[0] for y in parsed_years],
                        *([np.nan if y is None else y[k] for y in parsed_years] for k in (1, 2)))
-    rows_ind: list[tuple] = []
-    if per_row_ind:
-        for r, row in body:
+    # the indicator of each row (a 指标 column): each distinct (indicator, unit) text pair
+    # is read once; its rows share the result (a national long table repeats a few dozen)
+    pair_ind: list[tuple] = []  # per distinct pair: (indicator, unit, scale)
+    pair_codes = np.zeros(n, dtype=np.int64)  # per row: its pair
+    if per_row_ind and n:
+        ind_codes_, ind_texts = pd.factorize(grid_[:, ind_j])
+        unit_codes_, unit_texts = pd.factorize(grid_[:, unit_j]) if unit_j is not None else (
+            np.zeros(n, dtype=np.int64), np.array([""], dtype=object))
+        pair_codes, pairs = pd.factorize(ind_codes_ * len(unit_texts) + unit_codes_)
+        first_row = rows_r[_first_rows(pair_codes)]  # the first row of each pair, in pair order
+        mismatched = []  # pairs whose unit column disagrees with the indicator name's unit
+        for k, (pair, r) in enumerate(zip(pairs.tolist(), first_row.tolist(), strict=True)):
+            ind_text, unit_text = ind_texts[pair // len(unit_texts)], unit_texts[pair % len(unit_texts)]
             row_ind = (None, "", 1.0)
-            ind_text = row[ind_j]
-            if not ind_text:
-                problems.append(
-                    Problem("the indicator is blank in a row that holds data", file=file, row=r, column=header[ind_j])
-                )
-            else:
+            if ind_text:
                 row_ind = indicator_of(ind_text, r, header[ind_j], unknown)
-            if unit_j is not None and row[unit_j] and row_ind[0] is not None:
-                u, sc = _header_unit(row[unit_j])
+            if unit_j is not None and unit_text and row_ind[0] is not None:
+                u, sc = _header_unit(unit_text)
                 if row_ind[1] and (_canonical_unit(u), sc) != (_canonical_unit(row_ind[1]), row_ind[2]):
-                    problems.append(
-                        Problem(
-                            f"the unit column says {row[unit_j]!r} but the indicator name says "
-                            f"{_split_header(ind_text)[1]!r}",
-                            file=file,
-                            row=r,
-                            column=header[unit_j],
-                            value=row[unit_j],
-                            hint="state the unit once, or make the two agree",
-                        )
-                    )
+                    mismatched.append(k)
                 row_ind = (row_ind[0], u, sc)
-            rows_ind.append(row_ind)
+            pair_ind.append(row_ind)
+        blank = np.flatnonzero(grid_[:, ind_j] == "")
+        for i in blank.tolist():
+            problems.append(
+                Problem("the indicator is blank in a row that holds data", file=file, row=int(rows_r[i]),
+                        column=header[ind_j])
+            )
+        for i in np.flatnonzero(np.isin(pair_codes, mismatched)).tolist():
+            ind_text, unit_text = grid_[i, ind_j], grid_[i, unit_j]
+            problems.append(
+                Problem(
+                    f"the unit column says {unit_text!r} but the indicator name says "
+                    f"{_split_header(ind_text)[1]!r}",
+                    file=file,
+                    row=int(rows_r[i]),
+                    column=header[unit_j],
+                    value=unit_text,
+                    hint="state the unit once, or make the two agree",
+                )
+            )
+        # an unknown indicator is reported at its first row, naming the rows after it
+        for key, rows in unknown.items():
+            if key[0] == header[ind_j]:
+                rows[1:] = rows_r[ind_codes_ == list(ind_texts).index(key[1])].tolist()[1:]
     # ... and the value cells as whole columns: cell (row i, value column k) is item
     # i * m + k, the order a reader goes through the table
     if n and m:
@@ -1300,7 +1318,7 @@ def _read_table(
         quantity = grid_[:, js]
         # indicator, header unit and scale: per row, or per column (codes into the levels)
         if per_row_ind:
-            ind_levels, ind_codes = rows_ind, np.repeat(np.arange(n), m)
+            ind_levels, ind_codes = pair_ind, np.repeat(pair_codes, m)
         else:
             ind_levels, ind_codes = [col_ind[j] for j in js], np.tile(np.arange(m), n)
         # the year: the m column years (None for a column without one), then the row years

@@ -362,3 +362,28 @@ def test_key_codes_from_the_cells_levels_are_the_codes_of_the_columns(case, tmp_
         pass
     if case.errors is None:
         assert compared and compared[0] > 0
+
+
+def test_a_long_table_reads_each_indicator_once_and_still_names_every_row(tmp_path):
+    """A 指标 column: each distinct (indicator, unit) pair is read once, but every row with a
+    blank indicator, an unknown indicator or a unit that contradicts the name is named."""
+    path = tmp_path / "long.csv"
+    path.write_text(
+        "地区,年份,指标,单位,数值\n"
+        "衡阳市,2019,未知指标,人,1\n"        # row 2: unknown
+        "衡阳市,2020,未知指标,人,2\n"        # row 3: unknown again
+        "邵阳市,2019,,人,3\n"                # row 4: blank indicator
+        "邵阳市,2020,公安民警数（人）,人,4\n"  # row 5: fine
+        "衡阳市,2021,公安民警数（人）,万人,5\n"  # row 6: the unit column contradicts the name
+        "衡阳市,2022,未知指标,个,6\n"        # row 7: unknown, with another unit
+        "邵阳市,2021,公安民警数（人）,万人,7\n",  # row 8: the same contradiction again
+        encoding="utf-8")
+    with pytest.raises(DataValidationError) as exc:
+        ingest.read_extract(path)
+    got = [(p.row, p.column, p.message) for p in exc.value.problems]
+    assert got == [
+        (2, "指标", "unknown indicator header (also in rows 3, 7)"),
+        (4, "指标", "the indicator is blank in a row that holds data"),
+        (6, "单位", "the unit column says '万人' but the indicator name says '人'"),
+        (8, "单位", "the unit column says '万人' but the indicator name says '人'"),
+    ]
