@@ -979,17 +979,12 @@ def _read_table(
     header_row = h + 1
     # footnotes below the data (注：..., 资料来源：...)
     end = len(grid)
-    is_note: dict[str, bool] = {}  # per distinct first cell (a place is in many rows)
-    for k in range(h + 1, len(grid)):
-        row = grid[k]
-        first_cell = row[0] if row and row[0] else next((c for c in row if c), "")
-        if first_cell:
-            note = is_note.get(first_cell)
-            if note is None:
-                note = is_note[first_cell] = _FOOTNOTE.match(unicodedata.normalize("NFKC", first_cell)) is not None
-            if note:
-                end = k
-                break
+    # the first row whose first filled cell opens a footnote; each distinct first cell is
+    # looked at once (a place starts many rows)
+    firsts = [row[0] if row and row[0] else next((c for c in row if c), "") for row in grid[h + 1:]]
+    notes_at = {c for c in dict.fromkeys(firsts) if c and _FOOTNOTE.match(unicodedata.normalize("NFKC", c))}
+    if notes_at:
+        end = h + 1 + next(i for i, c in enumerate(firsts) if c in notes_at)
     if end < len(grid):
         foot = [(k + 1, " ".join(dict.fromkeys(c for c in grid[k] if c))) for k in range(end, len(grid)) if any(grid[k])]
         notes.append(f"{file}: footnote row(s) below the data read as notes: "
@@ -1002,7 +997,7 @@ def _read_table(
     header_len = len(grid[h])
     while header_len and not grid[h][header_len - 1]:
         header_len -= 1
-    width = max(len(r) for r in grid[h:end])
+    width = max(map(len, grid[h:end]))
     header = grid[h] + [""] * (width - len(grid[h]))
     rows_below = grid[h + 1 : end]
     # the rows that hold something, padded to the width (spreadsheet row number, cells)
