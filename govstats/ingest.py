@@ -1272,11 +1272,12 @@ def _read_table(
         pair_codes, pairs = pd.factorize(ind_codes_ * len(unit_texts) + unit_codes_)
         first_row = rows_r[_first_rows(pair_codes)]  # the first row of each pair, in pair order
         mismatched = []  # pairs whose unit column disagrees with the indicator name's unit
+        unknown_texts: dict[tuple[str, str], list[int]] = {}  # (column, text) -> its first row
         for k, (pair, r) in enumerate(zip(pairs.tolist(), first_row.tolist(), strict=True)):
             ind_text, unit_text = ind_texts[pair // len(unit_texts)], unit_texts[pair % len(unit_texts)]
             row_ind = (None, "", 1.0)
             if ind_text:
-                row_ind = indicator_of(ind_text, r, header[ind_j], unknown)
+                row_ind = indicator_of(ind_text, r, header[ind_j], unknown_texts)
             if unit_j is not None and unit_text and row_ind[0] is not None:
                 u, sc = _header_unit(unit_text)
                 if row_ind[1] and (_canonical_unit(u), sc) != (_canonical_unit(row_ind[1]), row_ind[2]):
@@ -1302,10 +1303,11 @@ def _read_table(
                     hint="state the unit once, or make the two agree",
                 )
             )
-        # an unknown indicator is reported at its first row, naming the rows after it
-        for key, rows in unknown.items():
-            if key[0] == header[ind_j]:
-                rows[1:] = rows_r[ind_codes_ == list(ind_texts).index(key[1])].tolist()[1:]
+        # an unknown indicator is reported at its first row, naming the rows after it (the
+        # pairs come in the order of their first rows, so the texts do too)
+        text_code = {text: c for c, text in enumerate(ind_texts)}
+        for key in unknown_texts:
+            unknown[key] = rows_r[ind_codes_ == text_code[key[1]]].tolist()
     # ... and the value cells as whole columns: cell (row i, value column k) is item
     # i * m + k, the order a reader goes through the table
     if n and m:
@@ -1629,8 +1631,9 @@ def read_extract(
     place_ids, place_problems = _resolve_places(place_rows, place_within, registry_file)
     problems += place_problems
     # each cell's place: (table, row) looked up for the whole column at once
-    keys = pd.Index((place_ids["table"].to_numpy(dtype=np.int64) << 32) + place_ids["row"].to_numpy(dtype=np.int64))
-    at = keys.get_indexer((df["table"].to_numpy(dtype=np.int64) << 32) + df["source_row"].to_numpy(dtype=np.int64))
+    place_keys = pd.Index((place_ids["table"].to_numpy(dtype=np.int64) << 32)
+                          + place_ids["row"].to_numpy(dtype=np.int64))
+    at = place_keys.get_indexer((df["table"].to_numpy(dtype=np.int64) << 32) + df["source_row"].to_numpy(dtype=np.int64))
     place_levels, place_at = np.append(place_ids["pid"].to_numpy(dtype=object), None), at
     df["place_id"] = place_levels[place_at]
 
@@ -1883,13 +1886,9 @@ def _key_codes(kept: pd.DataFrame, coded: dict[str, tuple[np.ndarray, np.ndarray
     return out, distinct
 
 
-def _combined_key(frame: pd.DataFrame | Sequence[np.ndarray]) -> np.ndarray:
-    """One int64 per row, equal exactly when the rows' (whole number) columns all are.
-
-    ``frame``: a frame of whole-number columns, or a sequence of such arrays.
-    """
-    cols = [frame[c] for c in frame.columns] if isinstance(frame, pd.DataFrame) else list(frame)
-    key = np.zeros(len(cols[0]) if cols else 0, dtype=np.int64)
+def _combined_key(cols: Sequence[np.ndarray]) -> np.ndarray:
+    """One int64 per row, equal exactly when the rows' whole-number columns ``cols`` all are."""
+    key = np.zeros(len(cols[0]) if len(cols) else 0, dtype=np.int64)
     for c in cols:
         col = np.asarray(c, dtype=np.int64)
         if len(col):
@@ -1985,18 +1984,15 @@ def _schema_problems(kept: pd.DataFrame, df: pd.DataFrame, codes: pd.DataFrame, 
     return []
 
 
-def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule], ind_codes: np.ndarray | None = None,
-                 distinct: Sequence[str] | None = None) -> pd.Series:
+def _implausible(kept: pd.DataFrame, rules: Mapping[str, IndicatorRule], ind_codes: np.ndarray,
+                 distinct: Sequence[str]) -> pd.Series:
     """Reason per cell outside its indicator's codebook bounds (index = cells to reject).
 
     ``ind_codes``, ``distinct``: the indicator column as codes into its distinct values
-    (a code past the end: missing), as :func:`_key_codes` gives them; found here if not given.
+    (a code past the end: missing), as :func:`_key_codes` gives them.
     """
     reasons: dict = {}
     # each indicator's rule looked up once (a missing indicator has none)
-    if ind_codes is None:
-        ind_codes, distinct = pd.factorize(kept["indicator"].to_numpy(dtype=object))
-        ind_codes = np.where(ind_codes < 0, len(distinct), ind_codes)
     distinct = list(distinct)
     ruled = np.append(np.array([i in rules for i in distinct], dtype=bool), False)[ind_codes]
     ok = np.flatnonzero(kept["value"].notna().to_numpy() & ruled)
